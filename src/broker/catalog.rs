@@ -1,0 +1,295 @@
+//! The topic catalog: names, topic ids, partition counts and config overrides, persisted
+//! atomically in `catalog.toml` in the data directory, plus the open partition logs.
+//!
+//! Each partition directory also holds Kafka's `partition.metadata` (version and topic id), so
+//! an operator can tell which topic a directory belonged to.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::broker::config::{BrokerConfig, LogConfig};
+use crate::broker::error::{BrokerError, LogError};
+use crate::broker::log::PartitionLog;
+use crate::broker::partition::Partition;
+
+const CATALOG_FILE: &str = "catalog.toml";
+
+/// Topic names as Kafka allows them.
+pub fn validate_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("topic name is empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("topic name '{name}' is not allowed"));
+    }
+    if name.len() > 249 {
+        return Err(format!("topic name is {} characters; the maximum is 249", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(format!("topic name '{name}' contains '{c}'; allowed are ASCII letters, digits, '.', '_' and '-'"));
+    }
+    Ok(())
+}
+
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub configs: BTreeMap<String, String>,
+    pub log_config: LogConfig,
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct CatalogFile {
+    #[serde(default)]
+    topics: BTreeMap<String, TopicEntry>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct TopicEntry {
+    id: Uuid,
+    partitions: i32,
+    #[serde(default)]
+    configs: BTreeMap<String, String>,
+}
+
+pub struct Catalog {
+    dir: PathBuf,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serialises catalog changes (create, delete, alter) so file writes never interleave.
+    change: std::sync::Mutex<()>,
+}
+
+fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
+    dir.join(format!("{topic}-{index}"))
+}
+
+impl Catalog {
+    /// Loads the catalog and opens every partition log. `unclean`: the last run did not shut
+    /// down cleanly, so log tails are verified.
+    pub fn open(dir: &Path, broker: &BrokerConfig, unclean: bool, now_ms: i64) -> Result<Self, BrokerError> {
+        let path = dir.join(CATALOG_FILE);
+        let file: CatalogFile = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| BrokerError::Catalog { path: path.clone(), reason: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogFile::default(),
+            Err(e) => return Err(BrokerError::Io { path, source: e }),
+        };
+        let mut topics = BTreeMap::new();
+        for (name, entry) in &file.topics {
+            let log_config = LogConfig::resolve(broker, &entry.configs);
+            let mut partitions = Vec::new();
+            for i in 0..entry.partitions {
+                let log = PartitionLog::open(&partition_dir(dir, name, i), log_config.clone(), unclean, now_ms)?;
+                partitions.push(Arc::new(Partition::new(name.clone(), i, log)));
+            }
+            topics.insert(
+                name.clone(),
+                Arc::new(Topic { name: name.clone(), id: entry.id, configs: entry.configs.clone(), log_config, partitions }),
+            );
+        }
+        Self::remove_orphans(dir, &file);
+        Ok(Catalog { dir: dir.to_path_buf(), topics: RwLock::new(topics), change: std::sync::Mutex::new(()) })
+    }
+
+    /// Partition directories of deleted topics (a crash between the catalog write and the
+    /// removal) and of topics whose creation never committed.
+    fn remove_orphans(dir: &Path, file: &CatalogFile) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            let known = name.rsplit_once('-').is_some_and(|(topic, idx)| {
+                idx.parse::<i32>().is_ok_and(|i| file.topics.get(topic).is_some_and(|t| i < t.partitions))
+            });
+            if !known && (name.ends_with("-delete") || name.rsplit_once('-').is_some_and(|(_, i)| i.parse::<i32>().is_ok())) {
+                tracing::info!(dir = %entry.path().display(), "removing partition directory not in the catalog");
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.read().get(name).cloned()
+    }
+
+    pub fn get_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        self.read().values().find(|t| t.id == id).cloned()
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let t = self.get(topic)?;
+        usize::try_from(index).ok().and_then(|i| t.partitions.get(i).cloned())
+    }
+
+    pub fn all(&self) -> Vec<Arc<Topic>> {
+        self.read().values().cloned().collect()
+    }
+
+    fn persist(&self, topics: &BTreeMap<String, Arc<Topic>>) -> Result<(), LogError> {
+        let file = CatalogFile {
+            topics: topics
+                .values()
+                .map(|t| {
+                    (t.name.clone(), TopicEntry { id: t.id, partitions: t.partitions.len() as i32, configs: t.configs.clone() })
+                })
+                .collect(),
+        };
+        let text = toml::to_string(&file).map_err(|e| LogError::io(&self.dir, std::io::Error::other(e)))?;
+        write_atomically(&self.dir.join(CATALOG_FILE), text.as_bytes())
+    }
+
+    /// Creates a topic with `partitions` empty logs. Callers validated name and configs.
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+        broker: &BrokerConfig,
+        now_ms: i64,
+    ) -> Result<Arc<Topic>, LogError> {
+        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = self.get(name) {
+            return Ok(t);
+        }
+        let id = Uuid::new_v4();
+        let log_config = LogConfig::resolve(broker, &configs);
+        let mut parts = Vec::new();
+        for i in 0..partitions {
+            parts.push(Arc::new(self.open_new_partition(name, id, i, &log_config, now_ms)?));
+        }
+        let topic = Arc::new(Topic { name: name.to_string(), id, configs, log_config, partitions: parts });
+        let mut next = self.read().clone();
+        next.insert(name.to_string(), Arc::clone(&topic));
+        self.persist(&next)?;
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(topic)
+    }
+
+    fn open_new_partition(&self, name: &str, id: Uuid, i: i32, cfg: &LogConfig, now_ms: i64) -> Result<Partition, LogError> {
+        let pdir = partition_dir(&self.dir, name, i);
+        // A leftover directory of an uncommitted creation must not leak old records.
+        let _ = std::fs::remove_dir_all(&pdir);
+        let log = PartitionLog::open(&pdir, cfg.clone(), false, now_ms)?;
+        write_atomically(&pdir.join("partition.metadata"), format!("version: 0\ntopic_id: {id}\n").as_bytes())?;
+        Ok(Partition::new(name.to_string(), i, log))
+    }
+
+    /// Deletes a topic: the catalog first (so a crash cannot resurrect it), then its data.
+    pub fn delete(&self, name: &str) -> Result<Option<Arc<Topic>>, LogError> {
+        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = self.read().clone();
+        let Some(topic) = next.remove(name) else { return Ok(None) };
+        self.persist(&next)?;
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        for p in &topic.partitions {
+            let dir = partition_dir(&self.dir, name, p.index);
+            let doomed = self.dir.join(format!("{name}-{}.{}-delete", p.index, topic.id.simple()));
+            if std::fs::rename(&dir, &doomed).is_ok() {
+                let _ = std::fs::remove_dir_all(&doomed);
+            }
+        }
+        Ok(Some(topic))
+    }
+
+    /// Grows a topic to `count` partitions.
+    pub fn add_partitions(&self, name: &str, count: i32, now_ms: i64) -> Result<(), LogError> {
+        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = self.get(name) else { return Ok(()) };
+        let mut parts = old.partitions.clone();
+        for i in old.partitions.len() as i32..count {
+            parts.push(Arc::new(self.open_new_partition(name, old.id, i, &old.log_config, now_ms)?));
+        }
+        let topic = Arc::new(Topic {
+            name: old.name.clone(),
+            id: old.id,
+            configs: old.configs.clone(),
+            log_config: old.log_config.clone(),
+            partitions: parts,
+        });
+        let mut next = self.read().clone();
+        next.insert(name.to_string(), topic);
+        self.persist(&next)?;
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(())
+    }
+
+    /// Replaces a topic's overrides (callers validated them) and pushes the new effective
+    /// settings into its logs.
+    pub fn set_configs(&self, name: &str, configs: BTreeMap<String, String>, broker: &BrokerConfig) -> Result<(), LogError> {
+        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = self.get(name) else { return Ok(()) };
+        let log_config = LogConfig::resolve(broker, &configs);
+        for p in &old.partitions {
+            p.log().config = log_config.clone();
+        }
+        let topic = Arc::new(Topic { name: old.name.clone(), id: old.id, configs, log_config, partitions: old.partitions.clone() });
+        let mut next = self.read().clone();
+        next.insert(name.to_string(), topic);
+        self.persist(&next)?;
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(())
+    }
+}
+
+/// Writes a file so that readers see either the old or the new content, never a mix, even
+/// across a crash: temp file, fsync, rename, fsync the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| LogError::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| LogError::io(&tmp, e))?;
+    f.sync_all().map_err(|e| LogError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| LogError::io(path, e))?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| LogError::io(parent, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        assert!(validate_topic_name("orders.v1_x-y").is_ok());
+        assert!(validate_topic_name("").is_err());
+        assert!(validate_topic_name("..").is_err());
+        assert!(validate_topic_name("a b").unwrap_err().contains("' '"));
+        assert!(validate_topic_name(&"x".repeat(250)).is_err());
+    }
+
+    #[test]
+    fn catalog_survives_reopen_with_ids_configs_and_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerConfig::default();
+        let id;
+        {
+            let cat = Catalog::open(dir.path(), &broker, false, 0).unwrap();
+            let mut cfg = BTreeMap::new();
+            cfg.insert("retention.ms".to_string(), "1000".to_string());
+            id = cat.create("orders", 2, cfg, &broker, 0).unwrap().id;
+            cat.add_partitions("orders", 4, 0).unwrap();
+            cat.create("gone", 1, BTreeMap::new(), &broker, 0).unwrap();
+            cat.delete("gone").unwrap();
+        }
+        let cat = Catalog::open(dir.path(), &broker, true, 0).unwrap();
+        let t = cat.get("orders").unwrap();
+        assert_eq!(t.id, id);
+        assert_eq!(t.partitions.len(), 4);
+        assert_eq!(t.log_config.retention_ms, 1000);
+        assert!(cat.get("gone").is_none());
+        assert!(!dir.path().join("gone-0").exists());
+        assert!(dir.path().join("orders-3").join("partition.metadata").exists());
+    }
+}

@@ -1,0 +1,112 @@
+//! Api key + version -> handler. The table below is the single source of truth: dispatch
+//! consults it and the ApiVersions response is built from it, so what is advertised is exactly
+//! what is implemented.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::BoxFuture;
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::broker::error::ConnectionError;
+use crate::broker::handlers;
+use crate::broker::server::RequestContext;
+use crate::broker::Broker;
+
+/// What a handler produced.
+pub enum Reply {
+    /// The response is ready.
+    Now(ResponseKind),
+    /// The response waits for something (durability, data, a rebalance); awaited in order.
+    Later(BoxFuture<'static, ResponseKind>),
+    /// acks=0: no response at all.
+    None,
+    /// Close the connection (acks=0 failure: the only way to tell the producer).
+    Close(ConnectionError),
+}
+
+pub type HandlerFn = fn(Arc<Broker>, RequestContext, RequestKind) -> BoxFuture<'static, Reply>;
+
+/// One implemented API: the versions advertised and the handler.
+pub struct ApiSpec {
+    pub key: ApiKey,
+    pub min: i16,
+    pub max: i16,
+    pub handler: HandlerFn,
+}
+
+/// Every API this broker implements. Ranges are chosen so librdkafka 2.x, kafka-python 2.x,
+/// aiokafka and kafkajs 2.x all find a version they speak (see KAFKA-NOTES.md).
+pub fn api_table() -> &'static [ApiSpec] {
+    handlers::TABLE
+}
+
+pub fn spec(key: ApiKey) -> Option<&'static ApiSpec> {
+    api_table().iter().find(|s| s.key == key)
+}
+
+/// The body version the codec can decode. kafka-python sends DescribeLogDirs v0, which the
+/// codec does not know; v0 and v1 share one wire format.
+fn codec_version(key: ApiKey, version: i16) -> i16 {
+    if key == ApiKey::DescribeLogDirs && version == 0 {
+        1
+    } else {
+        version
+    }
+}
+
+/// Decodes one frame and runs its handler. `Err` closes the connection.
+pub async fn handle_frame(
+    broker: &Arc<Broker>,
+    mut frame: Bytes,
+    client_host: &str,
+) -> Result<(RequestContext, Reply), ConnectionError> {
+    if frame.len() < 8 {
+        return Err(ConnectionError::BadHeader(format!("{}-byte frame is shorter than a request header", frame.len())));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let key = ApiKey::try_from(raw_key).map_err(|_| ConnectionError::UnknownApiKey(raw_key))?;
+    let Some(spec) = spec(key) else {
+        return Err(ConnectionError::UnknownApiKey(raw_key));
+    };
+    let header_version = key.request_header_version(codec_version(key, version));
+    let header =
+        RequestHeader::decode(&mut frame, header_version).map_err(|e| ConnectionError::BadHeader(e.to_string()))?;
+    let ctx = RequestContext {
+        api_key: raw_key,
+        api_version: version,
+        correlation_id: header.correlation_id,
+        client_id: header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        client_host: client_host.to_string(),
+    };
+    if version < spec.min || version > spec.max {
+        if key == ApiKey::ApiVersions {
+            // Kafka answers an ApiVersions it does not know with a v0 body carrying
+            // UNSUPPORTED_VERSION and its ranges, so the client can retry lower.
+            let mut ctx = ctx;
+            ctx.api_version = 0;
+            return Ok((ctx, Reply::Now(ResponseKind::ApiVersions(handlers::api_versions::response(35)))));
+        }
+        // Kafka cannot parse a request of a version it does not support and closes the
+        // connection (InvalidRequestException); clients pick versions from ApiVersions.
+        return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version, min: spec.min, max: spec.max });
+    }
+    let request = RequestKind::decode(key, &mut frame, codec_version(key, version)).map_err(|e| {
+        ConnectionError::BadBody { api: format!("{key:?}"), version, reason: e.to_string() }
+    })?;
+    let reply = (spec.handler)(Arc::clone(broker), ctx.clone(), request).await;
+    Ok((ctx, reply))
+}
+
+/// Encodes header and body of a response (without the length prefix).
+pub fn encode_response(ctx: &RequestContext, response: &ResponseKind, buf: &mut BytesMut) -> Result<(), ConnectionError> {
+    let key = ApiKey::try_from(ctx.api_key).map_err(|_| ConnectionError::UnknownApiKey(ctx.api_key))?;
+    let version = codec_version(key, ctx.api_version);
+    let header_version = response.header_version(version);
+    let mut header = ResponseHeader::default();
+    header.correlation_id = ctx.correlation_id;
+    header.encode(buf, header_version).map_err(|e| ConnectionError::Encode(e.to_string()))?;
+    response.encode(buf, version).map_err(|e| ConnectionError::Encode(format!("{key:?} v{version}: {e}")))
+}

@@ -1,0 +1,111 @@
+//! Metadata: this one broker, and every topic with its partitions led by it. Unknown topics
+//! are created when `auto.create.topics.enable` is on and the client allows it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, ResponseKind, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::{code, AUTHORIZED_OPERATIONS_OMITTED};
+use crate::broker::catalog::{validate_topic_name, Topic};
+use crate::broker::dispatch::Reply;
+use crate::broker::log::LEADER_EPOCH;
+use crate::broker::server::RequestContext;
+use crate::broker::{now_ms, Broker};
+
+pub fn topic_entry(broker: &Broker, t: &Topic) -> MetadataResponseTopic {
+    let me = BrokerId(broker.node_id);
+    let mut out = MetadataResponseTopic::default();
+    out.name = Some(TopicName(StrBytes::from_string(t.name.clone())));
+    out.topic_id = t.id;
+    out.is_internal = false;
+    out.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    out.partitions = t
+        .partitions
+        .iter()
+        .map(|p| {
+            let mut mp = MetadataResponsePartition::default();
+            mp.partition_index = p.index;
+            mp.leader_id = me;
+            mp.leader_epoch = LEADER_EPOCH;
+            mp.replica_nodes = vec![me];
+            mp.isr_nodes = vec![me];
+            mp
+        })
+        .collect();
+    out
+}
+
+fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTopic {
+    let mut out = MetadataResponseTopic::default();
+    out.name = name.map(|n| TopicName(StrBytes::from_string(n)));
+    out.topic_id = id;
+    out.error_code = error;
+    out.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    out
+}
+
+pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataRequest) -> Reply {
+    let v = ctx.api_version;
+    let mut resp = MetadataResponse::default();
+    let mut b = MetadataResponseBroker::default();
+    b.node_id = BrokerId(broker.node_id);
+    b.host = StrBytes::from_string(broker.host.clone());
+    b.port = broker.port as i32;
+    resp.brokers = vec![b];
+    resp.cluster_id = Some(StrBytes::from_string(broker.cluster_id.clone()));
+    resp.controller_id = BrokerId(broker.node_id);
+    resp.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+
+    // v0: an empty list means all topics; v1+: null means all, empty means none.
+    let wanted = match req.topics {
+        None => None,
+        Some(list) if v == 0 && list.is_empty() => None,
+        Some(list) => Some(list),
+    };
+    let Some(wanted) = wanted else {
+        resp.topics = broker.catalog.all().iter().map(|t| topic_entry(&broker, t)).collect();
+        return Reply::Now(ResponseKind::Metadata(resp));
+    };
+    let auto_create = broker.config.get_bool("auto.create.topics.enable") && (v < 4 || req.allow_auto_topic_creation);
+    let mut seen = BTreeMap::new();
+    for t in wanted {
+        let entry = match t.name {
+            Some(name) => {
+                let name = name.0.to_string();
+                if seen.insert(name.clone(), ()).is_some() {
+                    continue;
+                }
+                match broker.catalog.get(&name) {
+                    Some(topic) => topic_entry(&broker, &topic),
+                    None => match validate_topic_name(&name) {
+                        Err(_) => error_entry(Some(name), Uuid::nil(), code::INVALID_TOPIC_EXCEPTION),
+                        Ok(()) if !auto_create => error_entry(Some(name), Uuid::nil(), code::UNKNOWN_TOPIC_OR_PARTITION),
+                        Ok(()) => {
+                            let partitions = broker.config.get_i64("num.partitions").max(1) as i32;
+                            match broker.catalog.create(&name, partitions, BTreeMap::new(), &broker.config, now_ms()) {
+                                Ok(topic) => {
+                                    tracing::info!(topic = %name, partitions, client = %ctx.client_id, "auto-created topic");
+                                    topic_entry(&broker, &topic)
+                                }
+                                Err(e) => {
+                                    tracing::error!(topic = %name, error = %e, "auto-create failed");
+                                    error_entry(Some(name), Uuid::nil(), code::KAFKA_STORAGE_ERROR)
+                                }
+                            }
+                        }
+                    },
+                }
+            }
+            None => match broker.catalog.get_by_id(t.topic_id) {
+                Some(topic) => topic_entry(&broker, &topic),
+                None => error_entry(None, t.topic_id, code::UNKNOWN_TOPIC_ID),
+            },
+        };
+        resp.topics.push(entry);
+    }
+    Reply::Now(ResponseKind::Metadata(resp))
+}

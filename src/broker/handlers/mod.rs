@@ -1,0 +1,77 @@
+//! One module per Kafka API. Each `handle` parses its request, applies it and answers; Kafka
+//! errors are error codes inside the response, never Rust errors.
+//!
+//! [`TABLE`] lists every implemented API with the versions advertised; dispatch and the
+//! ApiVersions response are both derived from it.
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+
+use kafka_protocol::messages::{ApiKey, RequestKind};
+
+use crate::broker::dispatch::{ApiSpec, Reply};
+use crate::broker::error::ConnectionError;
+
+/// Kafka error codes used by the handlers (Kafka's `Errors` enum).
+pub mod code {
+    pub const NONE: i16 = 0;
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const MESSAGE_TOO_LARGE: i16 = 10;
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    pub const INVALID_REQUIRED_ACKS: i16 = 21;
+    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+    pub const INVALID_PARTITIONS: i16 = 37;
+    pub const INVALID_REPLICATION_FACTOR: i16 = 38;
+    pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+    pub const INVALID_CONFIG: i16 = 40;
+    pub const INVALID_REQUEST: i16 = 42;
+    pub const INVALID_TXN_STATE: i16 = 48;
+    pub const KAFKA_STORAGE_ERROR: i16 = 56;
+    pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
+    pub const UNKNOWN_TOPIC_ID: i16 = 100;
+    pub const INVALID_RECORD: i16 = 87;
+    pub const UNKNOWN_SERVER_ERROR: i16 = -1;
+}
+
+/// `i32::MIN`: "authorized operations not requested".
+pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+macro_rules! api {
+    ($key:ident, $min:expr, $max:expr, $module:ident) => {
+        ApiSpec {
+            key: ApiKey::$key,
+            min: $min,
+            max: $max,
+            handler: |broker, ctx, request| {
+                Box::pin(async move {
+                    match request {
+                        RequestKind::$key(r) => $module::handle(broker, ctx, r).await,
+                        _ => Reply::Close(ConnectionError::BadBody {
+                            api: stringify!($key).into(),
+                            version: ctx.api_version,
+                            reason: "request kind does not match api key".into(),
+                        }),
+                    }
+                })
+            },
+        }
+    };
+}
+
+/// Every API the broker implements, with the versions it advertises.
+pub static TABLE: &[ApiSpec] = &[
+    api!(Produce, 3, 10, produce),
+    api!(Fetch, 4, 12, fetch),
+    api!(ListOffsets, 1, 7, list_offsets),
+    api!(Metadata, 0, 12, metadata),
+    api!(ApiVersions, 0, 3, api_versions),
+    api!(OffsetForLeaderEpoch, 2, 4, offset_for_leader_epoch),
+    api!(CreateTopics, 2, 7, create_topics),
+];

@@ -1,0 +1,524 @@
+//! The partition log: an append-only sequence of segments in a `TOPIC-N/` directory, with the
+//! log start offset, appends, reads planned under the lock and executed outside it, rolls,
+//! retention, DeleteRecords and crash recovery.
+//!
+//! Depends only on the broker's config and error types; the network layer sits above it.
+
+pub mod batch;
+pub mod segment;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::broker::config::{LogConfig, TimestampType};
+use crate::broker::error::LogError;
+
+use batch::BatchHeader;
+use segment::{Segment, SegmentReader};
+
+/// The only leader epoch this single node ever has. Stamped into every batch and reported in
+/// Metadata, so clients that validate positions with OffsetForLeaderEpoch get consistent
+/// answers.
+pub const LEADER_EPOCH: i32 = 0;
+
+const LOG_START_FILE: &str = "log-start-offset";
+
+/// Where an append landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// -1 unless the topic uses LogAppendTime.
+    pub log_append_time: i64,
+}
+
+/// A read planned under the partition lock, executed without it.
+pub struct ReadPlan {
+    pub reader: SegmentReader,
+    pub start_pos: u64,
+    pub offset: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The offset is below the log start or above the end.
+    OutOfRange { log_start: i64, high_watermark: i64 },
+}
+
+pub struct PartitionLog {
+    pub dir: PathBuf,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    pub config: LogConfig,
+    /// A new segment file was created and the directory entry is not yet fsynced.
+    dir_dirty: bool,
+}
+
+impl PartitionLog {
+    /// Opens (or creates) the log in `dir`. `verify_tail` after an unclean shutdown: the last
+    /// segment and any segment without a usable index are rescanned with CRC checks, and a torn
+    /// tail is truncated.
+    pub fn open(dir: &Path, config: LogConfig, verify_tail: bool, now_ms: i64) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        let mut bases = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
+            let entry = entry.map_err(|e| LogError::io(dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(".log") {
+                if let Ok(base) = stem.parse::<i64>() {
+                    bases.push(base);
+                }
+            } else if name.ends_with(".tmp") || name.ends_with(".deleted") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        bases.sort_unstable();
+        let mut segments = BTreeMap::new();
+        let last = bases.last().copied();
+        let mut truncated_after: Option<i64> = None;
+        for base in bases {
+            if truncated_after.is_some() {
+                // Everything after a truncated segment is unreachable without a gap; Kafka
+                // deletes it too.
+                tracing::warn!(dir = %dir.display(), base, "removing segment after a truncated one");
+                for ext in ["log", "index", "timeindex"] {
+                    let _ = std::fs::remove_file(dir.join(segment::segment_file_name(base, ext)));
+                }
+                continue;
+            }
+            let has_index = dir.join(segment::segment_file_name(base, "index")).exists();
+            let verify = verify_tail && (Some(base) == last || !has_index);
+            let (seg, report) = Segment::open(dir, base, verify)?;
+            if report.truncated_bytes > 0 {
+                tracing::warn!(
+                    path = %seg.log_path.display(),
+                    bytes = report.truncated_bytes,
+                    "truncated a torn or corrupt tail during recovery"
+                );
+                if Some(base) != last {
+                    truncated_after = Some(base);
+                }
+            }
+            segments.insert(base, seg);
+        }
+        let stored_start = std::fs::read_to_string(dir.join(LOG_START_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if segments.is_empty() {
+            let base = stored_start.max(0);
+            segments.insert(base, Segment::create(dir, base, now_ms)?);
+        }
+        let first_base = *segments.keys().next().unwrap_or(&0);
+        let mut log = PartitionLog { dir: dir.to_path_buf(), segments, log_start_offset: 0, config, dir_dirty: true };
+        log.log_start_offset = stored_start.max(first_base).min(log.log_end_offset());
+        Ok(log)
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// The next offset to be assigned; on a single node also the high watermark.
+    pub fn log_end_offset(&self) -> i64 {
+        self.segments.values().next_back().map(|s| s.next_offset).unwrap_or(0)
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(|s| s.size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn active(&mut self) -> &mut Segment {
+        self.segments.values_mut().next_back().expect("a log always has an active segment")
+    }
+
+    /// Closes the active segment (fsync, indexes written) and starts a new one at the end.
+    pub fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let dir = self.dir.clone();
+        let active = self.active();
+        if active.is_empty() {
+            return Ok(());
+        }
+        active.file.sync_data().map_err(|e| LogError::io(&active.log_path, e))?;
+        active.write_indexes(&dir)?;
+        let next = active.next_offset;
+        self.segments.insert(next, Segment::create(&dir, next, now_ms)?);
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Appends one validated batch: rolls if needed, stamps offset and epoch (and the time for
+    /// LogAppendTime), writes it. `batch` is modified in place.
+    pub fn append(&mut self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
+        let base_offset = self.log_end_offset();
+        let last_offset = base_offset + header.last_offset_delta as i64;
+        let len = batch.len() as u64;
+        let (seg_bytes, seg_ms) = (self.config.segment_bytes, self.config.segment_ms);
+        let active = self.active();
+        let full = !active.is_empty()
+            && (active.size + len > seg_bytes
+                || now_ms - active.created_ms >= seg_ms
+                || active.would_overflow(last_offset, len));
+        if full {
+            self.roll(now_ms)?;
+        }
+        batch::stamp_offset(batch, base_offset, LEADER_EPOCH);
+        let mut log_append_time = -1;
+        if self.config.timestamp_type == TimestampType::LogAppendTime {
+            batch::set_log_append_time(batch, now_ms);
+            log_append_time = now_ms;
+        }
+        let mut stamped = *header;
+        stamped.base_offset = base_offset;
+        if log_append_time >= 0 {
+            stamped.max_timestamp = now_ms;
+        }
+        self.active().append(batch, &stamped, now_ms)?;
+        Ok(Appended { base_offset, last_offset, log_append_time })
+    }
+
+    /// Plans a read at `offset`. `Ok(None)` means the offset is the log end (nothing yet).
+    pub fn plan_read(&self, offset: i64) -> Result<Option<ReadPlan>, ReadError> {
+        let leo = self.log_end_offset();
+        if offset < self.log_start_offset || offset > leo {
+            return Err(ReadError::OutOfRange { log_start: self.log_start_offset, high_watermark: leo });
+        }
+        if offset == leo {
+            return Ok(None);
+        }
+        let (_, seg) = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .or_else(|| self.segments.iter().next())
+            .expect("non-empty");
+        // The offset may sit past this segment's end if it is exactly a later segment's base.
+        let seg = if offset >= seg.next_offset {
+            match self.segments.range(offset..).next() {
+                Some((_, s)) => s,
+                None => return Ok(None),
+            }
+        } else {
+            seg
+        };
+        Ok(Some(ReadPlan {
+            reader: SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size },
+            start_pos: seg.lookup_position(offset),
+            offset,
+        }))
+    }
+
+    /// Plans a timestamp lookup: the first segment whose largest timestamp reaches `ts`, and
+    /// where in it to start scanning. `None`: no batch has such a timestamp.
+    pub fn plan_timestamp(&self, ts: i64) -> Option<ReadPlan> {
+        let seg = self.segments.values().find(|s| s.max_timestamp >= ts)?;
+        let from = seg.lookup_timestamp(ts).max(self.log_start_offset);
+        Some(ReadPlan {
+            reader: SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size },
+            start_pos: seg.lookup_position(from),
+            offset: from,
+        })
+    }
+
+    /// Offset and timestamp of the record with the largest timestamp (ListOffsets -3).
+    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+        self.segments
+            .values()
+            .filter(|s| s.max_timestamp >= 0 && s.max_timestamp_offset >= self.log_start_offset)
+            .max_by_key(|s| s.max_timestamp)
+            .map(|s| (s.max_timestamp_offset, s.max_timestamp))
+    }
+
+    /// Files not yet known to be durable up to the end, for the flusher.
+    pub fn sync_handles(&mut self, durable_offset: i64) -> (Vec<Arc<File>>, Option<PathBuf>) {
+        let files = self
+            .segments
+            .values()
+            .filter(|s| s.next_offset > durable_offset || s.is_empty())
+            .map(|s| Arc::clone(&s.file))
+            .collect();
+        let dir = std::mem::take(&mut self.dir_dirty).then(|| self.dir.clone());
+        (files, dir)
+    }
+
+    /// Deletes closed segments past `retention.ms` (by their largest timestamp, or last write
+    /// when they have none) or beyond `retention.bytes`. Returns how many were removed.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        let (retention_ms, retention_bytes) = (self.config.retention_ms, self.config.retention_bytes);
+        let mut removed = 0;
+        // If the active segment itself is expired, roll first so it can go too (as Kafka does).
+        if retention_ms >= 0 {
+            let active = self.segments.values().next_back().expect("active");
+            if !active.is_empty() && Self::expired(active, now_ms, retention_ms) {
+                self.roll(now_ms)?;
+            }
+        }
+        let mut total = self.size_bytes() as i64;
+        loop {
+            if self.segments.len() <= 1 {
+                break;
+            }
+            let (&base, seg) = self.segments.iter().next().expect("len > 1");
+            let by_time = retention_ms >= 0 && Self::expired(seg, now_ms, retention_ms);
+            let by_size = retention_bytes >= 0 && total - seg.size as i64 >= retention_bytes;
+            // Segments entirely below a DeleteRecords start offset are garbage too.
+            let below_start = seg.next_offset <= self.log_start_offset && !seg.is_empty();
+            if !(by_time || by_size || below_start) {
+                break;
+            }
+            let seg = self.segments.remove(&base).expect("present");
+            total -= seg.size as i64;
+            let next_base = *self.segments.keys().next().expect("len > 1");
+            self.log_start_offset = self.log_start_offset.max(next_base);
+            seg.remove_files(&self.dir);
+            removed += 1;
+        }
+        if removed > 0 {
+            self.persist_log_start()?;
+        }
+        Ok(removed)
+    }
+
+    fn expired(seg: &Segment, now_ms: i64, retention_ms: i64) -> bool {
+        let ts = if seg.max_timestamp >= 0 { seg.max_timestamp } else { seg.last_append_ms };
+        now_ms - ts > retention_ms
+    }
+
+    /// DeleteRecords: raises the log start offset (`-1` means the high watermark).
+    pub fn delete_records(&mut self, offset: i64) -> Result<i64, ReadError> {
+        let leo = self.log_end_offset();
+        let target = if offset == -1 { leo } else { offset };
+        if target < 0 || target > leo {
+            return Err(ReadError::OutOfRange { log_start: self.log_start_offset, high_watermark: leo });
+        }
+        if target > self.log_start_offset {
+            self.log_start_offset = target;
+            if self.persist_log_start().is_err() {
+                tracing::warn!(dir = %self.dir.display(), "cannot persist log start offset");
+            }
+        }
+        Ok(self.log_start_offset)
+    }
+
+    fn persist_log_start(&self) -> Result<(), LogError> {
+        let path = self.dir.join(LOG_START_FILE);
+        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
+        std::fs::write(&tmp, format!("{}\n", self.log_start_offset)).map_err(|e| LogError::io(&tmp, e))?;
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| LogError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
+        Ok(())
+    }
+
+    /// Clean shutdown: fsync everything and write the active segment's indexes.
+    pub fn close(&mut self) -> Result<(), LogError> {
+        let dir = self.dir.clone();
+        for seg in self.segments.values() {
+            seg.file.sync_all().map_err(|e| LogError::io(&seg.log_path, e))?;
+        }
+        if let Some(active) = self.segments.values().next_back() {
+            if !active.is_empty() {
+                active.write_indexes(&dir)?;
+            }
+        }
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| LogError::io(&dir, e))?;
+        Ok(())
+    }
+
+    /// Iterates batch headers from the start of the log (producer-state rebuild).
+    pub fn for_each_batch(&self, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
+        for seg in self.segments.values() {
+            let reader = SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size };
+            let mut pos = 0;
+            while let Some((h, _)) = reader.read_batch_at(pos)? {
+                f(&h);
+                pos += h.total_len() as u64;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Executes a planned read: whole batches from the one containing the plan's offset.
+pub fn execute_read(plan: &ReadPlan, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+    match plan.reader.seek_offset(plan.offset, plan.start_pos)? {
+        Some(pos) => plan.reader.read_batches(pos, max_bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch::tests::make_batch;
+    use super::*;
+    use crate::broker::config::BrokerConfig;
+    use std::collections::BTreeMap;
+
+    fn cfg(segment_bytes: &str, retention_ms: &str, retention_bytes: &str) -> LogConfig {
+        let mut o = BTreeMap::new();
+        o.insert("segment.bytes".into(), segment_bytes.into());
+        o.insert("retention.ms".into(), retention_ms.into());
+        o.insert("retention.bytes".into(), retention_bytes.into());
+        LogConfig::resolve(&BrokerConfig::default(), &o)
+    }
+
+    fn append_n(log: &mut PartitionLog, n: usize, count: i32, ts: i64) -> Vec<Appended> {
+        (0..n)
+            .map(|_| {
+                let mut b = make_batch(count, ts, 100);
+                let h = batch::validate(&b).unwrap();
+                log.append(&mut b, &h, ts).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn appends_get_consecutive_offsets_and_read_back_whole_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let a = append_n(&mut log, 3, 5, 10);
+        assert_eq!(a[0].base_offset, 0);
+        assert_eq!(a[2].base_offset, 10);
+        assert_eq!(log.log_end_offset(), 15);
+        let plan = log.plan_read(7).unwrap().unwrap();
+        let bytes = execute_read(&plan, 1 << 20).unwrap();
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert_eq!(h.base_offset, 5, "read starts at the batch holding offset 7");
+        assert_eq!(bytes.len(), 2 * h.total_len());
+        assert!(log.plan_read(15).unwrap().is_none());
+        assert_eq!(log.plan_read(16).err(), Some(ReadError::OutOfRange { log_start: 0, high_watermark: 15 }));
+    }
+
+    #[test]
+    fn max_bytes_smaller_than_a_batch_still_returns_that_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        append_n(&mut log, 2, 1, 10);
+        let bytes = execute_read(&log.plan_read(0).unwrap().unwrap(), 10).unwrap();
+        assert_eq!(BatchHeader::parse(&bytes).unwrap().total_len(), bytes.len());
+    }
+
+    #[test]
+    fn segments_roll_and_reopen_with_the_same_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("500", "-1", "-1"), false, 0).unwrap();
+            append_n(&mut log, 10, 2, 10);
+            assert!(log.segment_count() > 2);
+            log.close().unwrap();
+        }
+        for verify in [false, true] {
+            let log = PartitionLog::open(dir.path(), cfg("500", "-1", "-1"), verify, 0).unwrap();
+            assert_eq!(log.log_end_offset(), 20);
+            let bytes = execute_read(&log.plan_read(13).unwrap().unwrap(), 1 << 20).unwrap();
+            assert!(BatchHeader::parse(&bytes).unwrap().base_offset <= 13);
+        }
+    }
+
+    #[test]
+    fn torn_tail_is_truncated_on_unclean_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path;
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            append_n(&mut log, 3, 1, 10);
+            path = log.segments.values().next().unwrap().log_path.clone();
+        }
+        let full = std::fs::metadata(&path).unwrap().len();
+        // Half a batch at the end, as a crash mid-write leaves it.
+        let extra = make_batch(1, 10, 100);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, &extra[..40]).unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), full);
+        assert_eq!(log.log_end_offset(), 3);
+        let a = append_n(&mut log, 1, 1, 10);
+        assert_eq!(a[0].base_offset, 3, "offsets continue without gaps or reuse");
+    }
+
+    #[test]
+    fn corrupt_batch_in_tail_is_cut_with_everything_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path;
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            append_n(&mut log, 3, 1, 10);
+            path = log.segments.values().next().unwrap().log_path.clone();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let one = bytes.len() / 3;
+        bytes[one + 70] ^= 0x55;
+        std::fs::write(&path, &bytes).unwrap();
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        assert_eq!(log.log_end_offset(), 1);
+    }
+
+    #[test]
+    fn retention_by_time_deletes_old_closed_segments_and_moves_log_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("400", "1000", "-1"), false, 0).unwrap();
+        append_n(&mut log, 6, 1, 1_000);
+        append_n(&mut log, 2, 1, 5_000);
+        let before = log.segment_count();
+        assert_eq!(log.apply_retention(5_500).unwrap(), before - 1, "every closed segment is past retention");
+        assert_eq!(log.log_start_offset(), 6);
+        assert!(log.plan_read(2).is_err());
+        // Everything expired: the active segment is rolled and removed, log start = end.
+        log.apply_retention(100_000).unwrap();
+        assert_eq!(log.log_start_offset(), 8);
+        assert_eq!(log.log_end_offset(), 8);
+    }
+
+    #[test]
+    fn retention_by_size_keeps_the_log_under_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("200", "-1", "400"), false, 0).unwrap();
+        append_n(&mut log, 10, 1, 1);
+        log.apply_retention(2).unwrap();
+        assert!(log.size_bytes() <= 400 + 200, "size {}", log.size_bytes());
+        assert!(log.log_start_offset() > 0);
+    }
+
+    #[test]
+    fn delete_records_moves_log_start_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            append_n(&mut log, 5, 2, 1);
+            assert_eq!(log.delete_records(3).unwrap(), 3);
+            assert!(log.delete_records(11).is_err());
+            assert_eq!(log.delete_records(-1).unwrap(), 10);
+        }
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        assert_eq!(log.log_start_offset(), 10);
+    }
+
+    #[test]
+    fn timestamp_lookup_finds_first_batch_reaching_the_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        for ts in [100, 200, 300] {
+            append_n(&mut log, 1, 1, ts);
+        }
+        let plan = log.plan_timestamp(150).unwrap();
+        let pos = plan.reader.seek_offset(plan.offset, plan.start_pos).unwrap().unwrap();
+        let mut p = pos;
+        let mut found = None;
+        while let Some((h, _)) = plan.reader.read_batch_at(p).unwrap() {
+            if h.max_timestamp >= 150 {
+                found = Some(h.base_offset);
+                break;
+            }
+            p += h.total_len() as u64;
+        }
+        assert_eq!(found, Some(1));
+        assert!(log.plan_timestamp(301).is_none());
+        assert_eq!(log.max_timestamp(), Some((2, 300)));
+    }
+}

@@ -1,0 +1,207 @@
+//! The bundled broker: a durable single-node broker that speaks the Kafka wire protocol.
+//!
+//! `run` takes the options of `strom broker`, locks the data directory, recovers the logs,
+//! binds, prints `listening on ADDR`, serves until shutdown, then flushes and marks a clean
+//! shutdown. Nothing in here depends on the console (`cluster`, `app`, `ui`).
+
+pub mod catalog;
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod handlers;
+pub mod lock;
+pub mod log;
+pub mod partition;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use catalog::Catalog;
+use config::BrokerConfig;
+use error::BrokerError;
+
+/// Marker written after a clean shutdown; its absence at start means the logs' tails must be
+/// verified.
+const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
+const META_FILE: &str = "meta.properties";
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Options of `strom broker`.
+#[derive(Clone, Debug)]
+pub struct BrokerOptions {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub config: BrokerConfig,
+}
+
+/// Everything the handlers share.
+pub struct Broker {
+    pub node_id: i32,
+    pub host: String,
+    pub port: u16,
+    pub cluster_id: String,
+    pub config: BrokerConfig,
+    pub data_dir: PathBuf,
+    pub catalog: Catalog,
+    /// Woken on every append so long-polling fetches can answer.
+    pub appended: Notify,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Broker {
+    pub fn max_frame_bytes(&self) -> usize {
+        self.config.get_i64("socket.request.max.bytes").max(1024) as usize
+    }
+}
+
+/// The broker's identity, as Kafka keeps it in `meta.properties`.
+fn load_or_create_cluster_id(dir: &Path) -> Result<String, BrokerError> {
+    let path = dir.join(META_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
+            return Ok(id.trim().to_string());
+        }
+    }
+    // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
+    let id = base64_url(uuid::Uuid::new_v4().as_bytes());
+    catalog::write_atomically(&path, format!("version=1\ncluster.id={id}\n").as_bytes())?;
+    Ok(id)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Runs the broker until SIGINT/SIGTERM. `on_ready` gets the bound address.
+pub async fn run(opts: BrokerOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<(), BrokerError> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = tx.send(true);
+    });
+    run_until(opts, rx, on_ready).await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process still dies on the default action.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+/// Runs the broker until `shutdown` turns true.
+pub async fn run_until(
+    opts: BrokerOptions,
+    shutdown: watch::Receiver<bool>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), BrokerError> {
+    let dir = opts.data_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| BrokerError::Io { path: dir.clone(), source: e })?;
+    let lock = lock::DataDirLock::acquire(&dir)?;
+    let cluster_id = load_or_create_cluster_id(&dir)?;
+    let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
+    let unclean = !clean_marker.exists();
+    if unclean {
+        tracing::info!(dir = %dir.display(), "no clean-shutdown marker: verifying log tails");
+    }
+    let catalog = Catalog::open(&dir, &opts.config, unclean, now_ms())?;
+    // From here on, writes happen: a crash must trigger recovery next time.
+    if clean_marker.exists() {
+        std::fs::remove_file(&clean_marker).map_err(|e| BrokerError::Io { path: clean_marker.clone(), source: e })?;
+        std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| BrokerError::Io { path: dir.clone(), source: e })?;
+    }
+
+    let listener = TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| BrokerError::Listen { addr: opts.listen.clone(), source: e })?;
+    let local = listener.local_addr().map_err(|e| BrokerError::Listen { addr: opts.listen.clone(), source: e })?;
+    let advertised = opts.config.get("advertised.host").0;
+    let host = if advertised.is_empty() { local.ip().to_string() } else { advertised };
+    let broker = Arc::new(Broker {
+        node_id: opts.config.get_i64("node.id") as i32,
+        host,
+        port: local.port(),
+        cluster_id,
+        config: opts.config.clone(),
+        data_dir: dir.clone(),
+        catalog,
+        appended: Notify::new(),
+        shutdown: shutdown.clone(),
+    });
+    lock.record_address(&local.to_string());
+
+    let cleaner = tokio::spawn(retention_loop(Arc::clone(&broker), shutdown.clone()));
+    on_ready(local);
+    server::serve(listener, Arc::clone(&broker), shutdown).await;
+    cleaner.abort();
+
+    // Connections are gone: flush every log and leave the marker.
+    let mut failed = false;
+    for topic in broker.catalog.all() {
+        for p in &topic.partitions {
+            if let Err(e) = p.log().close() {
+                tracing::error!(error = %e, "flush at shutdown failed");
+                failed = true;
+            }
+        }
+    }
+    if !failed {
+        catalog::write_atomically(&clean_marker, b"")?;
+    }
+    drop(lock);
+    tracing::info!("broker stopped");
+    Ok(())
+}
+
+/// The retention cleaner: every `log.retention.check.interval.ms`, deletes expired segments
+/// and rolls segments past `segment.ms`.
+async fn retention_loop(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_millis(broker.config.get_i64("log.retention.check.interval.ms").max(10) as u64);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        let b = Arc::clone(&broker);
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            for topic in b.catalog.all() {
+                for p in &topic.partitions {
+                    let mut log = p.log();
+                    match log.apply_retention(now) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, start = log.log_start_offset(), "retention deleted segments"),
+                        Err(e) => tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention failed"),
+                    }
+                }
+            }
+        })
+        .await;
+    }
+}

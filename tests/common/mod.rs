@@ -1,0 +1,117 @@
+//! Shared test harness: a real `strom broker` child process on an ephemeral loopback port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct BrokerProcess {
+    pub child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    config: Option<PathBuf>,
+}
+
+pub fn strom_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_strom")
+}
+
+impl BrokerProcess {
+    /// Starts a broker on 127.0.0.1:0 with `data_dir`, optionally with a broker.toml body.
+    pub fn start(data_dir: &Path, config_toml: Option<&str>) -> BrokerProcess {
+        let config = config_toml.map(|body| {
+            let path = data_dir.with_extension("broker.toml");
+            std::fs::write(&path, body).expect("write broker config");
+            path
+        });
+        Self::spawn(data_dir, config)
+    }
+
+    fn spawn(data_dir: &Path, config: Option<PathBuf>) -> BrokerProcess {
+        let mut cmd = Command::new(strom_bin());
+        cmd.args(["broker", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+        if let Some(c) = &config {
+            cmd.arg("--config").arg(c);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.with_extension("log"))
+            .expect("broker log file");
+        let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().expect("spawn strom broker");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("broker did not print 'listening on' within 30 s; see {}", data_dir.with_extension("log").display())
+        });
+        let addr = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+        BrokerProcess { child, addr, data_dir: data_dir.to_path_buf(), config }
+    }
+
+    /// Same data dir and config, new process (new port).
+    pub fn restart(mut self) -> BrokerProcess {
+        let _ = self.child.wait();
+        let data_dir = self.data_dir.clone();
+        let config = self.config.take();
+        std::mem::forget(self);
+        Self::spawn(&data_dir, config)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit; returns the exit status code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        unsafe_signal(self.child.id(), 15);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+    }
+}
+
+fn unsafe_signal(pid: u32, sig: i32) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns Some, at most `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -24,6 +24,7 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("STROM_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match &args.config {
         Some(path) => match BrokerConfig::load(path) {

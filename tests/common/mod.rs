@@ -1,6 +1,8 @@
 //! Shared test harness: a real `strom broker` child process on an ephemeral loopback port.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,9 +4,17 @@
 //! [`TABLE`] lists every implemented API with the versions advertised; dispatch and the
 //! ApiVersions response are both derived from it.
 
+pub mod alter_configs;
 pub mod api_versions;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_log_dirs;
 pub mod fetch;
+pub mod incremental_alter_configs;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
@@ -36,6 +44,8 @@ pub mod code {
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
     pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
     pub const UNKNOWN_TOPIC_ID: i16 = 100;
+    pub const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
+    pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 115;
     pub const INVALID_RECORD: i16 = 87;
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
 }
@@ -74,4 +84,12 @@ pub static TABLE: &[ApiSpec] = &[
     api!(ApiVersions, 0, 3, api_versions),
     api!(OffsetForLeaderEpoch, 2, 4, offset_for_leader_epoch),
     api!(CreateTopics, 2, 7, create_topics),
+    api!(DeleteTopics, 1, 6, delete_topics),
+    api!(DeleteRecords, 0, 2, delete_records),
+    api!(DescribeConfigs, 1, 4, describe_configs),
+    api!(AlterConfigs, 0, 2, alter_configs),
+    api!(DescribeLogDirs, 0, 4, describe_log_dirs),
+    api!(CreatePartitions, 0, 3, create_partitions),
+    api!(IncrementalAlterConfigs, 0, 1, incremental_alter_configs),
+    api!(DescribeCluster, 0, 1, describe_cluster),
 ];

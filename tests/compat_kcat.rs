@@ -30,10 +30,32 @@ fn kcat_path() -> PathBuf {
     PathBuf::from(path)
 }
 
-/// Runs kcat with `args`, feeding `stdin`; returns stdout. Panics (with kcat's stderr) on a
-/// non-zero exit or when kcat runs longer than [`KCAT_TIMEOUT`].
-fn kcat(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
-    let mut child = Command::new(kcat_path())
+/// A kcat command that loads the librdkafka it was built against. `cargo test` puts the
+/// directory of the librdkafka that rdkafka-sys built for these tests on LD_LIBRARY_PATH;
+/// Debian's kcat would pick that one up and stop being an independent client.
+fn kcat_command() -> Command {
+    let mut cmd = Command::new(kcat_path());
+    if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
+        let kept: Vec<PathBuf> = std::env::split_paths(&paths).filter(|d| !d.join("librdkafka.so.1").exists()).collect();
+        match std::env::join_paths(kept) {
+            Ok(joined) if !joined.is_empty() => cmd.env("LD_LIBRARY_PATH", joined),
+            _ => cmd.env_remove("LD_LIBRARY_PATH"),
+        };
+    }
+    cmd
+}
+
+/// "Version 1.7.1 (... librdkafka 2.0.2 ...)" as kcat reports itself, for failure messages.
+fn kcat_version() -> String {
+    let out = kcat_command().arg("-V").output().map(|o| o.stdout).unwrap_or_default();
+    String::from_utf8_lossy(&out).lines().find(|l| l.starts_with("Version")).unwrap_or("unknown").to_string()
+}
+
+/// Runs kcat with `args` against `broker`, feeding `stdin`; returns stdout. Panics (with
+/// kcat's stderr and the broker's warnings) on a non-zero exit or when kcat runs longer than
+/// [`KCAT_TIMEOUT`].
+fn kcat(broker: &BrokerProcess, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    let mut child = kcat_command()
         .args(args)
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
@@ -74,11 +96,18 @@ fn kcat(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
     };
     let stdout = out_thread.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    match status {
-        None => panic!("kcat {args:?} did not finish within {KCAT_TIMEOUT:?}; stderr:\n{stderr}"),
-        Some(s) if !s.success() => panic!("kcat {args:?} failed ({s}); stderr:\n{stderr}"),
-        Some(_) => stdout,
-    }
+    let what = match status {
+        Some(s) if s.success() => return stdout,
+        Some(s) => format!("failed ({s})"),
+        None => format!("did not finish within {KCAT_TIMEOUT:?}"),
+    };
+    let log = broker.log_text();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+    panic!(
+        "kcat {args:?} {what}\n{}\n--- kcat stderr ---\n{stderr}\n--- broker warnings and errors ---\n{}",
+        kcat_version(),
+        warnings.join("\n")
+    )
 }
 
 fn create_topic(addr: &str, name: &str, partitions: i32) {
@@ -226,7 +255,7 @@ fn kcat_lists_broker_topics_partitions_and_leaders() {
     create_topic(&broker.addr, "orders", 3);
     create_topic(&broker.addr, "audit", 1);
 
-    let text = String::from_utf8(kcat(&["-L", "-b", &broker.addr], None)).expect("utf-8 listing");
+    let text = String::from_utf8(kcat(&broker, &["-L", "-b", &broker.addr], None)).expect("utf-8 listing");
     let listing = parse_listing(&text);
     assert_eq!(listing.brokers.len(), 1, "one broker in:\n{text}");
     let b = &listing.brokers[0];
@@ -238,7 +267,7 @@ fn kcat_lists_broker_topics_partitions_and_leaders() {
     assert_healthy_topic(&listing, "audit", 1, b.id);
 
     // One topic only.
-    let text = String::from_utf8(kcat(&["-L", "-b", &broker.addr, "-t", "orders"], None)).expect("utf-8 listing");
+    let text = String::from_utf8(kcat(&broker, &["-L", "-b", &broker.addr, "-t", "orders"], None)).expect("utf-8 listing");
     let one = parse_listing(&text);
     assert_eq!(one.topics.keys().collect::<Vec<_>>(), vec!["orders"], "kcat -L -t orders:\n{text}");
     assert_healthy_topic(&one, "orders", 3, b.id);
@@ -249,9 +278,9 @@ fn kcat_json_listing_names_broker_controller_and_partitions() {
     let (_dir, broker) = start_broker();
     create_topic(&broker.addr, "orders", 3);
 
-    let json = String::from_utf8(kcat(&["-L", "-J", "-b", &broker.addr], None)).expect("utf-8 json");
+    let json = String::from_utf8(kcat(&broker, &["-L", "-J", "-b", &broker.addr], None)).expect("utf-8 json");
     // kcat prints compact JSON with a fixed key order, so exact fragments are a precise check.
-    let id = parse_listing(&String::from_utf8(kcat(&["-L", "-b", &broker.addr], None)).unwrap()).brokers[0].id;
+    let id = parse_listing(&String::from_utf8(kcat(&broker, &["-L", "-b", &broker.addr], None)).unwrap()).brokers[0].id;
     for fragment in [
         format!("\"controllerid\":{id},"),
         format!("\"brokers\":[{{\"id\":{id},\"name\":\"{}\"}}]", broker.addr),
@@ -317,11 +346,11 @@ fn produce_input(records: &[Rec]) -> Vec<u8> {
     input
 }
 
-fn kcat_produce(addr: &str, topic: &str, codec: &str, records: &[Rec]) {
+fn kcat_produce(broker: &BrokerProcess, topic: &str, codec: &str, records: &[Rec]) {
     let headers = header_args();
-    let mut args = vec!["-P", "-b", addr, "-t", topic, "-K:", "-z", codec, "-X", "acks=all", "-X", "linger.ms=5"];
+    let mut args = vec!["-P", "-b", &broker.addr, "-t", topic, "-K:", "-z", codec, "-X", "acks=all", "-X", "linger.ms=5"];
     args.extend(headers.iter().map(String::as_str));
-    kcat(&args, Some(&produce_input(records)));
+    kcat(broker, &args, Some(&produce_input(records)));
 }
 
 /// One consumed record: partition, offset and the record.
@@ -330,8 +359,8 @@ type Consumed = (i32, i64, Rec);
 /// Consumes the whole topic with `-f '%k|%s|%h|%p|%o\n'` and parses each line exactly: the key
 /// holds no `|`, the headers are known, partition and offset are numbers, so the value is
 /// whatever lies between, byte for byte.
-fn kcat_consume_all(addr: &str, topic: &str) -> Vec<Consumed> {
-    let out = kcat(&["-C", "-b", addr, "-t", topic, "-e", "-o", "beginning", "-f", "%k|%s|%h|%p|%o\n"], None);
+fn kcat_consume_all(broker: &BrokerProcess, topic: &str) -> Vec<Consumed> {
+    let out = kcat(broker, &["-C", "-b", &broker.addr, "-t", topic, "-e", "-o", "beginning", "-f", "%k|%s|%h|%p|%o\n"], None);
     let suffix_headers = format!("|{}|", headers_text()).into_bytes();
     let mut consumed = Vec::new();
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -391,8 +420,8 @@ fn kcat_roundtrips_keyed_records_with_headers_byte_exactly() {
     let (_dir, broker) = start_broker();
     create_topic(&broker.addr, "keyed", 3);
     let sent = keyed_records(500, "xyz");
-    kcat_produce(&broker.addr, "keyed", "none", &sent);
-    let consumed = kcat_consume_all(&broker.addr, "keyed");
+    kcat_produce(&broker, "keyed", "none", &sent);
+    let consumed = kcat_consume_all(&broker, "keyed");
     assert_roundtrip(&sent, &consumed, 3);
     let used: BTreeSet<i32> = consumed.iter().map(|(p, _, _)| *p).collect();
     assert!(used.len() > 1, "7 keys over 3 partitions all landed on {used:?}");
@@ -406,13 +435,13 @@ fn kcat_roundtrips_every_compression_codec() {
         create_topic(&broker.addr, &topic, 2);
         // Repetitive values so each codec really compresses.
         let sent = keyed_records(400, "compressible ");
-        kcat_produce(&broker.addr, &topic, codec, &sent);
-        let consumed = kcat_consume_all(&broker.addr, &topic);
+        kcat_produce(&broker, &topic, codec, &sent);
+        let consumed = kcat_consume_all(&broker, &topic);
         assert_roundtrip(&sent, &consumed, 2);
 
         // The JSON consumer view of partition 0 agrees, including the header array and the
         // CreateTime timestamp type.
-        let json = String::from_utf8(kcat(&["-C", "-J", "-b", &broker.addr, "-t", &topic, "-p", "0", "-e", "-o", "beginning"], None))
+        let json = String::from_utf8(kcat(&broker, &["-C", "-J", "-b", &broker.addr, "-t", &topic, "-p", "0", "-e", "-o", "beginning"], None))
             .expect("utf-8 json");
         let part0: Vec<&Consumed> = consumed.iter().filter(|(p, _, _)| *p == 0).collect();
         let lines: Vec<&str> = json.lines().filter(|l| !l.is_empty()).collect();
@@ -442,18 +471,18 @@ fn kcat_queries_offsets_by_timestamp() {
     let (_dir, broker) = start_broker();
     create_topic(&broker.addr, "timed", 1);
     let first = keyed_records(30, "a");
-    kcat_produce(&broker.addr, "timed", "none", &first);
+    kcat_produce(&broker, "timed", "none", &first);
     // kcat stamps CreateTime when it produces: everything in `first` is older than `middle`,
     // everything in `second` is at least as new.
     std::thread::sleep(Duration::from_millis(20));
     let middle = now_ms();
     std::thread::sleep(Duration::from_millis(20));
     let second = keyed_records(20, "b");
-    kcat_produce(&broker.addr, "timed", "none", &second);
+    kcat_produce(&broker, "timed", "none", &second);
 
     let far_future = 4_102_444_800_000i64; // 2100-01-01
     let query = |ts: i64| -> String {
-        let out = kcat(&["-Q", "-b", &broker.addr, "-t", &format!("timed:0:{ts}")], None);
+        let out = kcat(&broker, &["-Q", "-b", &broker.addr, "-t", &format!("timed:0:{ts}")], None);
         String::from_utf8(out).expect("utf-8").trim().to_string()
     };
     assert_eq!(query(0), "timed [0] offset 0", "the first record is at or after time 0");

@@ -45,6 +45,8 @@ pub enum BrokerError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("catalog {path} is unreadable: {reason}")]
     Catalog { path: PathBuf, reason: String },
+    #[error(transparent)]
+    ProducerIds(#[from] crate::broker::producers::ProducerIdsError),
 }
 
 /// Reasons a connection is closed. Never sent to the client: Kafka closes the socket.

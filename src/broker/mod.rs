@@ -8,10 +8,13 @@ pub mod catalog;
 pub mod config;
 pub mod dispatch;
 pub mod error;
+pub mod group;
+pub mod groups;
 pub mod handlers;
 pub mod lock;
 pub mod log;
 pub mod partition;
+pub mod producers;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -55,6 +58,9 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub data_dir: PathBuf,
     pub catalog: Catalog,
+    /// InitProducerId's allocator; held only for an allocation.
+    pub producer_ids: std::sync::Mutex<producers::ProducerIds>,
+    pub groups: Arc<groups::GroupService>,
     /// Woken on every append so long-polling fetches can answer.
     pub appended: Notify,
     pub shutdown: watch::Receiver<bool>,
@@ -131,11 +137,14 @@ pub async fn run_until(
         tracing::info!(dir = %dir.display(), "no clean-shutdown marker: verifying log tails");
     }
     let catalog = Catalog::open(&dir, &opts.config, unclean, now_ms())?;
+    let producer_ids = producers::ProducerIds::open(&dir)?;
     // From here on, writes happen: a crash must trigger recovery next time.
     if clean_marker.exists() {
         std::fs::remove_file(&clean_marker).map_err(|e| BrokerError::Io { path: clean_marker.clone(), source: e })?;
         std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| BrokerError::Io { path: dir.clone(), source: e })?;
     }
+
+    let group_service = Arc::new(groups::GroupService::open(&dir, &opts.config)?);
 
     let listener = TcpListener::bind(&opts.listen)
         .await
@@ -151,15 +160,21 @@ pub async fn run_until(
         config: opts.config.clone(),
         data_dir: dir.clone(),
         catalog,
+        producer_ids: std::sync::Mutex::new(producer_ids),
+        groups: Arc::clone(&group_service),
         appended: Notify::new(),
         shutdown: shutdown.clone(),
     });
     lock.record_address(&local.to_string());
 
     let cleaner = tokio::spawn(retention_loop(Arc::clone(&broker), shutdown.clone()));
+    let group_timers = tokio::spawn(Arc::clone(&group_service).run(shutdown.clone()));
     on_ready(local);
     server::serve(listener, Arc::clone(&broker), shutdown).await;
     cleaner.abort();
+    // The group timers stop on the shutdown signal and fail parked joins; wait for the final
+    // offsets fsync.
+    let _ = group_timers.await;
 
     // Connections are gone: flush every log and leave the marker.
     let mut failed = false;

@@ -99,7 +99,7 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FetchRequest)
     let version = ctx.api_version;
     let first = read_all(&broker, &req, version);
     let min_bytes = req.min_bytes.max(0) as usize;
-    if first.bytes >= min_bytes.max(1) || first.errors || req.max_wait_ms <= 0 || req.topics.is_empty() && req.max_wait_ms <= 0 {
+    if first.bytes >= min_bytes.max(1) || first.errors || req.max_wait_ms <= 0 {
         return Reply::Now(ResponseKind::Fetch(first.response));
     }
     drop(first);

@@ -62,7 +62,7 @@ fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), LogError> {
     Ok(offset_for_time(&plan.0, plan.1, timestamp)?.unwrap_or((-1, -1)))
 }
 
-pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
+pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
     let mut resp = ListOffsetsResponse::default();
     for t in req.topics {
         let topic = broker.catalog.get(&t.name.0);
@@ -84,7 +84,9 @@ pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: ListOffsetsR
                     Ok((offset, ts)) => {
                         pr.offset = offset;
                         pr.timestamp = ts;
-                        if offset >= 0 {
+                        // Leader epochs exist in the response from v4 on; the codec refuses them
+                        // below that.
+                        if offset >= 0 && ctx.api_version >= 4 {
                             pr.leader_epoch = LEADER_EPOCH;
                         }
                     }

@@ -8,17 +8,29 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sync_group;
 
 use kafka_protocol::messages::{ApiKey, RequestKind};
 
@@ -92,4 +104,16 @@ pub static TABLE: &[ApiSpec] = &[
     api!(CreatePartitions, 0, 3, create_partitions),
     api!(IncrementalAlterConfigs, 0, 1, incremental_alter_configs),
     api!(DescribeCluster, 0, 1, describe_cluster),
+    api!(InitProducerId, 0, 4, init_producer_id),
+    api!(FindCoordinator, 0, 4, find_coordinator),
+    api!(JoinGroup, 0, 9, join_group),
+    api!(SyncGroup, 0, 5, sync_group),
+    api!(Heartbeat, 0, 4, heartbeat),
+    api!(LeaveGroup, 0, 5, leave_group),
+    api!(OffsetCommit, 2, 9, offset_commit),
+    api!(OffsetFetch, 1, 9, offset_fetch),
+    api!(ListGroups, 0, 5, list_groups),
+    api!(DescribeGroups, 0, 5, describe_groups),
+    api!(DeleteGroups, 0, 2, delete_groups),
+    api!(OffsetDelete, 0, 0, offset_delete),
 ];

@@ -1,6 +1,8 @@
-//! Produce: validate each partition's single v2 batch (CRC, size, flags), append it in
-//! request order, and answer per `acks`: 0 no response, 1 once written to the OS, -1 (all)
-//! once fsynced.
+//! Produce: validate each partition's single v2 batch (CRC, size, flags), check an idempotent
+//! producer's epoch and sequence against the partition's producer state, append it in request
+//! order, and answer per `acks`: 0 no response, 1 once written to the OS, -1 (all) once
+//! fsynced. A retried batch that is already in the log is answered with its original offsets
+//! and not appended again; acks=all still waits until those offsets are durable.
 
 use std::sync::Arc;
 
@@ -9,10 +11,13 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
 use super::code;
+use crate::broker::config::TimestampType;
 use crate::broker::dispatch::Reply;
 use crate::broker::error::ConnectionError;
 use crate::broker::log::batch::{self, BatchHeader, HEADER_LEN};
+use crate::broker::log::PartitionLog;
 use crate::broker::partition::Partition;
+use crate::broker::producers::{self, Decision};
 use crate::broker::server::RequestContext;
 use crate::broker::{now_ms, Broker};
 
@@ -22,11 +27,23 @@ struct Outcome {
     base_offset: i64,
     log_append_time: i64,
     log_start: i64,
+    /// The offset after the batch's last record: what acks=all waits to be durable. -1 on error.
+    end: i64,
+    /// Whether this request wrote the batch (false for errors and for duplicates).
+    appended: bool,
 }
 
 impl Outcome {
     fn error(error: i16, message: impl Into<String>) -> Self {
-        Outcome { error, message: Some(message.into()), base_offset: -1, log_append_time: -1, log_start: -1 }
+        Outcome {
+            error,
+            message: Some(message.into()),
+            base_offset: -1,
+            log_append_time: -1,
+            log_start: -1,
+            end: -1,
+            appended: false,
+        }
     }
 }
 
@@ -64,13 +81,50 @@ fn validate(records: &[u8], max_message_bytes: usize) -> Result<BatchHeader, (i1
     Ok(h)
 }
 
+/// Why an idempotent producer's batch is refused, for the partition response's error message.
+fn producer_error(log: &PartitionLog, partition: &Partition, h: &BatchHeader, code: i16) -> String {
+    let tp = format!("{}-{}", partition.topic, partition.index);
+    let (pid, epoch, first) = (h.producer_id, h.producer_epoch, h.base_sequence);
+    let state = log.producer_state();
+    let current = state.epoch(pid).unwrap_or(-1);
+    if code == producers::INVALID_PRODUCER_EPOCH {
+        return format!("producer {pid} epoch {epoch} is older than its current epoch {current} on {tp}");
+    }
+    if epoch != current {
+        return format!("producer {pid} starts epoch {epoch} on {tp} at sequence {first}; a new epoch must start at 0");
+    }
+    let expected = state.batches(pid).last().map(|b| i64::from(b.last_seq) + 1).unwrap_or(0) % (i64::from(i32::MAX) + 1);
+    format!("producer {pid} epoch {epoch} sent sequence {first} on {tp}; expected {expected}")
+}
+
 fn append(partition: &Partition, records: &[u8], max_message_bytes: usize, now: i64) -> Outcome {
     let header = match validate(records, max_message_bytes) {
         Ok(h) => h,
         Err((code, msg)) => return Outcome::error(code, msg),
     };
     let mut owned = records.to_vec();
+    // Check and append under one guard, so no other request's batch lands in between.
     let mut log = partition.log();
+    match log.check_producer(&header) {
+        Ok(Decision::Append) => {}
+        Ok(Decision::Duplicate { base_offset, last_offset, timestamp_ms }) => {
+            tracing::debug!(
+                topic = %partition.topic, partition = partition.index, producer_id = header.producer_id,
+                sequence = header.base_sequence, base_offset, "duplicate batch acknowledged, not appended"
+            );
+            return Outcome {
+                error: code::NONE,
+                message: None,
+                base_offset,
+                // As the first answer said: the stored time for LogAppendTime topics, else -1.
+                log_append_time: if log.config.timestamp_type == TimestampType::LogAppendTime { timestamp_ms } else { -1 },
+                log_start: log.log_start_offset(),
+                end: last_offset + 1,
+                appended: false,
+            };
+        }
+        Err(code) => return Outcome::error(code, producer_error(&log, partition, &header, code)),
+    }
     match log.append(&mut owned, &header, now) {
         Ok(a) => Outcome {
             error: code::NONE,
@@ -78,6 +132,8 @@ fn append(partition: &Partition, records: &[u8], max_message_bytes: usize, now: 
             base_offset: a.base_offset,
             log_append_time: a.log_append_time,
             log_start: log.log_start_offset(),
+            end: a.last_offset + 1,
+            appended: true,
         },
         Err(e) => {
             tracing::error!(topic = %partition.topic, partition = partition.index, error = %e, "append failed");
@@ -92,6 +148,7 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
     // (topic index, partition index, outcome, partition to fsync)
     let mut results: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome, Option<Arc<Partition>>)>)> = Vec::new();
     let mut appended_any = false;
+    let mut sync_any = false;
     for td in req.topic_data {
         let topic = broker.catalog.get(&td.name.0);
         let mut parts = Vec::new();
@@ -107,7 +164,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
                         let max = topic.as_ref().map(|t| t.log_config.max_message_bytes).unwrap_or(0);
                         let o = append(p, pd.records.as_deref().unwrap_or(&[]), max, now);
                         let ok = o.error == code::NONE;
-                        appended_any |= ok;
+                        appended_any |= o.appended;
+                        sync_any |= ok;
                         (o, ok.then(|| Arc::clone(p)))
                     }
                 }
@@ -132,12 +190,12 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
         };
     }
     let _ = ctx;
-    if acks == -1 && appended_any {
+    if acks == -1 && sync_any {
         return Reply::Later(Box::pin(async move {
             for (_, parts) in results.iter_mut() {
                 for (_, outcome, p) in parts.iter_mut() {
                     if let Some(p) = p {
-                        if let Err(e) = p.sync_to(outcome.base_offset + 1).await {
+                        if let Err(e) = p.sync_to(outcome.end).await {
                             tracing::error!(error = %e, "fsync failed");
                             *outcome = Outcome::error(code::KAFKA_STORAGE_ERROR, e.to_string());
                         }
@@ -168,4 +226,64 @@ fn response(results: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome
         resp.responses.push(tr);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::config::{BrokerConfig, LogConfig};
+    use crate::broker::log::batch::tests::{make_batch, make_idempotent_batch};
+
+    const MAX: usize = 1 << 20;
+
+    fn partition(dir: &std::path::Path, overrides: &[(&str, &str)]) -> Partition {
+        let o = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let cfg = LogConfig::resolve(&BrokerConfig::default(), &o);
+        Partition::new("t".into(), 0, PartitionLog::open(dir, cfg, false, 0).unwrap())
+    }
+
+    #[test]
+    fn duplicate_batch_is_acked_with_its_original_offset_not_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), &[]);
+        assert_eq!(append(&p, &make_batch(2, 1_000, 10), MAX, 1_000).base_offset, 0);
+        let b = make_idempotent_batch(5, 1_000, 7, 0, 0);
+        let first = append(&p, &b, MAX, 1_000);
+        assert_eq!((first.error, first.base_offset, first.end, first.appended), (code::NONE, 2, 7, true));
+        let again = append(&p, &b, MAX, 2_000);
+        assert_eq!((again.error, again.base_offset, again.end, again.appended), (code::NONE, 2, 7, false));
+        assert_eq!(again.log_append_time, -1);
+        assert_eq!(p.log().log_end_offset(), 7, "stored once");
+    }
+
+    #[test]
+    fn duplicate_on_a_log_append_time_topic_answers_the_stored_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), &[("message.timestamp.type", "LogAppendTime")]);
+        let b = make_idempotent_batch(1, 1_000, 7, 0, 0);
+        assert_eq!(append(&p, &b, MAX, 5_000).log_append_time, 5_000);
+        let again = append(&p, &b, MAX, 9_000);
+        assert_eq!((again.base_offset, again.log_append_time), (0, 5_000));
+    }
+
+    #[test]
+    fn sequence_gaps_and_stale_epochs_are_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), &[]);
+        assert!(append(&p, &make_idempotent_batch(5, 1_000, 7, 0, 0), MAX, 1_000).appended);
+
+        let gap = append(&p, &make_idempotent_batch(1, 1_000, 7, 0, 6), MAX, 1_000);
+        assert_eq!(gap.error, producers::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        assert!(gap.message.as_deref().unwrap().contains("expected 5"), "{:?}", gap.message);
+
+        // The producer bumps its epoch: sequences restart at 0.
+        assert!(append(&p, &make_idempotent_batch(1, 1_000, 7, 1, 0), MAX, 1_000).appended);
+        let stale = append(&p, &make_idempotent_batch(1, 1_000, 7, 0, 5), MAX, 1_000);
+        assert_eq!(stale.error, producers::INVALID_PRODUCER_EPOCH);
+        assert!(stale.message.as_deref().unwrap().contains("current epoch 1"), "{:?}", stale.message);
+        let not_zero = append(&p, &make_idempotent_batch(1, 1_000, 7, 2, 3), MAX, 1_000);
+        assert_eq!(not_zero.error, producers::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        assert!(not_zero.message.as_deref().unwrap().contains("must start at 0"), "{:?}", not_zero.message);
+        assert_eq!(p.log().log_end_offset(), 6, "refused batches are not appended");
+    }
 }

@@ -181,6 +181,17 @@ pub(crate) mod tests {
         b
     }
 
+    /// [`make_batch`] of an idempotent producer: producer id, epoch and base sequence set.
+    pub fn make_idempotent_batch(count: i32, timestamp: i64, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+        let mut b = make_batch(count, timestamp, 20);
+        b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+        b[51..53].copy_from_slice(&epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+        let crc = compute_crc(&b);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
     #[test]
     fn valid_batch_parses_and_bad_crc_is_refused() {
         let mut b = make_batch(3, 1000, 20);

@@ -1,19 +1,24 @@
 //! The partition log: an append-only sequence of segments in a `TOPIC-N/` directory, with the
 //! log start offset, appends, reads planned under the lock and executed outside it, rolls,
-//! retention, DeleteRecords and crash recovery.
+//! retention, DeleteRecords and crash recovery. Each log also owns its partition's idempotent
+//! producer state, so that the sequence check and the append happen under one lock, and so that
+//! retention and DeleteRecords forget producers as they remove their data.
 //!
-//! Depends only on the broker's config and error types; the network layer sits above it.
+//! Depends only on the broker's config, error types and producer-state rules; the network
+//! layer sits above it.
 
 pub mod batch;
 pub mod segment;
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::broker::config::{LogConfig, TimestampType};
 use crate::broker::error::LogError;
+use crate::broker::producers::{self, Decision, ProducerStateTable};
 
 use batch::BatchHeader;
 use segment::{Segment, SegmentReader};
@@ -24,6 +29,9 @@ use segment::{Segment, SegmentReader};
 pub const LEADER_EPOCH: i32 = 0;
 
 const LOG_START_FILE: &str = "log-start-offset";
+/// The producer state at a clean shutdown ([`ProducerStateTable::encode`]), so that a clean
+/// start need not replay the log. Read once and removed at open.
+const PRODUCER_SNAPSHOT_FILE: &str = "producer-state.snapshot";
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +62,8 @@ pub struct PartitionLog {
     pub config: LogConfig,
     /// A new segment file was created and the directory entry is not yet fsynced.
     dir_dirty: bool,
+    /// Idempotent producers' epochs and last batches, rebuilt from the log on open.
+    producers: ProducerStateTable,
 }
 
 impl PartitionLog {
@@ -113,9 +123,78 @@ impl PartitionLog {
             segments.insert(base, Segment::create(dir, base, now_ms)?);
         }
         let first_base = *segments.keys().next().unwrap_or(&0);
-        let mut log = PartitionLog { dir: dir.to_path_buf(), segments, log_start_offset: 0, config, dir_dirty: true };
+        let mut log = PartitionLog {
+            dir: dir.to_path_buf(),
+            segments,
+            log_start_offset: 0,
+            config,
+            dir_dirty: true,
+            producers: ProducerStateTable::new(),
+        };
         log.log_start_offset = stored_start.max(first_base).min(log.log_end_offset());
+        log.load_producer_state(verify_tail, now_ms)?;
         Ok(log)
+    }
+
+    /// The producer state from the clean-shutdown snapshot when there is one for exactly this
+    /// log, else by replaying the log; then forgets what Kafka would have forgotten by now:
+    /// producers whose data is below the log start, and producers idle past
+    /// `producer.id.expiration.ms`.
+    ///
+    /// The snapshot is trusted only after a clean shutdown and only if it covers the log up to
+    /// its current end, and it is removed once read: a later crash can then never pair it with
+    /// a log that has moved on.
+    fn load_producer_state(&mut self, verify_tail: bool, now_ms: i64) -> Result<(), LogError> {
+        let path = self.dir.join(PRODUCER_SNAPSHOT_FILE);
+        let snapshot = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let _ = std::fs::remove_file(&path);
+                ProducerStateTable::decode(&bytes).filter(|(end, _)| !verify_tail && *end == self.log_end_offset())
+            }
+            Err(_) => None,
+        };
+        match snapshot {
+            Some((_, table)) => self.producers = table,
+            None => self.rebuild_producer_state()?,
+        }
+        self.producers.truncate_head(self.log_start_offset);
+        self.producers.remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
+        Ok(())
+    }
+
+    /// Replays every batch header into a fresh producer-state table.
+    fn rebuild_producer_state(&mut self) -> Result<(), LogError> {
+        let mut table = ProducerStateTable::new();
+        self.for_each_batch(|h| {
+            if h.producer_id >= 0 {
+                table.record(
+                    h.producer_id,
+                    h.producer_epoch,
+                    h.base_sequence,
+                    h.last_sequence(),
+                    h.base_offset,
+                    h.last_offset(),
+                    h.max_timestamp,
+                );
+            }
+        })?;
+        if !table.is_empty() {
+            tracing::debug!(dir = %self.dir.display(), producers = table.len(), "rebuilt producer state");
+        }
+        self.producers = table;
+        Ok(())
+    }
+
+    /// Decides what to do with an incoming batch of an idempotent producer (see
+    /// [`ProducerStateTable::check`]); `Err` is a Kafka error code. Call under the same lock
+    /// guard as the [`append`](Self::append) that follows.
+    pub fn check_producer(&self, header: &BatchHeader) -> Result<Decision, i16> {
+        self.producers.check(header.producer_id, header.producer_epoch, header.base_sequence, header.last_sequence())
+    }
+
+    /// The idempotent producers this partition remembers.
+    pub fn producer_state(&self) -> &ProducerStateTable {
+        &self.producers
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -181,6 +260,16 @@ impl PartitionLog {
             stamped.max_timestamp = now_ms;
         }
         self.active().append(batch, &stamped, now_ms)?;
+        // Recorded only once written, exactly as the rebuild on open replays it.
+        self.producers.record(
+            header.producer_id,
+            header.producer_epoch,
+            header.base_sequence,
+            header.last_sequence(),
+            base_offset,
+            last_offset,
+            stamped.max_timestamp,
+        );
         Ok(Appended { base_offset, last_offset, log_append_time })
     }
 
@@ -280,7 +369,11 @@ impl PartitionLog {
             seg.remove_files(&self.dir);
             removed += 1;
         }
+        // Producers idle past their expiration are forgotten on the cleaner's schedule, as
+        // Kafka's `removeExpiredProducers` does.
+        self.producers.remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
         if removed > 0 {
+            self.producers.truncate_head(self.log_start_offset);
             self.persist_log_start()?;
         }
         Ok(removed)
@@ -300,6 +393,7 @@ impl PartitionLog {
         }
         if target > self.log_start_offset {
             self.log_start_offset = target;
+            self.producers.truncate_head(target);
             if self.persist_log_start().is_err() {
                 tracing::warn!(dir = %self.dir.display(), "cannot persist log start offset");
             }
@@ -316,7 +410,8 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Clean shutdown: fsync everything and write the active segment's indexes.
+    /// Clean shutdown: fsync everything, write the active segment's indexes and the
+    /// producer-state snapshot.
     pub fn close(&mut self) -> Result<(), LogError> {
         let dir = self.dir.clone();
         for seg in self.segments.values() {
@@ -327,18 +422,45 @@ impl PartitionLog {
                 active.write_indexes(&dir)?;
             }
         }
+        // Not fsynced on purpose: a snapshot lost or torn by a power failure fails its CRC or
+        // is missing, and the next start replays the log instead.
+        let snapshot = self.producers.encode(self.log_end_offset());
+        let tmp = dir.join(format!("{PRODUCER_SNAPSHOT_FILE}.tmp"));
+        if let Err(e) = std::fs::write(&tmp, snapshot).and_then(|_| std::fs::rename(&tmp, dir.join(PRODUCER_SNAPSHOT_FILE))) {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot write the producer-state snapshot; the next start replays the log");
+        }
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| LogError::io(&dir, e))?;
         Ok(())
     }
 
-    /// Iterates batch headers from the start of the log (producer-state rebuild).
+    /// Iterates batch headers from the start of the log (producer-state rebuild). Only the
+    /// fixed headers are read; record bodies are skipped. A header that does not parse ends
+    /// the walk of its segment (logged).
     pub fn for_each_batch(&self, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
+        let mut head = [0u8; batch::HEADER_LEN];
         for seg in self.segments.values() {
-            let reader = SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size };
-            let mut pos = 0;
-            while let Some((h, _)) = reader.read_batch_at(pos)? {
+            let io = |e| LogError::io(&seg.log_path, e);
+            // Reading through a buffer makes small batches cost no syscall each; a skipped
+            // body that leaves the buffer is a cheap seek.
+            let mut reader = BufReader::with_capacity(64 * 1024, &*seg.file);
+            reader.rewind().map_err(io)?;
+            let mut pos = 0u64;
+            while pos + batch::HEADER_LEN as u64 <= seg.size {
+                reader.read_exact(&mut head).map_err(io)?;
+                let h = match BatchHeader::parse(&head) {
+                    Ok(h) => h,
+                    Err(reason) => {
+                        // A closed segment is not re-verified on a clean start; its reads
+                        // fail the same way. Without a batch boundary the rest of it is lost
+                        // to the walk, but the other segments still count.
+                        tracing::warn!(path = %seg.log_path.display(), position = pos, %reason, "unreadable batch header");
+                        break;
+                    }
+                };
                 f(&h);
-                pos += h.total_len() as u64;
+                let total = h.total_len() as u64;
+                reader.seek_relative((total - batch::HEADER_LEN as u64) as i64).map_err(io)?;
+                pos += total;
             }
         }
         Ok(())
@@ -355,8 +477,9 @@ pub fn execute_read(plan: &ReadPlan, max_bytes: usize) -> Result<Vec<u8>, LogErr
 
 #[cfg(test)]
 mod tests {
-    use super::batch::tests::make_batch;
+    use super::batch::tests::{make_batch, make_idempotent_batch};
     use super::*;
+    use crate::broker::producers::{INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER};
     use crate::broker::config::BrokerConfig;
     use std::collections::BTreeMap;
 
@@ -520,5 +643,172 @@ mod tests {
         assert_eq!(found, Some(1));
         assert!(log.plan_timestamp(301).is_none());
         assert_eq!(log.max_timestamp(), Some((2, 300)));
+    }
+
+    /// Appends `count` records of producer `pid` starting at sequence `seq`, as the produce
+    /// handler does: check first, append only on `Append`.
+    fn produce(log: &mut PartitionLog, pid: i64, epoch: i16, seq: i32, count: i32, ts: i64) -> Result<Decision, i16> {
+        let mut b = make_idempotent_batch(count, ts, pid, epoch, seq);
+        let h = batch::validate(&b).unwrap();
+        let d = log.check_producer(&h)?;
+        if d == Decision::Append {
+            log.append(&mut b, &h, ts).unwrap();
+        }
+        Ok(d)
+    }
+
+    fn check(log: &PartitionLog, pid: i64, epoch: i16, seq: i32, count: i32) -> Result<Decision, i16> {
+        let b = make_idempotent_batch(count, 1_000, pid, epoch, seq);
+        log.check_producer(&batch::validate(&b).unwrap())
+    }
+
+    fn duplicate_at(base_offset: i64, last_offset: i64, timestamp_ms: i64) -> Result<Decision, i16> {
+        Ok(Decision::Duplicate { base_offset, last_offset, timestamp_ms })
+    }
+
+    #[test]
+    fn appended_batches_are_remembered_with_their_log_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        append_n(&mut log, 1, 3, 1_000);
+        assert_eq!(produce(&mut log, 7, 0, 0, 5, 1_000), Ok(Decision::Append));
+        assert_eq!(check(&log, 7, 0, 0, 5), duplicate_at(3, 7, 1_000), "offsets are the log's, not the client's");
+        assert_eq!(log.log_end_offset(), 8);
+        assert_eq!(check(&log, 7, 0, 6, 1), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
+        assert_eq!(produce(&mut log, 7, 1, 0, 1, 1_000), Ok(Decision::Append));
+        assert_eq!(check(&log, 7, 0, 5, 1), Err(INVALID_PRODUCER_EPOCH));
+    }
+
+    #[test]
+    fn producer_state_is_rebuilt_from_the_log_on_open() {
+        for clean in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                // Small segments: the state spans several of them.
+                let mut log = PartitionLog::open(dir.path(), cfg("300", "-1", "-1"), false, 0).unwrap();
+                for i in 0..6 {
+                    assert_eq!(produce(&mut log, 7, 0, i * 5, 5, 1_000), Ok(Decision::Append));
+                    append_n(&mut log, 1, 1, 1_000);
+                }
+                assert_eq!(produce(&mut log, 8, 2, 0, 2, 1_000), Ok(Decision::Append));
+                assert!(log.segment_count() > 2);
+                if clean {
+                    log.close().unwrap();
+                }
+            }
+            let log = PartitionLog::open(dir.path(), cfg("300", "-1", "-1"), !clean, 2_000).unwrap();
+            assert_eq!(log.producer_state().len(), 2);
+            // Producer 7's batches sit at offsets 0, 6, 12, ...: each batch of 5 plus one plain record.
+            assert_eq!(check(&log, 7, 0, 25, 5), duplicate_at(30, 34, 1_000));
+            assert_eq!(check(&log, 7, 0, 5, 5), duplicate_at(6, 10, 1_000));
+            assert_eq!(check(&log, 7, 0, 0, 5), Err(OUT_OF_ORDER_SEQUENCE_NUMBER), "only the last five are kept");
+            assert_eq!(check(&log, 7, 0, 30, 1), Ok(Decision::Append));
+            assert_eq!(check(&log, 7, 0, 31, 1), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
+            assert_eq!(check(&log, 8, 1, 2, 1), Err(INVALID_PRODUCER_EPOCH));
+            assert_eq!(check(&log, 8, 2, 0, 2), duplicate_at(36, 37, 1_000));
+        }
+    }
+
+    #[test]
+    fn producers_idle_past_expiration_are_not_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
+            produce(&mut log, 8, 0, 0, 5, 50_000).unwrap();
+        }
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 1_000 + producers::PRODUCER_ID_EXPIRATION_MS).unwrap();
+        assert_eq!(log.producer_state().epoch(7), None);
+        assert_eq!(log.producer_state().epoch(8), Some(0));
+        assert_eq!(check(&log, 7, 0, 42, 1), Ok(Decision::Append), "a forgotten producer may start anywhere");
+    }
+
+    #[test]
+    fn delete_records_forgets_producers_whose_data_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
+            produce(&mut log, 8, 0, 0, 5, 1_000).unwrap();
+            assert_eq!(log.delete_records(5).unwrap(), 5);
+            assert_eq!(check(&log, 7, 0, 42, 1), Ok(Decision::Append));
+            assert_eq!(check(&log, 8, 0, 0, 5), duplicate_at(5, 9, 1_000));
+        }
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
+        assert_eq!(log.producer_state().epoch(7), None, "not resurrected by the rebuild");
+        assert_eq!(log.producer_state().epoch(8), Some(0));
+    }
+
+    #[test]
+    fn retention_forgets_producers_of_deleted_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two batches per segment: producer 7 alone in the first, old one.
+        let mut log = PartitionLog::open(dir.path(), cfg("200", "10000", "-1"), false, 0).unwrap();
+        for seq in 0..2 {
+            produce(&mut log, 7, 0, seq, 1, 1_000).unwrap();
+        }
+        for seq in 0..3 {
+            produce(&mut log, 8, 0, seq, 1, 20_000).unwrap();
+        }
+        assert_eq!(log.apply_retention(25_000).unwrap(), 1);
+        assert_eq!(log.log_start_offset(), 2);
+        assert_eq!(log.producer_state().epoch(7), None);
+        assert_eq!(check(&log, 8, 0, 2, 1), duplicate_at(4, 4, 20_000));
+    }
+
+    #[test]
+    fn idle_producers_expire_on_the_cleaners_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        produce(&mut log, 7, 0, 0, 1, 1_000).unwrap();
+        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS - 1).unwrap();
+        assert_eq!(log.producer_state().len(), 1);
+        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS).unwrap();
+        assert!(log.producer_state().is_empty());
+        assert_eq!(log.log_end_offset(), 1, "the data itself stays");
+    }
+
+    #[test]
+    fn a_clean_close_leaves_a_snapshot_that_the_next_open_uses_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join(PRODUCER_SNAPSHOT_FILE);
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
+            log.close().unwrap();
+        }
+        let (end, table) = ProducerStateTable::decode(&std::fs::read(&snap).unwrap()).unwrap();
+        assert_eq!((end, table.epoch(7)), (5, Some(0)));
+        // Swap in another table for the same log end: a clean open must take it as it is.
+        let mut other = ProducerStateTable::new();
+        other.record(99, 3, 0, 0, 4, 4, 1_000);
+        std::fs::write(&snap, other.encode(5)).unwrap();
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
+        assert_eq!((log.producer_state().epoch(99), log.producer_state().epoch(7)), (Some(3), None));
+        assert!(!snap.exists(), "a snapshot is read once");
+    }
+
+    #[test]
+    fn a_snapshot_is_ignored_after_a_crash_or_once_the_log_moved_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join(PRODUCER_SNAPSHOT_FILE);
+        let mut other = ProducerStateTable::new();
+        other.record(99, 3, 0, 0, 4, 4, 1_000);
+        {
+            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
+        }
+        // After a crash the log tail may have been cut: only the log itself is trusted.
+        std::fs::write(&snap, other.encode(5)).unwrap();
+        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
+        assert_eq!((log.producer_state().epoch(99), log.producer_state().epoch(7)), (None, Some(0)));
+        assert!(!snap.exists());
+        // A snapshot of an older log end describes another log.
+        produce(&mut log, 7, 0, 5, 1, 1_000).unwrap();
+        drop(log);
+        std::fs::write(&snap, other.encode(5)).unwrap();
+        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
+        assert_eq!(log.producer_state().epoch(99), None);
+        assert_eq!(check(&log, 7, 0, 5, 1), duplicate_at(5, 5, 1_000));
     }
 }

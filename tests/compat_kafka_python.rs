@@ -92,9 +92,10 @@ fn run_script(script: &str) {
     };
     let mut outputs = readers.into_iter().map(|r| r.join().unwrap_or_default());
     let (stdout, stderr) = (outputs.next().unwrap_or_default(), outputs.next().unwrap_or_default());
-    print!("{stdout}");
     let ok = matches!(status, Some(s) if s.success());
-    if !ok {
+    if ok {
+        print!("{stdout}");
+    } else {
         let what = match status {
             None => format!("did not finish within {SCRIPT_TIMEOUT:?}"),
             Some(s) => format!("failed ({s})"),

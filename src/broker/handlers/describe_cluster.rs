@@ -20,7 +20,11 @@ const ENDPOINT_CONTROLLER: i8 = 2;
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DescribeClusterRequest) -> Reply {
     let mut resp = DescribeClusterResponse::default();
     resp.endpoint_type = ENDPOINT_BROKER;
-    resp.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    resp.cluster_authorized_operations = if req.include_cluster_authorized_operations {
+        super::CLUSTER_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
     // v0 has no endpoint type; Kafka answers a wrong one with INVALID_REQUEST there.
     let v0 = ctx.api_version == 0;
     match req.endpoint_type {

@@ -8,16 +8,17 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
-use super::AUTHORIZED_OPERATIONS_OMITTED;
+use super::{AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS};
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
 use crate::broker::Broker;
 
-pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: DescribeGroupsRequest) -> Reply {
+pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DescribeGroupsRequest) -> Reply {
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
-        g.authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+        g.authorized_operations =
+            if req.include_authorized_operations && ctx.api_version >= 3 { GROUP_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
         match broker.groups.describe(&id.0) {
             None => g.group_state = StrBytes::from_static_str("Dead"),
             Some(d) => {

@@ -9,7 +9,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Resp
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use super::{code, AUTHORIZED_OPERATIONS_OMITTED};
+use super::{code, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS};
 use crate::broker::catalog::{validate_topic_name, Topic};
 use crate::broker::dispatch::Reply;
 use crate::broker::log::LEADER_EPOCH;
@@ -66,8 +66,17 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
         Some(list) if v == 0 && list.is_empty() => None,
         Some(list) => Some(list),
     };
+    // Asked for (v8+): clients such as kafka-python's admin decode these bitfields, and the
+    // "omitted" value (i32::MIN) is not a valid set. Cluster operations exist in v8-v10 only.
+    if req.include_cluster_authorized_operations && (8..=10).contains(&v) {
+        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+    }
+    let topic_ops = if req.include_topic_authorized_operations && v >= 8 { TOPIC_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
     let Some(wanted) = wanted else {
         resp.topics = broker.catalog.all().iter().map(|t| topic_entry(&broker, t)).collect();
+        for t in &mut resp.topics {
+            t.topic_authorized_operations = topic_ops;
+        }
         return Reply::Now(ResponseKind::Metadata(resp));
     };
     let auto_create = broker.config.get_bool("auto.create.topics.enable") && (v < 4 || req.allow_auto_topic_creation);
@@ -106,6 +115,9 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
             },
         };
         resp.topics.push(entry);
+    }
+    for t in &mut resp.topics {
+        t.topic_authorized_operations = topic_ops;
     }
     Reply::Now(ResponseKind::Metadata(resp))
 }

@@ -65,6 +65,25 @@ pub mod code {
 /// `i32::MIN`: "authorized operations not requested".
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
+/// Kafka's `AclOperation` bit numbers.
+const fn ops(bits: &[u32]) -> i32 {
+    let mut v = 0i32;
+    let mut i = 0;
+    while i < bits.len() {
+        v |= 1 << bits[i];
+        i += 1;
+    }
+    v
+}
+/// What Kafka answers without an authorizer: every operation the resource type supports.
+/// Cluster: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+/// IDEMPOTENT_WRITE.
+pub const CLUSTER_OPERATIONS: i32 = ops(&[5, 7, 8, 9, 10, 11, 12]);
+/// Topic: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+pub const TOPIC_OPERATIONS: i32 = ops(&[3, 4, 5, 6, 7, 8, 10, 11]);
+/// Group: READ, DELETE, DESCRIBE.
+pub const GROUP_OPERATIONS: i32 = ops(&[3, 6, 8]);
+
 macro_rules! api {
     ($key:ident, $min:expr, $max:expr, $module:ident) => {
         ApiSpec {

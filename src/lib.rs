@@ -1,7 +1,12 @@
 //! strom: a terminal console for Apache Kafka with its own Kafka-compatible broker.
 //!
-//! `broker` is the bundled single-node broker and depends on nothing else here; `cli` holds
-//! the command line.
+//! `broker` is the bundled single-node broker and depends on nothing else here. The console is
+//! `ui` -> `app` -> `cluster`; `cli` holds the command line.
 
+pub mod app;
 pub mod broker;
 pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod demo;
+pub mod ui;

@@ -1,0 +1,132 @@
+//! The bundled broker as the console's child process: reuse a running one (its data-dir lock
+//! names pid and address), or start `strom broker` from this same executable on 127.0.0.1:9092
+//! (an ephemeral port if that is taken), wait for `listening on`, and stop it on quit.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::broker::lock::DataDirLock;
+
+pub struct Bundled {
+    pub address: String,
+    /// The child this console started; None when an already running broker is reused.
+    pub child: Option<Child>,
+    /// The data dir was new: a first run, which gets the demo workload.
+    pub first_run: bool,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundledError {
+    #[error("cannot start the bundled broker ({exe}): {source}")]
+    Spawn { exe: String, source: std::io::Error },
+    #[error("the bundled broker did not start within {secs} s; see {log}")]
+    NotReady { secs: u64, log: String },
+    #[error("the bundled broker exited during start-up ({status}); see {log}")]
+    Exited { status: String, log: String },
+}
+
+fn port_free(addr: &str) -> bool {
+    std::net::TcpListener::bind(addr).is_ok()
+}
+
+/// Starts or reuses the bundled broker with data in `data_dir`, logging to `log`.
+pub fn ensure(data_dir: &Path, log: &Path) -> Result<Bundled, BundledError> {
+    if let Some(owner) = DataDirLock::owner(data_dir) {
+        if let Some(address) = owner.address {
+            tracing::info!(pid = %owner.pid, %address, "reusing the running bundled broker");
+            return Ok(Bundled { address, child: None, first_run: false, data_dir: data_dir.to_path_buf() });
+        }
+    }
+    let first_run = !data_dir.join("catalog.toml").exists();
+    let listen = if port_free("127.0.0.1:9092") { "127.0.0.1:9092" } else { "127.0.0.1:0" };
+    let exe = std::env::current_exe().map_err(|e| BundledError::Spawn { exe: "strom".into(), source: e })?;
+    let _ = std::fs::create_dir_all(data_dir);
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| BundledError::Spawn { exe: log.display().to_string(), source: e })?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["broker", "--listen", listen, "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file);
+    // The child must not outlive us even if we are SIGKILLed: the kernel sends it SIGTERM
+    // (a graceful broker shutdown) when this process dies.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            // SAFETY: prctl is async-signal-safe; PR_SET_PDEATHSIG takes a signal number.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| BundledError::Spawn { exe: exe.display().to_string(), source: e })?;
+    let stdout = child.stdout.take().ok_or_else(|| BundledError::Spawn {
+        exe: exe.display().to_string(),
+        source: std::io::Error::other("no stdout pipe"),
+    })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    let wait = Duration::from_secs(30);
+    let deadline = Instant::now() + wait;
+    let log_name = log.display().to_string();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return Ok(Bundled { address: address.trim().to_string(), child: Some(child), first_run, data_dir: data_dir.to_path_buf() });
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(BundledError::Exited { status: status.to_string(), log: log_name });
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(BundledError::NotReady { secs: wait.as_secs(), log: log_name });
+        }
+    }
+}
+
+impl Bundled {
+    /// Stops the child this console started: SIGTERM, then wait (bounded), then SIGKILL.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tracing::warn!("bundled broker did not stop within 10 s; killing it");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Bundled {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

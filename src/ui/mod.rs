@@ -1,0 +1,430 @@
+//! The console's screen: a pure function of `AppState`. Layout top to bottom: header (cluster,
+//! address, brokers, connection), tab bar, the current pane, an optional message line (the
+//! last connection error, notes about what the cluster does not support), and a footer with
+//! the current pane's keys or the filter/command line. `?` draws the help overlay on top.
+//!
+//! Everything here takes `&AppState` and draws: no I/O, no mutation, no sorting (row order is
+//! computed by `app::tables` when data changes). Depends on `app` for state and keys, and on
+//! `cluster::model` only through the state's plain data.
+
+pub mod panes;
+pub mod theme;
+pub mod widgets;
+
+use std::time::Duration;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::keymap::Keymap;
+use crate::app::state::{AppState, Connection, Input, Pane};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::table::fit;
+
+/// Draws the whole screen for `state`.
+pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(theme.text), area);
+    let areas = Areas::new(area, state);
+    header(frame, areas.header, state, theme);
+    tabs(frame, areas.tabs, state, theme, keymap);
+    match state.pane {
+        Pane::Topics => panes::topics::render(frame, areas.pane, state, theme),
+        Pane::Partitions => panes::partitions::render(frame, areas.pane, state, theme),
+        Pane::Brokers => panes::brokers::render(frame, areas.pane, state, theme),
+        Pane::Groups => panes::groups::render(frame, areas.pane, state, theme),
+        Pane::Configs => panes::configs::render(frame, areas.pane, state, theme),
+    }
+    if let Some(line) = areas.message {
+        message(frame, line, state, theme);
+    }
+    footer(frame, areas.footer, state, theme, keymap);
+    if state.show_help {
+        help(frame, area, theme, keymap);
+    }
+}
+
+/// Rows of table body the current pane shows on a screen of `screen` size: the page size for
+/// PageUp/PageDown and the height for `TableView::scroll_into_view`.
+pub fn page_height(screen: Rect, state: &AppState) -> usize {
+    let pane = Areas::new(screen, state).pane;
+    let table = match state.pane {
+        Pane::Partitions => panes::partitions::split(pane, state).0,
+        _ => pane,
+    };
+    // Borders (2) and the column header (1).
+    table.height.saturating_sub(3) as usize
+}
+
+/// The screen's regions for one frame.
+struct Areas {
+    header: Rect,
+    tabs: Rect,
+    pane: Rect,
+    message: Option<Rect>,
+    footer: Rect,
+}
+
+impl Areas {
+    fn new(area: Rect, state: &AppState) -> Areas {
+        let has_message = matches!(state.connection, Connection::Lost { .. }) || !state.notes.is_empty();
+        let [header, tabs, pane, message, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(u16::from(has_message)),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        Areas { header, tabs, pane, message: has_message.then_some(message), footer }
+    }
+}
+
+/// "12 s", "5 min", "3 h": how long ago, as precisely as a glance needs.
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
+/// The connection status as the header says it, with its style.
+pub fn connection_status(state: &AppState, theme: &Theme) -> (String, Style) {
+    match &state.connection {
+        Connection::Connecting { .. } => ("connecting…".into(), theme.status_warn),
+        Connection::Up => ("● connected".into(), theme.status_ok),
+        Connection::Lost { since, .. } => (
+            format!(
+                "no answer from {} for {}, retrying",
+                state.target.bootstrap,
+                elapsed(state.now.saturating_duration_since(*since))
+            ),
+            theme.status_error,
+        ),
+    }
+}
+
+/// "stale · data 15 s old" when the data on screen is from before the cluster stopped
+/// answering; None while it is current.
+pub fn stale_mark(state: &AppState) -> Option<String> {
+    if !state.is_stale() {
+        return None;
+    }
+    Some(match state.snapshot_at {
+        Some(at) => format!(" stale · data {} old ", elapsed(state.now.saturating_duration_since(at))),
+        None => " stale ".into(),
+    })
+}
+
+fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let t = &state.target;
+    let width = area.width as usize;
+    let (status, status_style) = connection_status(state, theme);
+    let status_style = theme.header.patch(status_style);
+    let stale = if state.is_stale() && state.snapshot_at.is_some() { " STALE " } else { "" };
+
+    let name = if t.bundled && t.name != "bundled" { format!("{} (bundled)", t.name) } else { t.name.clone() };
+    let mut left = vec![Span::styled(" strom ", theme.header_name), Span::styled(format!("│ {name} "), theme.header_name)];
+    // Optional parts, in the order they are given up when the line is short: the broker count
+    // goes before the address, and both before the status.
+    let brokers = match state.snapshot.brokers.len() {
+        1 => "1 broker".to_string(),
+        n => format!("{n} brokers"),
+    };
+    let optional = [
+        (t.name != t.bootstrap).then(|| format!("│ {} ", t.bootstrap)),
+        state.snapshot_at.is_some().then(|| format!("│ {brokers} ")),
+    ];
+    let right_w = status.width() + 1 + stale.width();
+    for part in optional.into_iter().flatten() {
+        let used: usize = left.iter().map(Span::width).sum();
+        if used + part.width() + 1 + right_w <= width {
+            left.push(Span::styled(part, theme.header));
+        }
+    }
+    let used: usize = left.iter().map(Span::width).sum();
+    let status = fit(&status, width.saturating_sub(used + 2 + stale.width()) as u16);
+    let pad = width.saturating_sub(used + status.width() + 1 + stale.width());
+    let mut spans = left;
+    spans.push(Span::styled(" ".repeat(pad), theme.header));
+    spans.push(Span::styled(status, status_style));
+    spans.push(Span::styled(" ", theme.header));
+    if !stale.is_empty() {
+        spans.push(Span::styled(stale, theme.stale));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header), area);
+}
+
+fn tabs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
+    let mut spans = vec![Span::raw(" ")];
+    for pane in Pane::ALL {
+        let key = keymap.key_for(pane_action(pane)).map(|k| format!("{} ", key_label(k))).unwrap_or_default();
+        let style = if pane == state.pane { theme.tab_active } else { theme.tab_inactive };
+        spans.push(Span::styled(format!(" {key}{} ", pane.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    if let Some(topic) = &state.current_topic {
+        let room = (area.width as usize).saturating_sub(used + 9);
+        if room >= 4 {
+            let topic = fit(topic, room as u16);
+            let pad = (area.width as usize).saturating_sub(used + topic.width() + 8);
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.push(Span::styled("topic: ", theme.muted));
+            spans.push(Span::styled(topic, theme.title));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keymap action that opens `pane`.
+fn pane_action(pane: Pane) -> &'static str {
+    match pane {
+        Pane::Topics => "topics",
+        Pane::Partitions => "partitions",
+        Pane::Brokers => "brokers",
+        Pane::Groups => "groups",
+        Pane::Configs => "configs",
+    }
+}
+
+/// The last connection error, then notes, on one muted line.
+fn message(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let mut spans = vec![Span::raw(" ")];
+    if let Connection::Lost { error, .. } = &state.connection {
+        spans.push(Span::styled(format!("last error: {error}"), theme.status_error));
+        if !state.notes.is_empty() {
+            spans.push(Span::styled("  ·  ", theme.muted));
+        }
+    }
+    spans.push(Span::styled(state.notes.join("  ·  "), theme.muted));
+    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+    if text.width() > area.width as usize {
+        // Cut as one string so the ellipsis lands at the edge, keeping the first span's style
+        // for the error part when there is one.
+        let style = spans.get(1).map_or(theme.muted, |s| s.style);
+        spans = vec![Span::styled(fit(&text, area.width), style)];
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// (action, footer label) per pane; `help` and `quit` are added last and kept when space runs
+/// out.
+fn pane_hints(pane: Pane) -> &'static [(&'static str, &'static str)] {
+    match pane {
+        Pane::Topics => &[
+            ("open", "partitions"),
+            ("filter", "filter"),
+            ("sort_next", "sort"),
+            ("sort_reverse", "reverse"),
+            ("configs", "configs"),
+            ("next_pane", "next pane"),
+            ("palette", "command"),
+        ],
+        Pane::Partitions | Pane::Configs => &[
+            ("back", "back"),
+            ("filter", "filter"),
+            ("sort_next", "sort"),
+            ("sort_reverse", "reverse"),
+            ("next_pane", "next pane"),
+            ("palette", "command"),
+        ],
+        Pane::Brokers | Pane::Groups => &[
+            ("filter", "filter"),
+            ("sort_next", "sort"),
+            ("sort_reverse", "reverse"),
+            ("refresh", "refresh"),
+            ("next_pane", "next pane"),
+            ("palette", "command"),
+        ],
+    }
+}
+
+fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
+    let width = area.width as usize;
+    let (left, right): (Vec<Span>, Vec<Span>) = match &state.input {
+        Input::Filter(text) | Input::Palette(text) => {
+            let (prompt, hint) = match state.input {
+                Input::Filter(_) => ("/", "Enter keep · Esc clear"),
+                _ => (":", "Enter run · Esc cancel"),
+            };
+            let room = width.saturating_sub(hint.width() + 4);
+            // Show the end of a long input: that is where the cursor is.
+            let shown = tail(text, room.saturating_sub(2));
+            let x = area.x + 1 + prompt.width() as u16 + shown.width() as u16;
+            frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+            (
+                vec![Span::raw(" "), Span::styled(prompt, theme.key), Span::styled(shown, theme.input)],
+                if width >= hint.width() + 12 { vec![Span::styled(format!("{hint} "), theme.muted)] } else { vec![] },
+            )
+        }
+        Input::Normal => {
+            let flash = state.visible_flash().map(|f| fit(f, (width / 2) as u16));
+            let right: Vec<Span> = flash.map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")]).unwrap_or_default();
+            let right_w: usize = right.iter().map(|s| s.width()).sum();
+            let mut hints: Vec<(String, &str)> = pane_hints(state.pane)
+                .iter()
+                .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
+                .collect();
+            let keep: Vec<(String, &str)> = [("help", "help"), ("quit", "quit")]
+                .iter()
+                .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
+                .collect();
+            let hint_w = |h: &[(String, &str)]| h.iter().map(|(k, l)| k.width() + l.width() + 3).sum::<usize>();
+            while !hints.is_empty() && 1 + hint_w(&hints) + hint_w(&keep) + right_w > width {
+                hints.pop();
+            }
+            let mut left = vec![Span::raw(" ")];
+            for (k, label) in hints.iter().chain(keep.iter()) {
+                left.push(Span::styled(k.clone(), theme.key));
+                left.push(Span::styled(format!(" {label}   "), theme.muted));
+            }
+            (left, right)
+        }
+    };
+    let left_w: usize = left.iter().map(|s| s.width()).sum();
+    let right_w: usize = right.iter().map(|s| s.width()).sum();
+    let mut spans = left;
+    spans.push(Span::raw(" ".repeat(width.saturating_sub(left_w + right_w))));
+    spans.extend(right);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The last `width` display cells of `text`, with "…" in front when cut.
+fn tail(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in text.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
+/// A key as the keymap spells it ("ctrl-u", "pagedown") in the short form people read on
+/// screen ("^U", "PgDn").
+pub fn key_label(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("ctrl-") {
+        return format!("^{}", rest.to_uppercase());
+    }
+    if let Some(rest) = key.strip_prefix("alt-") {
+        return format!("M-{rest}");
+    }
+    match key {
+        "enter" => "Enter".into(),
+        "esc" => "Esc".into(),
+        "tab" => "Tab".into(),
+        "backtab" => "S-Tab".into(),
+        "up" => "↑".into(),
+        "down" => "↓".into(),
+        "left" => "←".into(),
+        "right" => "→".into(),
+        "pageup" => "PgUp".into(),
+        "pagedown" => "PgDn".into(),
+        "home" => "Home".into(),
+        "end" => "End".into(),
+        "space" => "Space".into(),
+        k if k.len() > 1 && k.starts_with('f') && k[1..].chars().all(|c| c.is_ascii_digit()) => k.to_uppercase(),
+        k => k.to_string(),
+    }
+}
+
+/// The `?` overlay: every keymap entry with its description, in as many columns as the
+/// screen's height needs.
+fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
+    let entries: Vec<(String, String)> = keymap
+        .help()
+        .into_iter()
+        .map(|(keys, desc)| (keys.split_whitespace().map(key_label).collect::<Vec<_>>().join(" "), desc))
+        .collect();
+    if entries.is_empty() || screen.width < 20 || screen.height < 6 {
+        return;
+    }
+    let key_w = entries.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    let desc_w = entries.iter().map(|(_, d)| d.width()).max().unwrap_or(0);
+    let entry_w = key_w + 2 + desc_w;
+    // Borders and a margin around the popup; one column of entries if the height allows.
+    let max_rows = screen.height.saturating_sub(4) as usize;
+    let columns = entries.len().div_ceil(max_rows.max(1));
+    let rows = entries.len().div_ceil(columns);
+    let max_inner = screen.width.saturating_sub(4) as usize;
+    let col_w = (entry_w + 3).min(max_inner / columns);
+    let inner_w = (col_w * columns).min(max_inner);
+    let popup = centered(screen, inner_w as u16 + 2, rows as u16 + 2);
+
+    let block = Block::bordered()
+        .border_style(theme.border.patch(theme.popup))
+        .title(Line::from(" Keys ").style(theme.title))
+        .title_bottom(Line::from(Span::styled(" ? or Esc to close ", theme.muted)).right_aligned())
+        .style(theme.popup);
+    frame.render_widget(Clear, popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let desc_room = col_w.saturating_sub(key_w + 3);
+    let lines: Vec<Line> = (0..rows)
+        .map(|r| {
+            let mut spans = Vec::new();
+            for c in 0..columns {
+                if let Some((k, d)) = entries.get(c * rows + r) {
+                    spans.push(Span::raw(" "));
+                    spans.push(Span::styled(format!("{:>key_w$}", k), theme.key));
+                    spans.push(Span::raw("  "));
+                    let d = fit(d, desc_room as u16);
+                    let pad = desc_room.saturating_sub(d.width());
+                    spans.push(Span::raw(d));
+                    spans.push(Span::raw(" ".repeat(pad)));
+                }
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.popup), inner);
+}
+
+/// A `width` x `height` rectangle in the middle of `area`, shrunk to fit.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_as_people_write_them() {
+        assert_eq!(key_label("ctrl-c"), "^C");
+        assert_eq!(key_label("pagedown"), "PgDn");
+        assert_eq!(key_label("backtab"), "S-Tab");
+        assert_eq!(key_label("f5"), "F5");
+        assert_eq!(key_label("G"), "G");
+        assert_eq!(key_label("f"), "f");
+    }
+
+    #[test]
+    fn elapsed_is_coarse_enough_to_read_at_a_glance() {
+        assert_eq!(elapsed(Duration::from_secs(12)), "12 s");
+        assert_eq!(elapsed(Duration::from_secs(600)), "10 min");
+        assert_eq!(elapsed(Duration::from_secs(10_800)), "3 h");
+    }
+
+    #[test]
+    fn long_input_shows_its_end() {
+        assert_eq!(tail("abcdef", 4), "…def");
+        assert_eq!(tail("abc", 4), "abc");
+    }
+}

@@ -170,18 +170,22 @@ pub mod human {
         if ms < 0 {
             return "forever".into();
         }
-        const UNITS: [(i64, &str); 5] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
+        const UNITS: [(i64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+        // Exact in the largest unit that divides it ("7d", "90s"), else one decimal ("1.5h").
         for (size, unit) in UNITS {
             if ms >= size && ms % size == 0 {
                 return format!("{}{unit}", ms / size);
             }
+        }
+        if ms < 1_000 {
+            return format!("{ms}ms");
         }
         for (size, unit) in UNITS {
             if ms >= size {
                 return format!("{:.1}{unit}", ms as f64 / size as f64);
             }
         }
-        "0ms".into()
+        format!("{ms}ms")
     }
 
     pub fn bytes(b: i64) -> String {
@@ -221,7 +225,9 @@ pub mod human {
         fn durations_sizes_and_counts_read_like_an_operator_writes_them() {
             assert_eq!(duration_ms(604_800_000), "7d");
             assert_eq!(duration_ms(3_600_000), "1h");
-            assert_eq!(duration_ms(90_000), "1.5m");
+            assert_eq!(duration_ms(90_000), "90s");
+            assert_eq!(duration_ms(5_400_500), "1.5h");
+            assert_eq!(duration_ms(250), "250ms");
             assert_eq!(duration_ms(-1), "forever");
             assert_eq!(bytes(1_073_741_824), "1 GiB");
             assert_eq!(bytes(1536), "1.5 KiB");

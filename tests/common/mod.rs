@@ -13,6 +13,8 @@ pub struct BrokerProcess {
     pub addr: String,
     pub data_dir: PathBuf,
     config: Option<PathBuf>,
+    /// What `--listen` gets: `127.0.0.1:0` unless started with [`BrokerProcess::start_on`].
+    listen: String,
 }
 
 pub fn strom_bin() -> &'static str {
@@ -22,17 +24,23 @@ pub fn strom_bin() -> &'static str {
 impl BrokerProcess {
     /// Starts a broker on 127.0.0.1:0 with `data_dir`, optionally with a broker.toml body.
     pub fn start(data_dir: &Path, config_toml: Option<&str>) -> BrokerProcess {
+        Self::start_on(data_dir, config_toml, "127.0.0.1:0")
+    }
+
+    /// Starts a broker listening on `listen`; [`restart`](Self::restart) reuses that address,
+    /// so a client can keep running across restarts. Get a free port from [`free_port`].
+    pub fn start_on(data_dir: &Path, config_toml: Option<&str>, listen: &str) -> BrokerProcess {
         let config = config_toml.map(|body| {
             let path = data_dir.with_extension("broker.toml");
             std::fs::write(&path, body).expect("write broker config");
             path
         });
-        Self::spawn(data_dir, config)
+        Self::spawn(data_dir, config, listen.to_string())
     }
 
-    fn spawn(data_dir: &Path, config: Option<PathBuf>) -> BrokerProcess {
+    fn spawn(data_dir: &Path, config: Option<PathBuf>, listen: String) -> BrokerProcess {
         let mut cmd = Command::new(strom_bin());
-        cmd.args(["broker", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+        cmd.args(["broker", "--listen", &listen, "--data-dir"]).arg(data_dir);
         if let Some(c) = &config {
             cmd.arg("--config").arg(c);
         }
@@ -57,16 +65,17 @@ impl BrokerProcess {
             panic!("broker did not print 'listening on' within 30 s; see {}", data_dir.with_extension("log").display())
         });
         let addr = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-        BrokerProcess { child, addr, data_dir: data_dir.to_path_buf(), config }
+        BrokerProcess { child, addr, data_dir: data_dir.to_path_buf(), config, listen }
     }
 
-    /// Same data dir and config, new process (new port).
+    /// Same data dir and config, new process (a new port, unless started with `start_on`).
     pub fn restart(mut self) -> BrokerProcess {
         let _ = self.child.wait();
         let data_dir = self.data_dir.clone();
         let config = self.config.take();
+        let listen = std::mem::take(&mut self.listen);
         std::mem::forget(self);
-        Self::spawn(&data_dir, config)
+        Self::spawn(&data_dir, config, listen)
     }
 
     pub fn kill9(&mut self) {
@@ -102,6 +111,13 @@ impl Drop for BrokerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback address whose port was free a moment ago (bound, read, released), for brokers
+/// that must come back on the same address after a restart.
+pub fn free_port() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
+    probe.local_addr().expect("probe address").to_string()
 }
 
 /// Polls `f` until it returns Some, at most `timeout`.

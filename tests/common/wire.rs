@@ -88,3 +88,35 @@ pub fn batch(n: usize) -> Bytes {
     RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
     buf.freeze()
 }
+
+/// An uncompressed v2 batch of an idempotent producer: `n` records with sequences
+/// `base_sequence..base_sequence + n` and values `v{sequence}`, stamped with the current time
+/// (an old timestamp would let the broker expire the producer's state).
+pub fn idempotent_batch(producer_id: i64, producer_epoch: i16, base_sequence: i32, n: usize) -> Bytes {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let records: Vec<Record> = (0..n)
+        .map(|i| {
+            let sequence = base_sequence + i as i32;
+            Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id,
+                producer_epoch,
+                timestamp_type: TimestampType::Creation,
+                // The encoder starts a new batch whenever offset - sequence changes: keep it
+                // constant so the n records stay one batch with base sequence `base_sequence`.
+                offset: i as i64,
+                sequence,
+                timestamp: now,
+                key: Some(Bytes::from(format!("k{sequence}"))),
+                value: Some(Bytes::from(format!("v{sequence}"))),
+                headers: Default::default(),
+            }
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    buf.freeze()
+}

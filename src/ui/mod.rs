@@ -28,7 +28,10 @@ use crate::ui::widgets::table::fit;
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = frame.area();
-    frame.render_widget(Block::new().style(theme.text), area);
+    // Painting every cell costs a tenth of a frame; only themes with a base colour need it.
+    if theme.text != Style::new() {
+        frame.render_widget(Block::new().style(theme.text), area);
+    }
     let areas = Areas::new(area, state);
     header(frame, areas.header, state, theme);
     tabs(frame, areas.tabs, state, theme, keymap);
@@ -71,7 +74,7 @@ struct Areas {
 
 impl Areas {
     fn new(area: Rect, state: &AppState) -> Areas {
-        let has_message = matches!(state.connection, Connection::Lost { .. }) || !state.notes.is_empty();
+        let has_message = last_error(state).is_some() || !state.notes.is_empty();
         let [header, tabs, pane, message, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
@@ -113,13 +116,9 @@ pub fn connection_status(state: &AppState, theme: &Theme) -> (String, Style) {
 /// "stale · data 15 s old" when the data on screen is from before the cluster stopped
 /// answering; None while it is current.
 pub fn stale_mark(state: &AppState) -> Option<String> {
-    if !state.is_stale() {
-        return None;
-    }
-    Some(match state.snapshot_at {
-        Some(at) => format!(" stale · data {} old ", elapsed(state.now.saturating_duration_since(at))),
-        None => " stale ".into(),
-    })
+    // Without data there is nothing to be stale; the pane explains the connection instead.
+    let at = state.snapshot_at.filter(|_| state.is_stale())?;
+    Some(format!(" stale · data {} old ", elapsed(state.now.saturating_duration_since(at))))
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -194,10 +193,19 @@ fn pane_action(pane: Pane) -> &'static str {
     }
 }
 
+/// The error to show on the message line: only while stale data is on screen, since without
+/// data the pane itself explains the connection.
+fn last_error(state: &AppState) -> Option<&str> {
+    match &state.connection {
+        Connection::Lost { error, .. } if state.snapshot_at.is_some() => Some(error),
+        _ => None,
+    }
+}
+
 /// The last connection error, then notes, on one muted line.
 fn message(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut spans = vec![Span::raw(" ")];
-    if let Connection::Lost { error, .. } = &state.connection {
+    if let Some(error) = last_error(state) {
         spans.push(Span::styled(format!("last error: {error}"), theme.status_error));
         if !state.notes.is_empty() {
             spans.push(Span::styled("  ·  ", theme.muted));
@@ -342,8 +350,8 @@ pub fn key_label(key: &str) -> String {
     }
 }
 
-/// The `?` overlay: every keymap entry with its description, in as many columns as the
-/// screen's height needs.
+/// The `?` overlay: every keymap entry with its description. One column when the screen is
+/// tall enough, else several, with long descriptions wrapped rather than cut.
 fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     let entries: Vec<(String, String)> = keymap
         .help()
@@ -355,15 +363,25 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     }
     let key_w = entries.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
     let desc_w = entries.iter().map(|(_, d)| d.width()).max().unwrap_or(0);
-    let entry_w = key_w + 2 + desc_w;
-    // Borders and a margin around the popup; one column of entries if the height allows.
+    // Borders and a margin of one cell around the popup.
     let max_rows = screen.height.saturating_sub(4) as usize;
-    let columns = entries.len().div_ceil(max_rows.max(1));
-    let rows = entries.len().div_ceil(columns);
     let max_inner = screen.width.saturating_sub(4) as usize;
-    let col_w = (entry_w + 3).min(max_inner / columns);
-    let inner_w = (col_w * columns).min(max_inner);
-    let popup = centered(screen, inner_w as u16 + 2, rows as u16 + 2);
+    // " key  desc " per entry.
+    let entry_w = 1 + key_w + 2 + desc_w + 1;
+
+    let mut columns: Vec<Vec<Line>> = Vec::new();
+    for n in 1..=4 {
+        let col_w = entry_w.min(max_inner / n);
+        let desc_room = col_w.saturating_sub(key_w + 4).max(1);
+        let blocks: Vec<Vec<Line>> = entries.iter().map(|(k, d)| help_entry(k, d, key_w, desc_room, theme)).collect();
+        columns = split_balanced(blocks, n);
+        if columns.iter().all(|c| c.len() <= max_rows) {
+            break;
+        }
+    }
+    let col_w = entry_w.min(max_inner / columns.len().max(1));
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(0).min(max_rows);
+    let popup = centered(screen, (col_w * columns.len()) as u16 + 2, rows as u16 + 2);
 
     let block = Block::bordered()
         .border_style(theme.border.patch(theme.popup))
@@ -373,25 +391,58 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     frame.render_widget(Clear, popup);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let desc_room = col_w.saturating_sub(key_w + 3);
-    let lines: Vec<Line> = (0..rows)
-        .map(|r| {
-            let mut spans = Vec::new();
-            for c in 0..columns {
-                if let Some((k, d)) = entries.get(c * rows + r) {
-                    spans.push(Span::raw(" "));
-                    spans.push(Span::styled(format!("{:>key_w$}", k), theme.key));
-                    spans.push(Span::raw("  "));
-                    let d = fit(d, desc_room as u16);
-                    let pad = desc_room.saturating_sub(d.width());
-                    spans.push(Span::raw(d));
-                    spans.push(Span::raw(" ".repeat(pad)));
-                }
-            }
-            Line::from(spans)
+    for (i, lines) in columns.into_iter().enumerate() {
+        let area = Rect { x: inner.x + (i * col_w) as u16, width: col_w as u16, ..inner }.intersection(inner);
+        frame.render_widget(Paragraph::new(lines).style(theme.popup), area);
+    }
+}
+
+/// One help entry: the keys right-aligned to `key_w`, the description wrapped to `room`.
+fn help_entry(keys: &str, desc: &str, key_w: usize, room: usize, theme: &Theme) -> Vec<Line<'static>> {
+    wrap(desc, room)
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let keys = if i == 0 { keys } else { "" };
+            Line::from(vec![Span::styled(format!(" {keys:>key_w$}  "), theme.key), Span::raw(text)])
         })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).style(theme.popup), inner);
+        .collect()
+}
+
+/// Splits entries (each a few lines) into `n` columns of about equal height, in order and
+/// without breaking an entry across columns.
+fn split_balanced<T>(blocks: Vec<Vec<T>>, n: usize) -> Vec<Vec<T>> {
+    let total: usize = blocks.iter().map(Vec::len).sum();
+    let target = total.div_ceil(n.max(1));
+    let mut columns: Vec<Vec<T>> = vec![Vec::new()];
+    for block in blocks {
+        let full = columns.last().is_some_and(|c| !c.is_empty() && c.len() + block.len() > target);
+        if full && columns.len() < n {
+            columns.push(Vec::new());
+        }
+        if let Some(c) = columns.last_mut() {
+            c.extend(block);
+        }
+    }
+    columns
+}
+
+/// Greedy word wrap to `width` cells; a word longer than a line is cut with "…".
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let word = fit(word, width as u16);
+        let Some(line) = lines.last_mut() else { break };
+        if line.is_empty() {
+            line.push_str(&word);
+        } else if line.width() + 1 + word.width() <= width {
+            line.push(' ');
+            line.push_str(&word);
+        } else {
+            lines.push(word);
+        }
+    }
+    lines
 }
 
 /// A `width` x `height` rectangle in the middle of `area`, shrunk to fit.
@@ -420,6 +471,14 @@ mod tests {
         assert_eq!(elapsed(Duration::from_secs(12)), "12 s");
         assert_eq!(elapsed(Duration::from_secs(600)), "10 min");
         assert_eq!(elapsed(Duration::from_secs(10_800)), "3 h");
+    }
+
+    #[test]
+    fn help_descriptions_wrap_at_words_and_columns_balance() {
+        assert_eq!(wrap("close, clear filter, or go back", 14), ["close, clear", "filter, or go", "back"]);
+        assert_eq!(wrap("x", 5), ["x"]);
+        let cols = split_balanced(vec![vec![1], vec![2, 3], vec![4], vec![5]], 2);
+        assert_eq!(cols, [vec![1, 2, 3], vec![4, 5]]);
     }
 
     #[test]

@@ -137,9 +137,7 @@ impl Theme {
 
     /// Parses theme TOML `text` over the default theme; `origin` names it in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Theme, ThemeError> {
-        let mut base = Theme::default();
-        base.name = origin.to_string();
-        parse_layered(base, origin, text)
+        parse_layered(Theme { name: origin.to_string(), ..Theme::default() }, origin, text)
     }
 
     /// For `NO_COLOR`: no foreground or background colour anywhere, every meaning carried by

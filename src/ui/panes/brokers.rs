@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Brokers),
         view,
-        title: title("Brokers".into(), view, brokers.len(), state, theme, extra),
+        title: title("Brokers".into(), view, Some(brokers.len()), state, theme, extra),
         title_right: stale_title(state, theme),
         empty,
     };

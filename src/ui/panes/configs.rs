@@ -45,7 +45,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Configs),
         view,
-        title: title(name, view, entries.len(), state, theme, extra),
+        title: title(name, view, matches!(state.topic_configs, Some((_, Ok(_)))).then_some(entries.len()), state, theme, extra),
         title_right: stale_title(state, theme),
         empty,
     };

@@ -25,7 +25,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Groups),
         view,
-        title: title("Consumer groups".into(), view, groups.len(), state, theme, Vec::<Span>::new()),
+        title: title("Consumer groups".into(), view, Some(groups.len()), state, theme, Vec::<Span>::new()),
         title_right: stale_title(state, theme),
         empty,
     };

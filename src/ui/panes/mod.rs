@@ -15,10 +15,16 @@ use crate::app::state::{AppState, Connection, Input, TableView};
 use crate::ui::theme::Theme;
 use crate::ui::{connection_status, elapsed, stale_mark};
 
-/// "Topics (40)", or "Topics (12/40)  /ord" while a filter hides rows. `extra` spans follow
+/// "Topics (40)", or "Topics (12/40)  /ord" while a filter hides rows; no count when `total`
+/// is None (nothing known yet: "(0)" would claim there is nothing). `extra` spans follow
 /// (per-pane summaries such as "1 offline").
-pub fn title<'a>(name: String, view: &TableView, total: usize, state: &AppState, theme: &Theme, extra: Vec<Span<'a>>) -> Line<'a> {
-    let count = if view.filter.is_empty() { format!(" ({total})") } else { format!(" ({}/{total})", view.rows.len()) };
+pub fn title<'a>(name: String, view: &TableView, total: Option<usize>, state: &AppState, theme: &Theme, extra: Vec<Span<'a>>) -> Line<'a> {
+    let count = match total {
+        _ if state.snapshot_at.is_none() => String::new(),
+        None => String::new(),
+        Some(total) if view.filter.is_empty() => format!(" ({total})"),
+        Some(total) => format!(" ({}/{total})", view.rows.len()),
+    };
     let mut spans = vec![Span::raw(" "), Span::raw(name), Span::styled(count, theme.title)];
     // While the filter is being typed the footer shows it; afterwards the title remembers it.
     if !view.filter.is_empty() && !matches!(state.input, Input::Filter(_)) {

@@ -53,7 +53,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Partitions),
         view,
-        title: title(name, view, parts.len(), state, theme, extra),
+        title: title(name, view, topic.map(|t| t.partitions.len()), state, theme, extra),
         title_right: stale_title(state, theme),
         empty,
     };

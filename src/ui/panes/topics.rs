@@ -26,7 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Topics),
         view,
-        title: title("Topics".into(), view, topics.len(), state, theme, Vec::<Span>::new()),
+        title: title("Topics".into(), view, Some(topics.len()), state, theme, Vec::<Span>::new()),
         title_right: stale_title(state, theme),
         empty,
     };

@@ -60,7 +60,7 @@ pub fn bar(value: usize, max: usize, width: usize) -> String {
     if width == 0 {
         return String::new();
     }
-    let eighths = if max == 0 { 0 } else { (value * width * 8 + max / 2) / max };
+    let eighths = (value * width * 8 + max / 2).checked_div(max).unwrap_or(0);
     let full = eighths / 8;
     let mut s: String = "█".repeat(full);
     if full < width {

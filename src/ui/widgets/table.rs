@@ -60,8 +60,9 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>, m
         .enumerate()
         .map(|(i, c)| {
             let content = formatted.iter().filter_map(|(t, _)| t.get(i)).map(|(t, _)| t.width()).max().unwrap_or(0);
-            // Room for the short title and a sort mark at least.
-            (content.max(c.short.width() + 1)).min(u16::MAX as usize) as u16
+            // Room for the short title at least, and the sort mark on the sorted column.
+            let title = c.short.width() + usize::from(view.sort_column == i);
+            content.max(title).min(u16::MAX as usize) as u16
         })
         .collect();
     let layout = layout_columns(spec.columns, &wants, available);
@@ -226,9 +227,15 @@ mod tests {
     #[test]
     fn columns_fill_the_width_and_narrow_terminals_drop_the_least_important() {
         let wants: Vec<u16> = TOPIC_COLUMNS.iter().map(|c| c.max).collect();
-        let wide = layout_columns(&TOPIC_COLUMNS, &wants, 156);
+        // Wider than every column at its max: each stops there, the rest stays blank.
+        let wide = layout_columns(&TOPIC_COLUMNS, &wants, 200);
         assert_eq!(wide.len(), TOPIC_COLUMNS.len());
         assert!(wide.iter().all(|(i, w)| *w == TOPIC_COLUMNS[*i].max), "{wide:?}");
+        // Narrower: everything shown, the space used up, the least important short of its max.
+        let mid = layout_columns(&TOPIC_COLUMNS, &wants, 156);
+        assert_eq!(mid.len(), TOPIC_COLUMNS.len());
+        assert_eq!(mid.iter().map(|(_, w)| w + 1).sum::<u16>() - 1, 156);
+        assert!(mid[7].1 < TOPIC_COLUMNS[7].max, "{mid:?}");
 
         let narrow = layout_columns(&TOPIC_COLUMNS, &wants, 40);
         assert!(narrow.iter().any(|(i, _)| *i == 0), "the name always stays");

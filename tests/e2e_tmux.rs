@@ -1,0 +1,347 @@
+//! End-to-end: the built `strom` binary in a real terminal (tmux). Each test runs its own tmux
+//! server (`tmux -L <unique socket>`) with fresh XDG data/config/state dirs, drives the console
+//! with `send-keys` and reads it back with `capture-pane`, polling with a deadline. A failing
+//! check panics with the last screen it saw and the tail of strom's logs.
+//!
+//! The bundled broker may land on 127.0.0.1:9092 or, when that is taken, an ephemeral port;
+//! nothing here depends on which.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(200);
+const WIDTH: &str = "100";
+const HEIGHT: &str = "30";
+const DEMO_TOPICS: [&str; 4] = ["device-heartbeat", "device-event", "inventory", "parties"];
+const DEMO_GROUPS: [&str; 3] = ["heartbeat-monitor", "event-archiver", "inventory-sync"];
+
+/// Held while a console starts a bundled broker. `strom` checks whether 127.0.0.1:9092 is free
+/// and then lets its child bind it, so two consoles starting at the same instant (two tests of
+/// this binary in parallel) can both pick 9092 and one of them fails; see `bundled::ensure`.
+static BROKER_STARTUP: Mutex<()> = Mutex::new(());
+
+fn startup_lock() -> std::sync::MutexGuard<'static, ()> {
+    BROKER_STARTUP.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One tmux server and one set of XDG dirs. Dropping it kills the server (which hangs up on
+/// every console in it) and waits, bounded, for their brokers to stop before the dirs go.
+struct Term {
+    socket: String,
+    dirs: tempfile::TempDir,
+}
+
+impl Term {
+    fn new(test: &str) -> Term {
+        let dirs = tempfile::Builder::new().prefix("strom-e2e-").tempdir().expect("temp dir");
+        for sub in ["data", "config", "state"] {
+            std::fs::create_dir_all(dirs.path().join(sub)).expect("create XDG dir");
+        }
+        Term { socket: format!("strom-e2e-{}-{test}", std::process::id()), dirs }
+    }
+
+    fn data_home(&self) -> PathBuf {
+        self.dirs.path().join("data")
+    }
+
+    /// The bundled broker's data dir for these XDG dirs, as strom passes it to `strom broker`.
+    fn broker_dir(&self) -> PathBuf {
+        self.data_home().join("strom").join("broker")
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tmux ({e}); install it with `apt-get install tmux` or `bash .ci/run`"))
+    }
+
+    /// Opens a session running `strom ARGS` in a shell that, once strom exits, prints
+    /// `STROM-EXITED <status>` and stays (bounded) so the pane can still be read.
+    fn start(&self, session: &str, strom_args: &[&str]) {
+        let mut strom = quote(env!("CARGO_BIN_EXE_strom"));
+        for a in strom_args {
+            strom.push(' ');
+            strom.push_str(&quote(a));
+        }
+        let d = self.dirs.path();
+        let script = format!(
+            "XDG_DATA_HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} {strom}; echo STROM-EXITED $?; exec sleep 600",
+            quote(&d.join("data").display().to_string()),
+            quote(&d.join("config").display().to_string()),
+            quote(&d.join("state").display().to_string()),
+        );
+        let out = self.tmux(&["new-session", "-d", "-s", session, "-x", WIDTH, "-y", HEIGHT, "sh", "-c", &script]);
+        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn screen(&self, session: &str) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, session: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", session];
+        args.extend_from_slice(keys);
+        let out = self.tmux(&args);
+        assert!(out.status.success(), "tmux send-keys {keys:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Whether the pane is on the alternate screen (a full-screen app is still up).
+    fn alternate_screen(&self, session: &str) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", session, "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Polls the screen until `ok` holds; panics after `timeout` with the last screen.
+    fn wait_for(&self, session: &str, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen(session);
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("after {timeout:?}, expected {what}"), &screen);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn wait_for_text(&self, session: &str, text: &str, timeout: Duration) -> String {
+        self.wait_for(session, &format!("{text:?} on screen"), timeout, |s| s.contains(text))
+    }
+
+    fn fail(&self, what: &str, screen: &str) -> ! {
+        let state = self.dirs.path().join("state").join("strom");
+        panic!(
+            "{what}\n--- last screen ---\n{screen}\n--- strom.log (tail) ---\n{}\n--- broker.log (tail) ---\n{}",
+            tail(&state.join("strom.log"), 15),
+            tail(&state.join("broker.log"), 15),
+        );
+    }
+
+    /// Quits with `q` and checks that strom exited 0 and left the alternate screen.
+    fn quit(&self, session: &str) {
+        self.keys(session, &["q"]);
+        let screen = self.wait_for_text(session, "STROM-EXITED", Duration::from_secs(20));
+        if !screen.contains("STROM-EXITED 0") {
+            self.fail("strom did not exit with status 0", &screen);
+        }
+        if self.alternate_screen(session) {
+            self.fail("the pane is still on the alternate screen after strom exited", &screen);
+        }
+        assert_no_panic(self, &screen);
+    }
+
+    /// Pids of `strom broker` processes using this test's data dir.
+    fn brokers(&self) -> Vec<u32> {
+        broker_pids(&self.broker_dir())
+    }
+
+    /// Waits (bounded) until `n` brokers use this test's data dir.
+    fn wait_for_brokers(&self, n: usize, timeout: Duration, session: &str) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pids = self.brokers();
+            if pids.len() == n {
+                return;
+            }
+            if Instant::now() >= deadline {
+                self.fail(
+                    &format!("expected {n} `strom broker` process(es) for {}, found pids {pids:?}", self.broker_dir().display()),
+                    &self.screen(session),
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+        // The hung-up consoles stop their brokers; do not pull the data dir from under them.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.brokers().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("({}: {e})", path.display()),
+    }
+}
+
+/// Processes whose argv is `... broker ... --data-dir DIR ...`, read from /proc.
+fn broker_pids(data_dir: &Path) -> Vec<u32> {
+    let dir = data_dir.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut pids = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_broker = args.iter().any(|a| *a == b"broker");
+        let on_dir = args.windows(2).any(|w| w[0] == b"--data-dir" && w[1] == dir);
+        if is_broker && on_dir {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn assert_no_panic(term: &Term, screen: &str) {
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE"] {
+        if screen.contains(bad) {
+            term.fail(&format!("the screen shows {bad:?}"), screen);
+        }
+    }
+}
+
+/// The address in the header line ` strom │ bundled │ ADDR │ …`.
+fn header_address(screen: &str) -> Option<String> {
+    let header = screen.lines().next()?;
+    let mut fields = header.split('│').map(str::trim);
+    (fields.next()? == "strom" && fields.next()? == "bundled").then_some(())?;
+    fields.next().filter(|a| a.contains(':')).map(str::to_string)
+}
+
+/// The name in the selected row (`│> name …`) of a table.
+fn selected_row_name(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| l.trim_start_matches('│').strip_prefix("> ")).and_then(|rest| rest.split_whitespace().next()).map(str::to_string)
+}
+
+fn lists_all(screen: &str, names: &[&str]) -> bool {
+    names.iter().all(|n| screen.contains(n))
+}
+
+#[test]
+fn console_starts_on_bundled_broker_with_demo_topics_and_quits_cleanly() {
+    let term = Term::new("bundled");
+    let s = "main";
+    {
+        let _startup = startup_lock();
+        term.start(s, &[]);
+        // Fresh data dir: strom starts its broker and the demo workload; the topics appear
+        // within 10 s.
+        term.wait_for(s, "the four demo topics in the topics pane", Duration::from_secs(10), |screen| {
+            screen.contains("Topics (4)") && lists_all(screen, &DEMO_TOPICS)
+        });
+    }
+    let screen = term.screen(s);
+    if !screen.contains("● connected") || header_address(&screen).is_none() {
+        term.fail("expected the header ` strom │ bundled │ ADDR │ … ● connected`", &screen);
+    }
+    term.wait_for_brokers(1, Duration::from_secs(2), s);
+
+    term.keys(s, &["3"]);
+    term.wait_for(s, "the brokers pane with one broker", Duration::from_secs(5), |screen| {
+        screen.contains("Brokers (1)") && screen.contains("controller")
+    });
+
+    term.keys(s, &["1"]);
+    term.wait_for_text(s, "Topics (4)", Duration::from_secs(5));
+    term.keys(s, &["j"]);
+    let screen = term.wait_for(s, "the selection on the second topic", Duration::from_secs(5), |screen| {
+        selected_row_name(screen).is_some_and(|n| n != "device-event")
+    });
+    let topic = selected_row_name(&screen).unwrap_or_default();
+    if !DEMO_TOPICS.contains(&topic.as_str()) {
+        term.fail(&format!("selected row {topic:?} is not a demo topic"), &screen);
+    }
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, &format!("the partitions of {topic}"), Duration::from_secs(5), |screen| {
+        screen.contains(&format!("Partitions of {topic}")) && screen.contains("High watermark")
+    });
+
+    // The demo's consumers join their groups a little after the topics exist.
+    term.keys(s, &["4"]);
+    term.wait_for(s, "the groups pane with the demo groups", Duration::from_secs(20), |screen| {
+        screen.contains("Consumer groups (") && lists_all(screen, &DEMO_GROUPS)
+    });
+
+    term.keys(s, &["?"]);
+    term.wait_for(s, "the help overlay", Duration::from_secs(5), |screen| {
+        screen.contains("this help") && screen.contains("quit")
+    });
+    term.keys(s, &["Escape"]);
+    term.wait_for(s, "the help closed, the groups pane back", Duration::from_secs(5), |screen| {
+        !screen.contains("this help") && lists_all(screen, &DEMO_GROUPS)
+    });
+
+    term.quit(s);
+    // The console stops the broker it started.
+    term.wait_for_brokers(0, Duration::from_secs(15), s);
+}
+
+#[test]
+fn console_on_unreachable_cluster_shows_connection_error_and_quits() {
+    let term = Term::new("unreachable");
+    let s = "main";
+    term.start(s, &["-b", "127.0.0.1:1"]);
+    let screen = term.wait_for(s, "a \"no answer from 127.0.0.1:1\" status", Duration::from_secs(15), |screen| {
+        screen.contains("no answer from 127.0.0.1:1")
+    });
+    assert_no_panic(&term, &screen);
+    if !screen.contains("1 Topics") {
+        term.fail("expected the console (tab bar) around the connection error", &screen);
+    }
+    // Keys keep working while the cluster is away.
+    term.keys(s, &["3"]);
+    term.wait_for_text(s, "┌ Brokers", Duration::from_secs(5));
+    term.quit(s);
+    // Nothing bundled was started for an explicit cluster.
+    term.wait_for_brokers(0, Duration::from_secs(1), s);
+}
+
+#[test]
+fn second_console_reuses_the_running_bundled_broker() {
+    const FIRST: &str = "first";
+    const SECOND: &str = "second";
+    let term = Term::new("reuse");
+    let first = {
+        let _startup = startup_lock();
+        term.start(FIRST, &[]);
+        let screen = term.wait_for(FIRST, "the first console connected with the demo topics", Duration::from_secs(10), |screen| {
+            screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS)
+        });
+        match header_address(&screen) {
+            Some(addr) => addr,
+            None => term.fail("no address in the first console's header", &screen),
+        }
+    };
+    term.wait_for_brokers(1, Duration::from_secs(2), FIRST);
+
+    term.start(SECOND, &[]);
+    let screen = term.wait_for(SECOND, "the second console connected with the demo topics", Duration::from_secs(10), |screen| {
+        screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS)
+    });
+    if header_address(&screen).as_deref() != Some(first.as_str()) {
+        term.fail(&format!("the second console should show the first one's broker at {first}"), &screen);
+    }
+    let pids = term.brokers();
+    if pids.len() != 1 {
+        term.fail(&format!("expected one `strom broker` for the shared data dir, found {pids:?}"), &screen);
+    }
+
+    // The second console did not start the broker, so quitting it leaves the broker running.
+    term.quit(SECOND);
+    term.wait_for_brokers(1, Duration::from_secs(2), FIRST);
+    term.quit(FIRST);
+    term.wait_for_brokers(0, Duration::from_secs(15), FIRST);
+}

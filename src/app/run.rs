@@ -69,7 +69,9 @@ impl Console {
             Update::Unreachable { error } => {
                 let since = match &self.state.connection {
                     Connection::Connecting { since } | Connection::Lost { since, .. } => *since,
-                    Connection::Up => self.state.now,
+                    // The cluster stopped answering after its last good answer, not when a
+                    // request finally timed out.
+                    Connection::Up => self.state.snapshot_at.unwrap_or(self.state.now),
                 };
                 self.state.connection = Connection::Lost { since, error };
             }

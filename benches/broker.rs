@@ -7,13 +7,25 @@
 //! same process, and is known to take what one librdkafka producer can send, so it stands for
 //! "the client is the limit"; a ratio of 1.0 or better means strom keeps up with that.
 //!
+//! Cases: all-out produce (every record enqueued at once; records/s from the first send to the
+//! last delivery report) for 100 B and 1 KiB records, 1 and 6 partitions, acks=1 and acks=all;
+//! consumption of the 1-partition acks=1 topics from offset 0 by one assigned consumer; and
+//! paced produce at 10,000 records/s with linger.ms=0, whose latency is the broker's answer
+//! time rather than the queue an all-out producer builds. Every run checks what it measures:
+//! each delivery report must succeed, and the consumer sees offsets 0..n in order.
+//! Each run's note also gives the CPU used by this process (client, plus the mock's threads)
+//! and by strom's broker process, since on 2 cores they compete for the same CPUs.
+//!
 //! Run: `cargo bench --bench broker` (about 2-3 minutes on 2 cores),
 //! `cargo bench --bench broker -- --quick` or `STROM_BENCH_QUICK=1` for a ~20 s smoke run.
 //! Knobs (environment):
 //! - `STROM_BENCH_RECORDS`: 100-byte records per throughput run (default 1,000,000); the
 //!   1 KiB cases use a quarter of it.
-//! - `STROM_BENCH_ROUNDS`: rounds per case (default 3; the table shows the median run).
+//! - `STROM_BENCH_ROUNDS`: rounds per case (default 3, and 5 for the headline case, whose
+//!   verdicts should not hinge on one noisy run; the table shows the median run).
 //! - `STROM_BENCH_TARGETS`: `strom`, `mock` or `strom,mock` (default both).
+//! - `STROM_BENCH_ONLY`: run only the cases whose label contains this text (e.g. `1 KiB`,
+//!   `latency`), for profiling one case; the consume cases come with `1p acks=1`.
 //! - `STROM_BENCH_STRICT=1`: exit non-zero when a headline target is missed (off by default:
 //!   a benchmark on a shared machine should inform, not flake).
 //! - `TMPDIR`: where the broker's data directory goes (it persists there, fsyncs included).
@@ -28,13 +40,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context as _, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Every loop that waits on a broker gives up after this long, with an error: a broker that
@@ -81,20 +95,44 @@ fn run() -> Result<ExitCode> {
     };
     let mut targets: Vec<Target<'_>> = Vec::new();
     if let Some(strom) = &strom {
-        println!("strom broker: {} (data dir {})", strom.addr, strom.data_dir().display());
+        println!(
+            "strom broker: {} (data dir {})",
+            strom.addr,
+            strom.data_dir().display()
+        );
         targets.push(Target::Strom(strom));
     }
     if let Some(mock) = &mock {
         println!("mock cluster: {}", mock.bootstrap_servers());
         targets.push(Target::Mock(mock));
     }
+
+    let strom_pid = strom.as_ref().map(|b| b.pid);
+    if let Some(pid) = strom_pid {
+        // A broker that burns CPU while idle would slow the mock's runs on a small machine
+        // and flatter the ratio; say so up front.
+        let idle = CpuSnapshot::take(Some(pid));
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(cpu) = idle.elapsed(Some(pid)) {
+            println!(
+                "strom broker idle CPU: {:.0}% of a core",
+                cpu.broker.unwrap_or(0.0) * 100.0
+            );
+        }
+    }
+    println!("load average at start: {}", load_average());
+    warn_if_busy();
     println!();
 
     let cases = produce_cases(&settings);
     let mut table = Table::default();
     let started = Instant::now();
-    for round in 0..settings.rounds {
+    let most_rounds = settings.rounds.max(settings.headline_rounds);
+    for round in 0..most_rounds {
         for (i, case) in cases.iter().enumerate() {
+            if round >= settings.rounds_for(case) {
+                continue;
+            }
             // Alternate which target goes first, per case and per round, so neither always
             // runs right after the other's page-cache or CPU-frequency aftermath.
             let mut order: Vec<&Target<'_>> = targets.iter().collect();
@@ -105,8 +143,10 @@ fn run() -> Result<ExitCode> {
                 let topic = format!("bench-r{round}-{}", case.slug());
                 target.create_topic(&topic, case.partitions)?;
                 let bootstrap = target.bootstrap();
-                let m = produce(&bootstrap, &topic, case)
+                let cpu = CpuSnapshot::take(strom_pid);
+                let mut m = produce(&bootstrap, &topic, case)
                     .with_context(|| format!("{} against {}", case.label(), target.name()))?;
+                m.cpu = cpu.elapsed(strom_pid);
                 report_progress(round, &case.label(), target.name(), &m);
                 table.record(&case.label(), target.name(), m);
 
@@ -114,8 +154,10 @@ fn run() -> Result<ExitCode> {
                 // is still in the page cache, as a consumer close behind producers would.
                 if case.feeds_consume() {
                     let label = format!("consume {} 1p", size_label(case.size));
-                    let m = consume(&bootstrap, &topic, case.records)
+                    let cpu = CpuSnapshot::take(strom_pid);
+                    let mut m = consume(&bootstrap, &topic, case.records)
                         .with_context(|| format!("{label} against {}", target.name()))?;
+                    m.cpu = cpu.elapsed(strom_pid);
                     report_progress(round, &label, target.name(), &m);
                     table.record(&label, target.name(), m);
                 }
@@ -123,11 +165,19 @@ fn run() -> Result<ExitCode> {
             }
         }
     }
-    println!("\nall runs took {:.1} s\n", started.elapsed().as_secs_f64());
+    println!(
+        "\nall runs took {:.1} s; load average at end: {}\n",
+        started.elapsed().as_secs_f64(),
+        load_average()
+    );
 
     table.print();
     let missed = print_verdicts(&table);
-    Ok(if missed && settings.strict { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if missed && settings.strict {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,9 +187,12 @@ struct Settings {
     records_small: usize,
     records_large: usize,
     rounds: usize,
+    /// Rounds for the headline case (and the consumption that reads it back).
+    headline_rounds: usize,
     quick: bool,
     run_strom: bool,
     run_mock: bool,
+    only: Option<String>,
     strict: bool,
 }
 
@@ -153,11 +206,14 @@ impl Settings {
             None if quick => 100_000,
             None => 1_000_000,
         };
-        ensure!(records_small >= 100, "STROM_BENCH_RECORDS must be at least 100");
-        let rounds = match env_number("STROM_BENCH_ROUNDS")? {
-            Some(n) => n.max(1),
-            None if quick => 1,
-            None => 3,
+        ensure!(
+            records_small >= 100,
+            "STROM_BENCH_RECORDS must be at least 100"
+        );
+        let (rounds, headline_rounds) = match env_number("STROM_BENCH_ROUNDS")? {
+            Some(n) => (n.max(1), n.max(1)),
+            None if quick => (1, 1),
+            None => (3, 5),
         };
         let targets = std::env::var("STROM_BENCH_TARGETS").unwrap_or_else(|_| "strom,mock".into());
         let run_strom = targets.split(',').any(|t| t.trim() == "strom");
@@ -170,11 +226,23 @@ impl Settings {
             records_small,
             records_large: (records_small / 4).max(100),
             rounds,
+            headline_rounds,
             quick,
             run_strom,
             run_mock,
+            only: std::env::var("STROM_BENCH_ONLY")
+                .ok()
+                .filter(|s| !s.is_empty()),
             strict: env_flag("STROM_BENCH_STRICT"),
         })
+    }
+
+    fn rounds_for(&self, case: &ProduceCase) -> usize {
+        if case.label() == HEADLINE_PRODUCE {
+            self.headline_rounds
+        } else {
+            self.rounds
+        }
     }
 }
 
@@ -186,7 +254,9 @@ fn env_number(name: &str) -> Result<Option<usize>> {
     match std::env::var(name) {
         Ok(v) => {
             let digits: String = v.chars().filter(|c| *c != '_' && *c != ',').collect();
-            let n = digits.parse().with_context(|| format!("{name}={v:?} is not a number"))?;
+            let n = digits
+                .parse()
+                .with_context(|| format!("{name}={v:?} is not a number"))?;
             Ok(Some(n))
         }
         Err(_) => Ok(None),
@@ -200,11 +270,12 @@ fn print_preamble(settings: &Settings) {
     println!("librdkafka: {rdkafka_version}");
     println!(
         "records:    {} x 100 B and {} x 1 KiB per throughput run, {} x 100 B per paced run; \
-         {} round(s){}",
+         {} round(s), {} for the headline case{}",
         thousands(settings.records_small as f64),
         thousands(settings.records_large as f64),
         thousands(paced_records(settings) as f64),
         settings.rounds,
+        settings.headline_rounds,
         if settings.quick { " (quick)" } else { "" }
     );
     println!(
@@ -213,7 +284,7 @@ fn print_preamble(settings: &Settings) {
     );
     println!(
         "consumer:   one BaseConsumer, assign (no group, no commits), librdkafka fetch \
-         defaults but fetch.wait.max.ms=10"
+         defaults but fetch.wait.max.ms=10, fetch.queue.backoff.ms=1"
     );
 }
 
@@ -227,7 +298,9 @@ fn machine_description() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -318,7 +391,7 @@ fn size_label(size: usize) -> String {
 }
 
 fn paced_records(settings: &Settings) -> usize {
-    // Two seconds' worth at full size; a fraction of that for the smoke run.
+    // Two seconds' worth in a full run, half a second in the smoke run.
     if settings.quick {
         PACED_RATE as usize / 2
     } else {
@@ -329,10 +402,19 @@ fn paced_records(settings: &Settings) -> usize {
 fn produce_cases(settings: &Settings) -> Vec<ProduceCase> {
     let mut cases = Vec::new();
     // The headline case first, so a broken broker fails fast.
-    for (size, records) in [(100, settings.records_small), (1024, settings.records_large)] {
+    for (size, records) in [
+        (100, settings.records_small),
+        (1024, settings.records_large),
+    ] {
         for partitions in [1, 6] {
             for acks in [Acks::One, Acks::All] {
-                cases.push(ProduceCase { size, partitions, acks, records, paced: None });
+                cases.push(ProduceCase {
+                    size,
+                    partitions,
+                    acks,
+                    records,
+                    paced: None,
+                });
             }
         }
     }
@@ -344,6 +426,9 @@ fn produce_cases(settings: &Settings) -> Vec<ProduceCase> {
             records: paced_records(settings),
             paced: Some(PACED_RATE),
         });
+    }
+    if let Some(only) = &settings.only {
+        cases.retain(|c| c.label().contains(only.as_str()));
     }
     cases
 }
@@ -396,6 +481,7 @@ impl Target<'_> {
 /// Dropping it stops the broker before the temp dir is removed.
 struct StromBroker {
     addr: String,
+    pid: u32,
     admin: AdminClient<DefaultClientContext>,
     runtime: tokio::runtime::Runtime,
     // Fields drop in declaration order: the clients above go before the broker, and the
@@ -424,7 +510,11 @@ impl StromBroker {
 
         // Read stdout on a thread: a blocking read_line cannot time out, and after the first
         // line the pipe must keep draining so a chatty broker never blocks on a full pipe.
-        let stdout = child.0.stdout.take().ok_or_else(|| anyhow!("no stdout pipe"))?;
+        let stdout = child
+            .0
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("no stdout pipe"))?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -437,7 +527,10 @@ impl StromBroker {
             Ok(first) => first.context("reading the broker's stdout")?,
             Err(_) => String::new(),
         };
-        let addr = first.trim().strip_prefix("listening on ").map(str::to_string);
+        let addr = first
+            .trim()
+            .strip_prefix("listening on ")
+            .map(str::to_string);
         let Some(addr) = addr else {
             let status = match child.0.try_wait() {
                 Ok(Some(status)) => format!("exited with {status}"),
@@ -451,12 +544,15 @@ impl StromBroker {
         };
 
         Ok(StromBroker {
+            pid: child.0.id(),
             admin: ClientConfig::new()
                 .set("bootstrap.servers", &addr)
                 .create()
                 .context("creating the admin client")?,
             // The admin client's futures need an executor, nothing more.
-            runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
             _process: child,
             addr,
             dir,
@@ -527,7 +623,10 @@ impl Drop for ChildGuard {
 
 fn log_tail(path: &std::path::Path) -> String {
     let mut text = String::new();
-    if File::open(path).and_then(|mut f| f.read_to_string(&mut text)).is_err() {
+    if File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .is_err()
+    {
         return "(no log)".into();
     }
     let lines: Vec<&str> = text.lines().collect();
@@ -545,6 +644,8 @@ struct Measurement {
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
     note: Option<String>,
+    /// CPU used during the run, filled in by the caller.
+    cpu: Option<CpuUse>,
 }
 
 impl Measurement {
@@ -567,11 +668,99 @@ fn report_progress(round: usize, case: &str, target: &str, m: &Measurement) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU accounting: on 2 cores the client, the mock and strom's broker all compete, so where the
+// CPU went explains the throughput as much as the throughput itself.
+
+struct CpuUse {
+    /// This process: the rdkafka client, and for the mock runs the mock cluster's threads too.
+    bench: f64,
+    /// strom's broker process (for a mock run: what it used while it should have been idle).
+    broker: Option<f64>,
+}
+
+impl CpuUse {
+    fn describe(&self, target: &str, run_secs: f64) -> String {
+        match (target, self.broker) {
+            ("strom", Some(broker)) => {
+                format!("cpu s: bench {:.2} + broker {broker:.2}", self.bench)
+            }
+            // Worth a mention only when the idle broker took a noticeable share of the run.
+            (_, Some(broker)) if broker > 0.02 * run_secs.max(0.1) => format!(
+                "cpu s: bench {:.2}; idle strom broker used {broker:.2}!",
+                self.bench
+            ),
+            _ => format!("cpu s: bench {:.2}", self.bench),
+        }
+    }
+}
+
+struct CpuSnapshot {
+    bench: Option<f64>,
+    broker: Option<f64>,
+}
+
+impl CpuSnapshot {
+    fn take(broker_pid: Option<u32>) -> CpuSnapshot {
+        CpuSnapshot {
+            bench: process_cpu_secs("self"),
+            broker: broker_pid.and_then(|pid| process_cpu_secs(&pid.to_string())),
+        }
+    }
+
+    fn elapsed(&self, broker_pid: Option<u32>) -> Option<CpuUse> {
+        let now = CpuSnapshot::take(broker_pid);
+        Some(CpuUse {
+            bench: now.bench? - self.bench?,
+            broker: match (now.broker, self.broker) {
+                (Some(after), Some(before)) => Some(after - before),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// User + system CPU seconds of a whole process (all threads), from `/proc/PID/stat`.
+fn process_cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; the fields after its closing parenthesis
+    // start with field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a constant.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_sec > 0).then(|| ticks / per_sec as f64)
+}
+
+/// Other work on a 2-core machine moves these numbers by tens of percent; say so in the output
+/// rather than let a noisy run pass for a regression.
+fn warn_if_busy() {
+    let load: Option<f64> = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|l| l.parse().ok()));
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if let Some(load) = load.filter(|l| *l > 0.75 * cores as f64) {
+        println!(
+            "warning: the machine is busy (1-minute load {load:.1} on {cores} cores) before the \
+             bench starts; expect noisy numbers"
+        );
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Produce
 
 /// Delivery bookkeeping shared between the send loop and librdkafka's delivery callback. The
-/// callback runs on whichever thread polls, which here is the sending thread, so nothing
-/// contends; atomics only because a client context must be `Sync`.
+/// callback runs on whichever thread polls (the sending thread, or the ThreadedProducer's
+/// poller for the paced runs), and each slot has one writer at a time; atomics because a
+/// client context must be `Sync`, and relaxed ones cost a plain load or store.
 struct DeliveryTracker {
     origin: Instant,
     /// Per sequence number: the enqueue time (ns since `origin`), replaced by the latency once
@@ -602,6 +791,33 @@ impl DeliveryTracker {
     fn done(&self) -> usize {
         self.delivered.load(Relaxed) + self.failed.load(Relaxed)
     }
+
+    /// Throughput from the first send to the last delivery report, and latency percentiles,
+    /// once every record has been reported.
+    fn measurement(&self, first_send_ns: u64, case: &ProduceCase) -> Result<Measurement> {
+        let n = case.records;
+        let failed = self.failed.load(Relaxed);
+        if failed > 0 {
+            let first = self
+                .first_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_default();
+            bail!("{failed} of {n} records failed; first: {first}");
+        }
+        let secs = (self.last_delivery_ns.load(Relaxed) - first_send_ns) as f64 / 1e9;
+        let mut latencies: Vec<u64> = self.slots.iter().map(|s| s.load(Relaxed)).collect();
+        Ok(Measurement {
+            records: n,
+            bytes: n * case.size,
+            secs,
+            p50_ms: Some(percentile_ms(&mut latencies, 0.50)),
+            p99_ms: Some(percentile_ms(&mut latencies, 0.99)),
+            note: None,
+            cpu: None,
+        })
+    }
 }
 
 impl ClientContext for DeliveryTracker {}
@@ -631,8 +847,8 @@ impl ProducerContext for DeliveryTracker {
 }
 
 fn produce(bootstrap: &str, topic: &str, case: &ProduceCase) -> Result<Measurement> {
-    let n = case.records;
-    let producer: BaseProducer<DeliveryTracker> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("acks", case.acks.config())
         .set("linger.ms", case.linger_ms())
@@ -640,57 +856,48 @@ fn produce(bootstrap: &str, topic: &str, case: &ProduceCase) -> Result<Measureme
         .set("compression.type", "none")
         // Never QueueFull: the whole run fits in the client's queue, so what is measured is
         // how fast batches leave it, not a producer stalling on its own back-pressure.
-        .set("queue.buffering.max.messages", (n + 1000).to_string())
+        .set(
+            "queue.buffering.max.messages",
+            (case.records + 1000).to_string(),
+        )
         .set("queue.buffering.max.kbytes", "2097151")
         // Fail a run whose records are not acknowledged within the run's own time bound.
-        .set("message.timeout.ms", RUN_TIMEOUT.as_millis().to_string())
+        .set("message.timeout.ms", RUN_TIMEOUT.as_millis().to_string());
+    match case.paced {
+        None => produce_all_out(&config, topic, case),
+        Some(rate) => produce_paced(&config, topic, case, rate),
+    }
+}
+
+type Record<'a> = BaseRecord<'a, (), [u8], usize>;
+
+/// Enqueues every record as fast as the client takes them. One thread sends and, every
+/// `POLL_EVERY` records, serves delivery reports: no second thread competes for the 2 cores.
+// rdkafka's send hands the record back inside its Err; that size is rdkafka's API.
+#[allow(clippy::result_large_err)]
+fn produce_all_out(config: &ClientConfig, topic: &str, case: &ProduceCase) -> Result<Measurement> {
+    let n = case.records;
+    let producer: BaseProducer<DeliveryTracker> = config
         .create_with_context(DeliveryTracker::new(n))
         .context("creating the producer")?;
-
-    // Connect and learn the topic's leaders before the clock starts: the run measures
-    // steady-state produce, not the bootstrap handshake.
-    let metadata = producer
-        .client()
-        .fetch_metadata(Some(topic), CALL_TIMEOUT)
-        .with_context(|| format!("metadata for {topic}"))?;
-    let partitions = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic)
-        .map(|t| t.partitions().len())
-        .unwrap_or(0);
-    ensure!(
-        partitions == case.partitions as usize,
-        "{topic} has {partitions} partitions in metadata, expected {}",
-        case.partitions
-    );
+    await_topic(producer.client(), topic, case.partitions)?;
 
     let payload = payload(case.size);
     let tracker = producer.context().clone();
     let deadline = Instant::now() + RUN_TIMEOUT;
     let first_send_ns = tracker.now_ns();
-    let mut sent = 0;
-    while sent < n {
-        // Paced: send what is due, then serve delivery reports until the next millisecond.
-        let due = match case.paced {
-            Some(rate) => {
-                let elapsed = tracker.now_ns() - first_send_ns;
-                let due = usize::try_from(u128::from(elapsed) * u128::from(rate) / 1_000_000_000)
-                    .unwrap_or(usize::MAX);
-                (due + 1).min(n)
-            }
-            None => n,
-        };
-        while sent < due {
-            send_one(&producer, &tracker, topic, &payload, sent, deadline)?;
-            sent += 1;
-            if sent % POLL_EVERY == 0 {
-                producer.poll(Duration::ZERO);
-            }
-        }
-        if case.paced.is_some() {
-            producer.poll(Duration::from_millis(1));
-            ensure!(Instant::now() < deadline, "paced run exceeded {RUN_TIMEOUT:?}");
+    for seq in 0..n {
+        send_one(
+            |record| producer.send(record),
+            || producer.poll(Duration::from_millis(1)),
+            &tracker,
+            topic,
+            &payload,
+            seq,
+            deadline,
+        )?;
+        if (seq + 1) % POLL_EVERY == 0 {
+            producer.poll(Duration::ZERO);
         }
     }
     while tracker.done() < n {
@@ -701,41 +908,101 @@ fn produce(bootstrap: &str, topic: &str, case: &ProduceCase) -> Result<Measureme
             tracker.done()
         );
     }
-    if tracker.failed.load(Relaxed) > 0 {
-        let first = tracker.first_error.lock().ok().and_then(|e| e.clone()).unwrap_or_default();
-        bail!("{} of {n} records failed; first: {first}", tracker.failed.load(Relaxed));
-    }
-
-    let secs = (tracker.last_delivery_ns.load(Relaxed) - first_send_ns) as f64 / 1e9;
-    let mut latencies: Vec<u64> = tracker.slots.iter().map(|s| s.load(Relaxed)).collect();
-    Ok(Measurement {
-        records: n,
-        bytes: n * case.size,
-        secs,
-        p50_ms: Some(percentile_ms(&mut latencies, 0.50)),
-        p99_ms: Some(percentile_ms(&mut latencies, 0.99)),
-        note: None,
-    })
+    tracker.measurement(first_send_ns, case)
 }
 
-fn send_one(
-    producer: &BaseProducer<DeliveryTracker>,
-    tracker: &DeliveryTracker,
+/// Sends at a steady rate. A ThreadedProducer's own thread blocks in poll and runs each
+/// delivery callback as soon as the report arrives, while this thread sleeps until the next
+/// record is due; a BaseProducer polled from the pacing loop would either delay the callbacks
+/// (inflating the latency) or spin a core that the broker needs.
+// rdkafka's send hands the record back inside its Err; that size is rdkafka's API.
+#[allow(clippy::result_large_err)]
+fn produce_paced(
+    config: &ClientConfig,
     topic: &str,
-    payload: &[u8],
+    case: &ProduceCase,
+    rate: u64,
+) -> Result<Measurement> {
+    let n = case.records;
+    let producer: ThreadedProducer<DeliveryTracker> = config
+        .create_with_context(DeliveryTracker::new(n))
+        .context("creating the producer")?;
+    await_topic(producer.client(), topic, case.partitions)?;
+
+    let payload = payload(case.size);
+    let tracker = producer.context().clone();
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let first_send = Instant::now();
+    let first_send_ns = tracker.now_ns();
+    for seq in 0..n {
+        // Due times follow the schedule, not the previous send, so oversleeping is caught up.
+        let due = first_send + Duration::from_nanos(seq as u64 * 1_000_000_000 / rate);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        send_one(
+            |record| producer.send(record),
+            || std::thread::sleep(Duration::from_millis(1)),
+            &tracker,
+            topic,
+            &payload,
+            seq,
+            deadline,
+        )?;
+    }
+    while tracker.done() < n {
+        std::thread::sleep(Duration::from_millis(1));
+        ensure!(
+            Instant::now() < deadline,
+            "only {} of {n} records acknowledged after {RUN_TIMEOUT:?}",
+            tracker.done()
+        );
+    }
+    tracker.measurement(first_send_ns, case)
+}
+
+/// Connects and learns the topic's leaders before the clock starts: a run measures
+/// steady-state produce, not the bootstrap handshake.
+fn await_topic(client: &Client<DeliveryTracker>, topic: &str, expected: i32) -> Result<()> {
+    let metadata = client
+        .fetch_metadata(Some(topic), CALL_TIMEOUT)
+        .with_context(|| format!("metadata for {topic}"))?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map(|t| t.partitions().len())
+        .unwrap_or(0);
+    ensure!(
+        partitions == expected as usize,
+        "{topic} has {partitions} partitions in metadata, expected {expected}"
+    );
+    Ok(())
+}
+
+/// Enqueues record `seq`, stamping its enqueue time. `send` is the producer's send; `wait`
+/// makes room when the client's queue is full.
+fn send_one<'a>(
+    send: impl Fn(Record<'a>) -> Result<(), (KafkaError, Record<'a>)>,
+    wait: impl Fn(),
+    tracker: &DeliveryTracker,
+    topic: &'a str,
+    payload: &'a [u8],
     seq: usize,
     deadline: Instant,
 ) -> Result<()> {
     loop {
         tracker.slots[seq].store(tracker.now_ns(), Relaxed);
-        let record = BaseRecord::<(), [u8], usize>::with_opaque_to(topic, seq).payload(payload);
-        match producer.send(record) {
+        match send(Record::with_opaque_to(topic, seq).payload(payload)) {
             Ok(()) => return Ok(()),
             // Cannot happen with the queue sized for the run, but if it does, wait for room
             // rather than fail: the run stays correct, only slower.
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                producer.poll(Duration::from_millis(1));
-                ensure!(Instant::now() < deadline, "producer queue full for {RUN_TIMEOUT:?}");
+                wait();
+                ensure!(
+                    Instant::now() < deadline,
+                    "producer queue full for {RUN_TIMEOUT:?}"
+                );
             }
             Err((err, _)) => bail!("enqueueing record {seq}: {err}"),
         }
@@ -787,14 +1054,28 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
         // of its window has to wait for that fetch; strom's run ends before its log does, so
         // there this never matters.
         .set("fetch.wait.max.ms", "10")
+        // Once 100,000 records (queued.min.messages) wait in the client, librdkafka pauses
+        // fetching for fetch.queue.backoff.ms, 1 s by default, instead of resuming as soon as
+        // the queue drains. Only a broker that can serve more than that ahead of the
+        // application is hit (strom, not the mock's 5 MiB window), and it halved strom's
+        // measured rate; 1 ms resumes fetching as the queue drains, for both targets.
+        .set("fetch.queue.backoff.ms", "1")
         .set("auto.offset.reset", "error")
         .create()
         .context("creating the consumer")?;
     let (low, high) = consumer
         .fetch_watermarks(topic, 0, CALL_TIMEOUT)
         .with_context(|| format!("watermarks of {topic}"))?;
+    // The topic is fresh and the produce run was told every record landed: exactly n.
+    ensure!(
+        usize::try_from(high).ok() == Some(n),
+        "{topic}: high watermark {high} after {n} acknowledged records"
+    );
     let available = usize::try_from(high - low).unwrap_or(0);
-    ensure!(available > 0, "{topic} partition 0 is empty (low {low}, high {high})");
+    ensure!(
+        available > 0,
+        "{topic} partition 0 is empty (low {low}, high {high})"
+    );
     let rereads = available < n;
 
     let mut assignment = TopicPartitionList::new();
@@ -837,7 +1118,10 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
                     passes += 1;
                 }
                 if count % 65_536 == 0 {
-                    ensure!(Instant::now() < deadline, "consumed only {count} of {n} records");
+                    ensure!(
+                        Instant::now() < deadline,
+                        "consumed only {count} of {n} records"
+                    );
                 }
             }
             // A stale end-of-partition from before a seek back.
@@ -846,7 +1130,10 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
                 bail!("{topic}: end of partition after {count} of {n} records (high {high})")
             }
             Some(Err(err)) => bail!("{topic}: {err}"),
-            None => ensure!(Instant::now() < deadline, "consumed only {count} of {n} records"),
+            None => ensure!(
+                Instant::now() < deadline,
+                "consumed only {count} of {n} records"
+            ),
         }
     }
     let secs = (start.elapsed() - seek_gaps).as_secs_f64();
@@ -857,50 +1144,89 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
             seek_gaps.as_secs_f64() * 1e3
         )
     });
-    Ok(Measurement { records: count, bytes, secs, p50_ms: None, p99_ms: None, note })
+    Ok(Measurement {
+        records: count,
+        bytes,
+        secs,
+        p50_ms: None,
+        p99_ms: None,
+        note,
+        cpu: None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Results
 
+/// One run's result.
+struct Run {
+    case: String,
+    target: &'static str,
+    m: Measurement,
+}
+
 #[derive(Default)]
 struct Table {
-    /// Case label, then per target name its runs, in first-seen order.
-    rows: Vec<(String, Vec<(&'static str, Vec<Measurement>)>)>,
+    /// In the order they ran; the table lists cases and targets in first-seen order.
+    runs: Vec<Run>,
 }
 
 impl Table {
     fn record(&mut self, case: &str, target: &'static str, m: Measurement) {
-        let row = match self.rows.iter().position(|(c, _)| c == case) {
-            Some(i) => &mut self.rows[i].1,
-            None => {
-                self.rows.push((case.to_string(), Vec::new()));
-                &mut self.rows.last_mut().expect("just pushed").1
-            }
-        };
-        match row.iter_mut().find(|(t, _)| *t == target) {
-            Some((_, runs)) => runs.push(m),
-            None => row.push((target, vec![m])),
-        }
+        self.runs.push(Run {
+            case: case.to_string(),
+            target,
+            m,
+        });
+    }
+
+    fn rates<'a>(&'a self, case: &'a str, target: &'a str) -> impl Iterator<Item = f64> + 'a {
+        self.runs_of(case, target).map(Measurement::per_sec)
+    }
+
+    fn runs_of<'s: 'q, 'q>(
+        &'s self,
+        case: &'q str,
+        target: &'q str,
+    ) -> impl Iterator<Item = &'s Measurement> + Clone + 'q {
+        self.runs
+            .iter()
+            .filter(move |r| r.case == case && r.target == target)
+            .map(|r| &r.m)
     }
 
     /// The run with the median throughput: robust against one noisy run either way, and its
     /// latency columns belong to the same run as its throughput.
     fn median(&self, case: &str, target: &str) -> Option<(&Measurement, usize)> {
-        let (_, row) = self.rows.iter().find(|(c, _)| c == case)?;
-        let (_, runs) = row.iter().find(|(t, _)| *t == target)?;
-        let mut sorted: Vec<&Measurement> = runs.iter().collect();
+        let mut sorted: Vec<&Measurement> = self.runs_of(case, target).collect();
         sorted.sort_by(|a, b| a.per_sec().total_cmp(&b.per_sec()));
-        sorted.get(sorted.len() / 2).map(|m| (*m, runs.len()))
+        let count = sorted.len();
+        sorted.get(count / 2).map(|m| (*m, count))
     }
 
-    fn spread(&self, case: &str, target: &str) -> Option<(f64, f64)> {
-        let (_, row) = self.rows.iter().find(|(c, _)| c == case)?;
-        let (_, runs) = row.iter().find(|(t, _)| *t == target)?;
-        let rates = runs.iter().map(Measurement::per_sec);
-        let min = rates.clone().fold(f64::INFINITY, f64::min);
-        let max = rates.fold(0.0, f64::max);
-        Some((min, max))
+    fn spread(&self, case: &str, target: &str) -> (f64, f64) {
+        let min = self.rates(case, target).fold(f64::INFINITY, f64::min);
+        let max = self.rates(case, target).fold(0.0, f64::max);
+        (min, max)
+    }
+
+    /// (case, target) pairs in first-seen order, grouped by case.
+    fn rows(&self) -> Vec<(&str, &'static str)> {
+        let mut cases: Vec<&str> = Vec::new();
+        for r in &self.runs {
+            if !cases.contains(&r.case.as_str()) {
+                cases.push(&r.case);
+            }
+        }
+        let mut rows = Vec::new();
+        for case in cases {
+            for r in self.runs.iter().filter(|r| r.case == case) {
+                if !rows.contains(&(case, r.target)) {
+                    rows.push((case, r.target));
+                }
+            }
+        }
+        rows
     }
 
     fn print(&self) {
@@ -921,38 +1247,40 @@ impl Table {
             "-".repeat(10),
             "-".repeat(8)
         );
-        for (case, row) in &self.rows {
+        for (case, target) in self.rows() {
+            let Some((m, runs)) = self.median(case, target) else {
+                continue;
+            };
             let mock_rate = self.median(case, "mock").map(|(m, _)| m.per_sec());
-            for (target, _) in row {
-                let Some((m, runs)) = self.median(case, target) else { continue };
-                let ratio = match (*target, mock_rate) {
-                    ("strom", Some(mock)) => format!("{:.2}", m.per_sec() / mock),
-                    _ => "-".into(),
-                };
-                let mut note = Vec::new();
-                if runs > 1 {
-                    if let Some((min, max)) = self.spread(case, target) {
-                        note.push(format!(
-                            "median of {runs}, range {}-{}",
-                            thousands(min),
-                            thousands(max)
-                        ));
-                    }
-                }
-                note.extend(m.note.clone());
-                let _ = writeln!(
-                    out,
-                    "| {:<34} | {:<6} | {:>12} | {:>8.1} | {:>8} | {:>8} | {:>6} | {}",
-                    case,
-                    target,
-                    thousands(m.per_sec()),
-                    m.mb_per_sec(),
-                    fmt_ms(m.p50_ms),
-                    fmt_ms(m.p99_ms),
-                    ratio,
-                    note.join("; ")
-                );
+            let ratio = match (target, mock_rate) {
+                ("strom", Some(mock)) => format!("{:.2}", m.per_sec() / mock),
+                _ => "-".into(),
+            };
+            let mut note = Vec::new();
+            if runs > 1 {
+                let (min, max) = self.spread(case, target);
+                note.push(format!(
+                    "median of {runs}, range {}-{}",
+                    thousands(min),
+                    thousands(max)
+                ));
             }
+            note.extend(m.note.clone());
+            if let Some(cpu) = &m.cpu {
+                note.push(cpu.describe(target, m.secs));
+            }
+            let _ = writeln!(
+                out,
+                "| {:<34} | {:<6} | {:>12} | {:>8.1} | {:>8} | {:>8} | {:>6} | {}",
+                case,
+                target,
+                thousands(m.per_sec()),
+                m.mb_per_sec(),
+                fmt_ms(m.p50_ms),
+                fmt_ms(m.p99_ms),
+                ratio,
+                note.join("; ")
+            );
         }
         print!("{out}");
         println!(
@@ -977,7 +1305,10 @@ fn fmt_ms(ms: Option<f64>) -> String {
 fn print_verdicts(table: &Table) -> bool {
     println!("\nheadline targets (issue 2):");
     let mut missed = false;
-    match (table.median(HEADLINE_PRODUCE, "strom"), table.median(HEADLINE_PRODUCE, "mock")) {
+    match (
+        table.median(HEADLINE_PRODUCE, "strom"),
+        table.median(HEADLINE_PRODUCE, "mock"),
+    ) {
         (Some((strom, _)), Some((mock, _))) => {
             let ratio = strom.per_sec() / mock.per_sec();
             let pass = ratio >= 1.0;
@@ -989,6 +1320,18 @@ fn print_verdicts(table: &Table) -> bool {
                 thousands(strom.per_sec()),
                 thousands(mock.per_sec())
             );
+            // Who was the limit: the ratio alone cannot tell a slow broker from a busy client.
+            if let Some(CpuUse {
+                bench,
+                broker: Some(broker),
+            }) = &strom.cpu
+            {
+                println!(
+                    "       in that strom run the client used {bench:.2} s of CPU and the broker \
+                     {broker:.2} s, over {:.2} s",
+                    strom.secs
+                );
+            }
         }
         _ => println!("  SKIP produce ratio: needs both strom and mock in the run"),
     }

@@ -49,7 +49,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// Records per second across all demo producers.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = crate::demo::DEFAULT_RATE, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: u32,
     /// Allow a cluster that is not on this machine.
     #[arg(long)]

@@ -284,10 +284,17 @@ impl Segment {
             raw.extend_from_slice(&rel.to_be_bytes());
             raw.extend_from_slice(&pos.to_be_bytes());
         }
-        let mut traw = Vec::with_capacity(self.time_index.len() * 12);
+        let mut traw = Vec::with_capacity(self.time_index.len() * 12 + 12);
         for &(ts, rel) in &self.time_index {
             traw.extend_from_slice(&ts.to_be_bytes());
             traw.extend_from_slice(&rel.to_be_bytes());
+        }
+        // The sparse entries may miss the segment's largest timestamp; the file must end with
+        // it, because a reopened segment takes its max timestamp (retention's clock) from the
+        // last entry. Kafka appends the same final entry on roll.
+        if self.max_timestamp >= 0 && self.time_index.last().is_none_or(|&(ts, _)| ts < self.max_timestamp) {
+            traw.extend_from_slice(&self.max_timestamp.to_be_bytes());
+            traw.extend_from_slice(&((self.max_timestamp_offset - self.base_offset) as u32).to_be_bytes());
         }
         for (ext, bytes) in [("index", raw), ("timeindex", traw)] {
             let path = dir.join(segment_file_name(self.base_offset, ext));

@@ -212,28 +212,36 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
     let (upd_tx, upd_rx) = tokio::sync::mpsc::channel::<Update>(256);
     let result = rt.block_on(async {
         tokio::spawn(strom::app::worker::run(Arc::clone(&client), cmd_rx, upd_tx.clone(), shutdown_rx.clone()));
+        let mut demo = None;
         if start_demo {
-            let opts = strom::demo::DemoOptions { bootstrap: target.bootstrap.clone(), rate: 50, force: false };
+            let opts = strom::demo::DemoOptions { bootstrap: target.bootstrap.clone(), rate: strom::demo::DEFAULT_RATE, force: false };
             let (rx, tx) = (shutdown_rx.clone(), upd_tx.clone());
-            tokio::spawn(async move {
+            demo = Some(tokio::spawn(async move {
                 if let Err(e) = strom::demo::run(opts, rx).await {
                     tracing::warn!(error = %e, "demo workload stopped");
                     let _ = tx.send(Update::Note(format!("demo workload stopped: {e}"))).await;
                 }
-            });
+            }));
         }
         let mut state = AppState::new(target.clone(), Instant::now());
         state.notes.extend(warnings);
         if start_demo {
             state.flash("first run: the demo workload is producing to device-heartbeat, device-event, inventory and parties");
         }
-        let mut console = Console::new(state, keymap, theme, cmd_tx);
+        let mut console = Console::new(state, keymap, cmd_tx);
+        let view = strom::ui::ConsoleView { theme };
         // ratatui::init enters raw mode and the alternate screen and installs a panic hook
         // that restores the terminal before the panic message prints.
         let mut terminal = ratatui::init();
-        let r = strom::app::run::run(&mut terminal, &mut console, upd_rx, hangup()).await;
+        let r = strom::app::run::run(&mut terminal, &mut console, &view, upd_rx, hangup()).await;
         ratatui::restore();
         let _ = shutdown_tx.send(true);
+        // Let the demo's consumers leave their groups while the broker is still up.
+        if let Some(demo) = demo {
+            if tokio::time::timeout(Duration::from_secs(8), demo).await.is_err() {
+                tracing::warn!("demo workload did not stop within 8 s");
+            }
+        }
         r
     });
     // Stop the worker's blocking calls and the demo before the broker goes.

@@ -17,7 +17,7 @@ use strom::ui::theme::Theme;
 
 fn screen(console: &Console) -> String {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    terminal.draw(|f| strom::ui::render(f, &console.state, &console.theme, &console.keymap)).unwrap();
+    terminal.draw(|f| strom::ui::render(f, &console.state, &Theme::no_color(), &console.keymap)).unwrap();
     let buf = terminal.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -60,7 +60,7 @@ fn mock_cluster_topology_leaders_spread_and_a_broker_going_down() {
         tokio::spawn(strom::app::worker::run(client, cmd_rx, upd_tx, sd_rx));
         let target = Target { name: "mock".into(), bootstrap: bootstrap.clone(), bundled: false };
         let mut console =
-            Console::new(AppState::new(target, Instant::now()), Keymap::load(None).unwrap(), Theme::no_color(), cmd_tx.clone());
+            Console::new(AppState::new(target, Instant::now()), Keymap::load(None).unwrap(), cmd_tx.clone());
 
         pump(&mut console, &mut upd_rx, 20, |c| {
             c.state.snapshot.brokers.len() == 3 && c.state.snapshot.topic("spread").is_some_and(|t| t.partitions.len() == 6)

@@ -42,6 +42,18 @@ pub fn ensure(data_dir: &Path, log: &Path) -> Result<Bundled, BundledError> {
     }
     let first_run = !data_dir.join("catalog.toml").exists();
     let listen = if port_free("127.0.0.1:9092") { "127.0.0.1:9092" } else { "127.0.0.1:0" };
+    match start(data_dir, log, listen, first_run) {
+        // 9092 looked free but another process took it first (two consoles starting at once):
+        // fall back to an ephemeral port rather than fail.
+        Err(BundledError::Exited { .. }) if listen != "127.0.0.1:0" => {
+            tracing::info!("127.0.0.1:9092 was taken during start-up; retrying on an ephemeral port");
+            start(data_dir, log, "127.0.0.1:0", first_run)
+        }
+        other => other,
+    }
+}
+
+fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<Bundled, BundledError> {
     let exe = std::env::current_exe().map_err(|e| BundledError::Spawn { exe: "strom".into(), source: e })?;
     let _ = std::fs::create_dir_all(data_dir);
     let log_file = std::fs::OpenOptions::new()

@@ -7,20 +7,19 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::Terminal;
+use ratatui::layout::Rect;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
 use crate::app::action::{Action, Command, Update};
 use crate::app::keymap::Keymap;
 use crate::app::state::{AppState, Connection, Input, Pane};
 use crate::app::tables;
-use crate::ui::theme::Theme;
 
-/// The console's state plus what it needs to act: keymap, theme, and the worker's inbox.
+/// The console's state plus what it needs to act: the keymap and the worker's inbox.
 pub struct Console {
     pub state: AppState,
     pub keymap: Keymap,
-    pub theme: Theme,
     commands: mpsc::Sender<Command>,
     next_id: u64,
     /// Id of the configs request whose answer is still wanted.
@@ -30,8 +29,8 @@ pub struct Console {
 }
 
 impl Console {
-    pub fn new(state: AppState, keymap: Keymap, theme: Theme, commands: mpsc::Sender<Command>) -> Self {
-        Console { state, keymap, theme, commands, next_id: 0, configs_request: None, page: 10 }
+    pub fn new(state: AppState, keymap: Keymap, commands: mpsc::Sender<Command>) -> Self {
+        Console { state, keymap, commands, next_id: 0, configs_request: None, page: 10 }
     }
 
     fn send(&mut self, cmd: Command) {
@@ -98,8 +97,13 @@ impl Console {
             self.next_id += 1;
             self.configs_request = Some(self.next_id);
             self.send(Command::TopicConfigs { id: self.next_id, topic });
-            tables::rebuild(&mut self.state, Pane::Partitions);
-            tables::rebuild(&mut self.state, Pane::Configs);
+            // Another topic's rows: start at the top rather than at the old row index.
+            for pane in [Pane::Partitions, Pane::Configs] {
+                let view = self.state.table_mut(pane);
+                view.selected = 0;
+                view.offset = 0;
+                tables::rebuild(&mut self.state, pane);
+            }
         }
     }
 
@@ -281,10 +285,18 @@ impl Console {
     }
 }
 
+/// How the loop draws, supplied by the UI layer so `app` does not depend on `ui`: `draw`
+/// renders a frame from the state, `page_height` says how many table rows a screen shows.
+pub trait View {
+    fn draw(&self, frame: &mut Frame, state: &AppState, keymap: &Keymap);
+    fn page_height(&self, screen: Rect, state: &AppState) -> usize;
+}
+
 /// Runs until quit. `quit` resolves on SIGHUP/SIGTERM (an SSH session dropping).
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     console: &mut Console,
+    view: &impl View,
     mut updates: mpsc::Receiver<Update>,
     quit: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
@@ -297,10 +309,10 @@ pub async fn run<B: Backend>(
         let mut page = console.page;
         terminal
             .draw(|frame| {
-                page = crate::ui::page_height(frame.area(), &console.state);
+                page = view.page_height(frame.area(), &console.state);
                 let pane = console.state.pane;
                 console_scroll(&mut console.state, pane, page);
-                crate::ui::render(frame, &console.state, &console.theme, &console.keymap);
+                view.draw(frame, &console.state, &console.keymap);
             })
             .map_err(|e| format!("cannot draw: {e}"))?;
         console.page = page.max(1);
@@ -343,7 +355,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(16);
         let target = Target { name: "test".into(), bootstrap: "127.0.0.1:9092".into(), bundled: false };
         let state = AppState::new(target, Instant::now());
-        (Console::new(state, Keymap::load(None).unwrap(), Theme::no_color(), tx), rx)
+        (Console::new(state, Keymap::load(None).unwrap(), tx), rx)
     }
 
     fn snapshot(names: &[&str]) -> ClusterSnapshot {

@@ -487,3 +487,18 @@ mod tests {
         assert_eq!(tail("abc", 4), "abc");
     }
 }
+
+/// The console's view: the theme plus the drawing functions above, handed to the event loop.
+pub struct ConsoleView {
+    pub theme: Theme,
+}
+
+impl crate::app::run::View for ConsoleView {
+    fn draw(&self, frame: &mut Frame, state: &AppState, keymap: &Keymap) {
+        render(frame, state, &self.theme, keymap);
+    }
+
+    fn page_height(&self, screen: Rect, state: &AppState) -> usize {
+        page_height(screen, state)
+    }
+}

@@ -547,7 +547,7 @@ mod tests {
     #[test]
     fn largest_timestamp_survives_a_clean_reopen_when_no_sparse_entry_holds_it() {
         let dir = tempfile::tempdir().unwrap();
-        let mut append = |log: &mut PartitionLog, ts: i64, payload: usize| {
+        let append = |log: &mut PartitionLog, ts: i64, payload: usize| {
             let mut b = make_batch(1, ts, payload);
             let h = batch::validate(&b).unwrap();
             log.append(&mut b, &h, ts).unwrap();

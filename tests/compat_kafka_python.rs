@@ -50,9 +50,17 @@ fn python() -> PathBuf {
 /// Runs tests/python/`script` against a fresh broker; panics with the script's output and the
 /// broker's log when it fails or runs past [`SCRIPT_TIMEOUT`].
 fn run_script(script: &str) {
+    run_script_with(script, None)
+}
+
+/// Fast rebalances for the group scripts: no initial delay, short sessions allowed.
+const GROUP_BROKER_TOML: &str = "\"group.initial.rebalance.delay.ms\" = 0\n\"group.min.session.timeout.ms\" = 1000\n";
+
+/// [`run_script`] against a broker started with `config_toml`.
+fn run_script_with(script: &str, config_toml: Option<&str>) {
     let python = python();
     let dir = tempfile::tempdir().expect("temp dir");
-    let broker = BrokerProcess::start(&dir.path().join("data"), None);
+    let broker = BrokerProcess::start(&dir.path().join("data"), config_toml);
     let path = manifest_dir().join("tests/python").join(script);
     let mut child = Command::new(&python)
         .arg(&path)
@@ -122,4 +130,9 @@ fn kafka_python_admin_client_creates_describes_alters_grows_and_deletes_a_topic(
 #[test]
 fn kafka_python_acks0_records_are_all_appended_in_order() {
     run_script("producer_acks0.py");
+}
+
+#[test]
+fn kafka_python_group_of_three_consumes_exactly_once_and_rebalances_on_close() {
+    run_script_with("group_consume.py", Some(GROUP_BROKER_TOML));
 }

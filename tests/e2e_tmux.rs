@@ -345,3 +345,25 @@ fn second_console_reuses_the_running_bundled_broker() {
     term.quit(FIRST);
     term.wait_for_brokers(0, Duration::from_secs(15), FIRST);
 }
+
+#[test]
+fn dropped_session_sighup_stops_the_console_and_its_broker_gracefully() {
+    let term = Term::new("sighup");
+    let s = "main";
+    {
+        let _start = startup_lock();
+        term.start(s, &["--no-demo"]);
+        term.wait_for_text(s, "connected", Duration::from_secs(20));
+    }
+    term.wait_for_brokers(1, Duration::from_secs(5), s);
+    // What an SSH disconnect does: the terminal goes away and the session gets SIGHUP.
+    let out = term.tmux(&["kill-session", "-t", s]);
+    assert!(out.status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !term.brokers().is_empty() {
+        assert!(Instant::now() < deadline, "the bundled broker is still running 20 s after SIGHUP: {:?}", term.brokers());
+        std::thread::sleep(POLL);
+    }
+    // Stopped by the console with SIGTERM (a clean shutdown), not killed by the hangup.
+    assert!(term.broker_dir().join(".clean_shutdown").exists(), "the broker shut down cleanly");
+}

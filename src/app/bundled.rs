@@ -68,12 +68,14 @@ fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<B
         .stdout(Stdio::piped())
         .stderr(log_file);
     // The child must not outlive us even if we are SIGKILLed: the kernel sends it SIGTERM
-    // (a graceful broker shutdown) when this process dies.
+    // (a graceful broker shutdown) when this process dies. And it gets its own process group,
+    // so the terminal's signals (SIGHUP when an SSH session drops) reach only the console,
+    // which then stops the broker gracefully instead of the broker dying mid-write.
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
-            // SAFETY: prctl is async-signal-safe; PR_SET_PDEATHSIG takes a signal number.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            // SAFETY: prctl and setpgid are async-signal-safe.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 || libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -136,3 +136,8 @@ fn kafka_python_acks0_records_are_all_appended_in_order() {
 fn kafka_python_group_of_three_consumes_exactly_once_and_rebalances_on_close() {
     run_script_with("group_consume.py", Some(GROUP_BROKER_TOML));
 }
+
+#[test]
+fn kafka_python_admin_client_lists_describes_and_deletes_a_consumer_group() {
+    run_script_with("group_admin.py", Some(GROUP_BROKER_TOML));
+}

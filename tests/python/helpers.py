@@ -44,8 +44,8 @@ def log(message):
 
 
 def bootstrap():
-    if len(sys.argv) != 2 or ":" not in sys.argv[1]:
-        sys.stderr.write("usage: %s HOST:PORT\n" % SCRIPT)
+    if len(sys.argv) < 2 or ":" not in sys.argv[1]:
+        sys.stderr.write("usage: %s HOST:PORT [ARGS...]\n" % SCRIPT)
         sys.exit(2)
     return sys.argv[1]
 

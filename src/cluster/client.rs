@@ -38,6 +38,9 @@ pub fn broker_synonym(topic_config: &str) -> Option<&'static str> {
     })
 }
 
+/// Offsets by (topic, partition).
+type Offsets = HashMap<(String, i32), i64>;
+
 /// Partitions per ListOffsets call (see [`ClusterClient::fill_offsets`]).
 const OFFSETS_CHUNK: usize = 500;
 /// ListOffsets calls in flight at once.
@@ -59,7 +62,7 @@ impl ClusterClient {
             // Never joins a group or commits: the id is only required by librdkafka.
             .set("group.id", "strom-console-metadata")
             .set("enable.auto.commit", "false")
-            .set("socket.timeout.ms", &timeout.as_millis().max(1000).to_string())
+            .set("socket.timeout.ms", timeout.as_millis().max(1000).to_string())
             .set("reconnect.backoff.max.ms", "2000")
             .set("log_level", "3");
         let err = |e: rdkafka::error::KafkaError| ClusterError::Client { bootstrap: bootstrap.to_string(), message: e.to_string() };
@@ -178,7 +181,7 @@ impl ClusterClient {
         let mut latest: HashMap<(String, i32), i64> = HashMap::new();
         let mut earliest: HashMap<(String, i32), i64> = HashMap::new();
         for group in chunks.chunks(OFFSETS_PARALLEL) {
-            let results: Vec<Result<[HashMap<(String, i32), i64>; 2], ClusterError>> = std::thread::scope(|scope| {
+            let results: Vec<Result<[Offsets; 2], ClusterError>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = group.iter().map(|chunk| scope.spawn(move || self.list_offsets(chunk))).collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(self.timed_out("offsets")))).collect()
             });
@@ -200,7 +203,7 @@ impl ClusterClient {
 
     /// Latest and earliest offsets of `parts`, via ListOffsets by the special timestamps -1
     /// (latest) and -2 (earliest).
-    fn list_offsets(&self, parts: &[(String, i32)]) -> Result<[HashMap<(String, i32), i64>; 2], ClusterError> {
+    fn list_offsets(&self, parts: &[(String, i32)]) -> Result<[Offsets; 2], ClusterError> {
         let mut tpl = TopicPartitionList::with_capacity(parts.len());
         for (t, p) in parts {
             tpl.add_partition(t, *p);

@@ -452,6 +452,21 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
+/// The console's view: the theme plus the drawing functions above, handed to the event loop.
+pub struct ConsoleView {
+    pub theme: Theme,
+}
+
+impl crate::app::run::View for ConsoleView {
+    fn draw(&self, frame: &mut Frame, state: &AppState, keymap: &Keymap) {
+        render(frame, state, &self.theme, keymap);
+    }
+
+    fn page_height(&self, screen: Rect, state: &AppState) -> usize {
+        page_height(screen, state)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,20 +500,5 @@ mod tests {
     fn long_input_shows_its_end() {
         assert_eq!(tail("abcdef", 4), "…def");
         assert_eq!(tail("abc", 4), "abc");
-    }
-}
-
-/// The console's view: the theme plus the drawing functions above, handed to the event loop.
-pub struct ConsoleView {
-    pub theme: Theme,
-}
-
-impl crate::app::run::View for ConsoleView {
-    fn draw(&self, frame: &mut Frame, state: &AppState, keymap: &Keymap) {
-        render(frame, state, &self.theme, keymap);
-    }
-
-    fn page_height(&self, screen: Rect, state: &AppState) -> usize {
-        page_height(screen, state)
     }
 }

@@ -52,7 +52,7 @@ fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), LogError> {
         match timestamp {
             LATEST => return Ok((log.log_end_offset(), -1)),
             EARLIEST => return Ok((log.log_start_offset(), -1)),
-            MAX_TIMESTAMP => return Ok(log.max_timestamp().map(|(o, t)| (o, t)).unwrap_or((-1, -1))),
+            MAX_TIMESTAMP => return Ok(log.max_timestamp().unwrap_or((-1, -1))),
             _ => match log.plan_timestamp(timestamp) {
                 Some(plan) => (plan, log.log_start_offset()),
                 None => return Ok((-1, -1)),

@@ -146,7 +146,7 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
     let acks = req.acks;
     let now = now_ms();
     // (topic index, partition index, outcome, partition to fsync)
-    let mut results: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome, Option<Arc<Partition>>)>)> = Vec::new();
+    let mut results: Results = Vec::new();
     let mut appended_any = false;
     let mut sync_any = false;
     for td in req.topic_data {
@@ -208,7 +208,10 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
     Reply::Now(ResponseKind::Produce(response(results)))
 }
 
-fn response(results: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome, Option<Arc<Partition>>)>)>) -> ProduceResponse {
+/// Per topic, per partition: index, outcome, and the partition to fsync for acks=all.
+type Results = Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome, Option<Arc<Partition>>)>)>;
+
+fn response(results: Results) -> ProduceResponse {
     let mut resp = ProduceResponse::default();
     for (name, parts) in results {
         let mut tr = TopicProduceResponse::default();

@@ -35,6 +35,9 @@ use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 /// Kafka's `index.interval.bytes` default.
 pub const INDEX_INTERVAL_BYTES: u64 = 4096;
 
+/// (offset index entries, time index entries) as loaded from disk.
+type Indexes = (Vec<(u32, u32)>, Vec<(i64, u32)>);
+
 pub fn segment_file_name(base_offset: i64, ext: &str) -> String {
     format!("{base_offset:020}.{ext}")
 }
@@ -153,7 +156,7 @@ impl Segment {
         Ok((seg, report))
     }
 
-    fn load_indexes(&self, dir: &Path, file_len: u64) -> Option<(Vec<(u32, u32)>, Vec<(i64, u32)>)> {
+    fn load_indexes(&self, dir: &Path, file_len: u64) -> Option<Indexes> {
         let raw = std::fs::read(dir.join(segment_file_name(self.base_offset, "index"))).ok()?;
         let traw = std::fs::read(dir.join(segment_file_name(self.base_offset, "timeindex"))).ok()?;
         if raw.len() % 8 != 0 || traw.len() % 12 != 0 || raw.is_empty() {

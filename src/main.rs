@@ -233,6 +233,12 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
         // ratatui::init enters raw mode and the alternate screen and installs a panic hook
         // that restores the terminal before the panic message prints.
         let mut terminal = ratatui::init();
+        // The end-to-end tests prove that a panic with the UI up restores the terminal and
+        // stops the bundled broker; this is how they cause one.
+        if std::env::var_os("STROM_TEST_PANIC").is_some() {
+            let _ = terminal.draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("about to panic"), f.area()));
+            panic!("STROM_TEST_PANIC is set: panicking with the terminal in raw mode");
+        }
         let r = strom::app::run::run(&mut terminal, &mut console, &view, upd_rx, hangup()).await;
         ratatui::restore();
         let _ = shutdown_tx.send(true);

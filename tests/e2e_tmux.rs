@@ -63,14 +63,20 @@ impl Term {
     /// Opens a session running `strom ARGS` in a shell that, once strom exits, prints
     /// `STROM-EXITED <status>` and stays (bounded) so the pane can still be read.
     fn start(&self, session: &str, strom_args: &[&str]) {
-        let mut strom = quote(env!("CARGO_BIN_EXE_strom"));
+        self.start_with_env(session, "", strom_args)
+    }
+
+    /// `start` with extra `NAME=value ` assignments before the command.
+    fn start_with_env(&self, session: &str, env: &str, strom_args: &[&str]) {
+        let mut strom = format!("{env}{}", quote(env!("CARGO_BIN_EXE_strom")));
         for a in strom_args {
             strom.push(' ');
             strom.push_str(&quote(a));
         }
         let d = self.dirs.path();
         let script = format!(
-            "XDG_DATA_HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} {strom}; echo STROM-EXITED $?; exec sleep 600",
+            "XDG_DATA_HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} {strom}; echo STROM-EXITED $?; \
+             echo TTY-MODE $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$'); exec sleep 600",
             quote(&d.join("data").display().to_string()),
             quote(&d.join("config").display().to_string()),
             quote(&d.join("state").display().to_string()),
@@ -366,4 +372,30 @@ fn dropped_session_sighup_stops_the_console_and_its_broker_gracefully() {
     }
     // Stopped by the console with SIGTERM (a clean shutdown), not killed by the hangup.
     assert!(term.broker_dir().join(".clean_shutdown").exists(), "the broker shut down cleanly");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_stops_the_bundled_broker() {
+    let term = Term::new("panic");
+    let s = "main";
+    {
+        let _start = startup_lock();
+        term.start_with_env(s, "STROM_TEST_PANIC=1 RUST_BACKTRACE=0 ", &["--no-demo"]);
+        let screen = term.wait_for_text(s, "STROM-EXITED", Duration::from_secs(30));
+        if screen.contains("STROM-EXITED 0") {
+            term.fail("a panic must not exit 0", &screen);
+        }
+        if !screen.contains("STROM_TEST_PANIC is set") {
+            term.fail("the panic message is printed on the restored terminal", &screen);
+        }
+        if term.alternate_screen(s) {
+            term.fail("the pane is still on the alternate screen after the panic", &screen);
+        }
+    }
+    // Raw mode is off again: the shell after strom sees a canonical, echoing terminal.
+    let screen = term.wait_for_text(s, "TTY-MODE", Duration::from_secs(5));
+    if !screen.contains("TTY-MODE icanon echo") {
+        term.fail("the terminal is back in cooked mode (icanon, echo)", &screen);
+    }
+    term.wait_for_brokers(0, Duration::from_secs(20), s);
 }

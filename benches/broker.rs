@@ -46,9 +46,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
-};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Every loop that waits on a broker gives up after this long, with an error: a broker that
@@ -95,11 +93,7 @@ fn run() -> Result<ExitCode> {
     };
     let mut targets: Vec<Target<'_>> = Vec::new();
     if let Some(strom) = &strom {
-        println!(
-            "strom broker: {} (data dir {})",
-            strom.addr,
-            strom.data_dir().display()
-        );
+        println!("strom broker: {} (data dir {})", strom.addr, strom.data_dir().display());
         targets.push(Target::Strom(strom));
     }
     if let Some(mock) = &mock {
@@ -206,10 +200,7 @@ impl Settings {
             None if quick => 100_000,
             None => 1_000_000,
         };
-        ensure!(
-            records_small >= 100,
-            "STROM_BENCH_RECORDS must be at least 100"
-        );
+        ensure!(records_small >= 100, "STROM_BENCH_RECORDS must be at least 100");
         let (rounds, headline_rounds) = match env_number("STROM_BENCH_ROUNDS")? {
             Some(n) => (n.max(1), n.max(1)),
             None if quick => (1, 1),
@@ -230,9 +221,7 @@ impl Settings {
             quick,
             run_strom,
             run_mock,
-            only: std::env::var("STROM_BENCH_ONLY")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            only: std::env::var("STROM_BENCH_ONLY").ok().filter(|s| !s.is_empty()),
             strict: env_flag("STROM_BENCH_STRICT"),
         })
     }
@@ -298,9 +287,7 @@ fn machine_description() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -402,10 +389,7 @@ fn paced_records(settings: &Settings) -> usize {
 fn produce_cases(settings: &Settings) -> Vec<ProduceCase> {
     let mut cases = Vec::new();
     // The headline case first, so a broken broker fails fast.
-    for (size, records) in [
-        (100, settings.records_small),
-        (1024, settings.records_large),
-    ] {
+    for (size, records) in [(100, settings.records_small), (1024, settings.records_large)] {
         for partitions in [1, 6] {
             for acks in [Acks::One, Acks::All] {
                 cases.push(ProduceCase {
@@ -510,11 +494,7 @@ impl StromBroker {
 
         // Read stdout on a thread: a blocking read_line cannot time out, and after the first
         // line the pipe must keep draining so a chatty broker never blocks on a full pipe.
-        let stdout = child
-            .0
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow!("no stdout pipe"))?;
+        let stdout = child.0.stdout.take().ok_or_else(|| anyhow!("no stdout pipe"))?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -527,10 +507,7 @@ impl StromBroker {
             Ok(first) => first.context("reading the broker's stdout")?,
             Err(_) => String::new(),
         };
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .map(str::to_string);
+        let addr = first.trim().strip_prefix("listening on ").map(str::to_string);
         let Some(addr) = addr else {
             let status = match child.0.try_wait() {
                 Ok(Some(status)) => format!("exited with {status}"),
@@ -550,9 +527,7 @@ impl StromBroker {
                 .create()
                 .context("creating the admin client")?,
             // The admin client's futures need an executor, nothing more.
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?,
+            runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
             _process: child,
             addr,
             dir,
@@ -623,10 +598,7 @@ impl Drop for ChildGuard {
 
 fn log_tail(path: &std::path::Path) -> String {
     let mut text = String::new();
-    if File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .is_err()
-    {
+    if File::open(path).and_then(|mut f| f.read_to_string(&mut text)).is_err() {
         return "(no log)".into();
     }
     let lines: Vec<&str> = text.lines().collect();
@@ -685,10 +657,9 @@ impl CpuUse {
                 format!("cpu s: bench {:.2} + broker {broker:.2}", self.bench)
             }
             // Worth a mention only when the idle broker took a noticeable share of the run.
-            (_, Some(broker)) if broker > 0.02 * run_secs.max(0.1) => format!(
-                "cpu s: bench {:.2}; idle strom broker used {broker:.2}!",
-                self.bench
-            ),
+            (_, Some(broker)) if broker > 0.02 * run_secs.max(0.1) => {
+                format!("cpu s: bench {:.2}; idle strom broker used {broker:.2}!", self.bench)
+            }
             _ => format!("cpu s: bench {:.2}", self.bench),
         }
     }
@@ -737,9 +708,7 @@ fn warn_if_busy() {
     let load: Option<f64> = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|l| l.parse().ok()));
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     if let Some(load) = load.filter(|l| *l > 0.75 * cores as f64) {
         println!(
             "warning: the machine is busy (1-minute load {load:.1} on {cores} cores) before the \
@@ -798,12 +767,7 @@ impl DeliveryTracker {
         let n = case.records;
         let failed = self.failed.load(Relaxed);
         if failed > 0 {
-            let first = self
-                .first_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .unwrap_or_default();
+            let first = self.first_error.lock().ok().and_then(|e| e.clone()).unwrap_or_default();
             bail!("{failed} of {n} records failed; first: {first}");
         }
         let secs = (self.last_delivery_ns.load(Relaxed) - first_send_ns) as f64 / 1e9;
@@ -856,10 +820,7 @@ fn produce(bootstrap: &str, topic: &str, case: &ProduceCase) -> Result<Measureme
         .set("compression.type", "none")
         // Never QueueFull: the whole run fits in the client's queue, so what is measured is
         // how fast batches leave it, not a producer stalling on its own back-pressure.
-        .set(
-            "queue.buffering.max.messages",
-            (case.records + 1000).to_string(),
-        )
+        .set("queue.buffering.max.messages", (case.records + 1000).to_string())
         .set("queue.buffering.max.kbytes", "2097151")
         // Fail a run whose records are not acknowledged within the run's own time bound.
         .set("message.timeout.ms", RUN_TIMEOUT.as_millis().to_string());
@@ -917,12 +878,7 @@ fn produce_all_out(config: &ClientConfig, topic: &str, case: &ProduceCase) -> Re
 /// (inflating the latency) or spin a core that the broker needs.
 // rdkafka's send hands the record back inside its Err; that size is rdkafka's API.
 #[allow(clippy::result_large_err)]
-fn produce_paced(
-    config: &ClientConfig,
-    topic: &str,
-    case: &ProduceCase,
-    rate: u64,
-) -> Result<Measurement> {
+fn produce_paced(config: &ClientConfig, topic: &str, case: &ProduceCase, rate: u64) -> Result<Measurement> {
     let n = case.records;
     let producer: ThreadedProducer<DeliveryTracker> = config
         .create_with_context(DeliveryTracker::new(n))
@@ -999,10 +955,7 @@ fn send_one<'a>(
             // rather than fail: the run stays correct, only slower.
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                 wait();
-                ensure!(
-                    Instant::now() < deadline,
-                    "producer queue full for {RUN_TIMEOUT:?}"
-                );
+                ensure!(Instant::now() < deadline, "producer queue full for {RUN_TIMEOUT:?}");
             }
             Err((err, _)) => bail!("enqueueing record {seq}: {err}"),
         }
@@ -1072,10 +1025,7 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
         "{topic}: high watermark {high} after {n} acknowledged records"
     );
     let available = usize::try_from(high - low).unwrap_or(0);
-    ensure!(
-        available > 0,
-        "{topic} partition 0 is empty (low {low}, high {high})"
-    );
+    ensure!(available > 0, "{topic} partition 0 is empty (low {low}, high {high})");
     let rereads = available < n;
 
     let mut assignment = TopicPartitionList::new();
@@ -1118,10 +1068,7 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
                     passes += 1;
                 }
                 if count % 65_536 == 0 {
-                    ensure!(
-                        Instant::now() < deadline,
-                        "consumed only {count} of {n} records"
-                    );
+                    ensure!(Instant::now() < deadline, "consumed only {count} of {n} records");
                 }
             }
             // A stale end-of-partition from before a seek back.
@@ -1130,10 +1077,7 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
                 bail!("{topic}: end of partition after {count} of {n} records (high {high})")
             }
             Some(Err(err)) => bail!("{topic}: {err}"),
-            None => ensure!(
-                Instant::now() < deadline,
-                "consumed only {count} of {n} records"
-            ),
+            None => ensure!(Instant::now() < deadline, "consumed only {count} of {n} records"),
         }
     }
     let secs = (start.elapsed() - seek_gaps).as_secs_f64();
@@ -1259,11 +1203,7 @@ impl Table {
             let mut note = Vec::new();
             if runs > 1 {
                 let (min, max) = self.spread(case, target);
-                note.push(format!(
-                    "median of {runs}, range {}-{}",
-                    thousands(min),
-                    thousands(max)
-                ));
+                note.push(format!("median of {runs}, range {}-{}", thousands(min), thousands(max)));
             }
             note.extend(m.note.clone());
             if let Some(cpu) = &m.cpu {

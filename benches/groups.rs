@@ -44,7 +44,11 @@ fn start_broker() -> anyhow::Result<Broker> {
         .spawn()?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).read_line(&mut line)?;
-    let addr = line.trim().strip_prefix("listening on ").ok_or_else(|| anyhow::anyhow!("unexpected: {line}"))?.to_string();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| anyhow::anyhow!("unexpected: {line}"))?
+        .to_string();
     Ok(Broker { child, addr, _dir: dir })
 }
 
@@ -56,7 +60,10 @@ struct Mock {
 
 fn start_mock() -> anyhow::Result<Mock> {
     let client: BaseProducer = ClientConfig::new().set("test.mock.num.brokers", "1").create()?;
-    let mock = client.client().mock_cluster().ok_or_else(|| anyhow::anyhow!("no mock cluster"))?;
+    let mock = client
+        .client()
+        .mock_cluster()
+        .ok_or_else(|| anyhow::anyhow!("no mock cluster"))?;
     let addr = mock.bootstrap_servers();
     // SAFETY: the mock cluster lives as long as `client`, which we keep.
     unsafe {
@@ -69,13 +76,20 @@ fn start_mock() -> anyhow::Result<Mock> {
 
 fn create_topic(addr: &str, name: &str, partitions: i32, mock: Option<&Mock>) -> anyhow::Result<()> {
     if let Some(m) = mock {
-        let mc = m._client.client().mock_cluster().ok_or_else(|| anyhow::anyhow!("no mock"))?;
+        let mc = m
+            ._client
+            .client()
+            .mock_cluster()
+            .ok_or_else(|| anyhow::anyhow!("no mock"))?;
         mc.create_topic(name, partitions, 1)?;
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", addr).create()?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    for r in rt.block_on(admin.create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &AdminOptions::new()))? {
+    for r in rt.block_on(admin.create_topics(
+        &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+        &AdminOptions::new(),
+    ))? {
         r.map_err(|(t, e)| anyhow::anyhow!("{t}: {e}"))?;
     }
     Ok(())
@@ -83,7 +97,13 @@ fn create_topic(addr: &str, name: &str, partitions: i32, mock: Option<&Mock>) ->
 
 /// Time from the last member's subscribe to every member holding partitions; None when that
 /// does not happen within `limit` (the mock cluster's coordinator is slow with many members).
-fn time_to_assignment(addr: &str, topic: &str, group: &str, n: usize, limit: Duration) -> anyhow::Result<Option<Duration>> {
+fn time_to_assignment(
+    addr: &str,
+    topic: &str,
+    group: &str,
+    n: usize,
+    limit: Duration,
+) -> anyhow::Result<Option<Duration>> {
     let members: Vec<BaseConsumer> = (0..n)
         .map(|_| {
             ClientConfig::new()
@@ -104,7 +124,10 @@ fn time_to_assignment(addr: &str, topic: &str, group: &str, n: usize, limit: Dur
         for m in &members {
             let _ = m.poll(Duration::ZERO);
         }
-        if members.iter().all(|m| m.assignment().map(|a| a.count() > 0).unwrap_or(false)) {
+        if members
+            .iter()
+            .all(|m| m.assignment().map(|a| a.count() > 0).unwrap_or(false))
+        {
             return Ok(Some(joined.elapsed()));
         }
         if Instant::now() >= deadline {
@@ -145,19 +168,34 @@ fn main() -> anyhow::Result<()> {
         let limit = Duration::from_secs(60);
         let s = time_to_assignment(&broker.addr, &topic, &format!("g{n}"), n, limit)?;
         let m = time_to_assignment(&mock.addr, &topic, &format!("g{n}"), n, limit)?;
-        let ms = |d: Option<Duration>| d.map(|d| format!("{:.0}ms", d.as_secs_f64() * 1e3)).unwrap_or_else(|| "> 60 s".into());
+        let ms = |d: Option<Duration>| {
+            d.map(|d| format!("{:.0}ms", d.as_secs_f64() * 1e3))
+                .unwrap_or_else(|| "> 60 s".into())
+        };
         let ratio = match (s, m) {
             (Some(s), Some(m)) => format!("{:.2}", m.as_secs_f64() / s.as_secs_f64()),
             (Some(_), None) => "> 1".into(),
             _ => "-".into(),
         };
-        println!("{:<34} {:>12} {:>12} {:>8}", format!("all {n} members assigned after join"), ms(s), ms(m), ratio);
+        println!(
+            "{:<34} {:>12} {:>12} {:>8}",
+            format!("all {n} members assigned after join"),
+            ms(s),
+            ms(m),
+            ratio
+        );
     }
     create_topic(&broker.addr, "commits", 1, None)?;
     create_topic(&mock.addr, "commits", 1, Some(&mock))?;
     let s = commits_per_second(&broker.addr, "commits", commits)?;
     let m = commits_per_second(&mock.addr, "commits", commits)?;
-    println!("{:<34} {:>12.0} {:>12.0} {:>8.2}", "offset commits/s (sync, one client)", s, m, s / m);
+    println!(
+        "{:<34} {:>12.0} {:>12.0} {:>8.2}",
+        "offset commits/s (sync, one client)",
+        s,
+        m,
+        s / m
+    );
     println!("ratio > 1 means strom is faster (time: mock/strom; rate: strom/mock). strom fsyncs every commit.");
     Ok(())
 }

@@ -26,7 +26,11 @@ const TARGET: Duration = Duration::from_millis(4);
 
 fn build_state() -> AppState {
     let now = Instant::now();
-    let target = Target { name: "bench".into(), bootstrap: "kafka-1:9092".into(), bundled: false };
+    let target = Target {
+        name: "bench".into(),
+        bootstrap: "kafka-1:9092".into(),
+        bundled: false,
+    };
     let mut state = AppState::new(target, now);
     let small = (PARTITIONS - BIG_TOPIC_PARTITIONS) / (TOPICS - 1);
     let topics: Vec<Topic> = (0..TOPICS)
@@ -43,7 +47,11 @@ fn build_state() -> AppState {
                             id: p,
                             // Every 97th partition offline, every 13th under-replicated.
                             leader: (p % 97 != 5).then_some(replicas[0]),
-                            isr: if p % 13 == 3 { replicas[..2].to_vec() } else { replicas.clone() },
+                            isr: if p % 13 == 3 {
+                                replicas[..2].to_vec()
+                            } else {
+                                replicas.clone()
+                            },
                             replicas,
                             error: None,
                             log_start: Some(hw / 3),
@@ -62,17 +70,33 @@ fn build_state() -> AppState {
         cluster_id: Some("bench".into()),
         controller_id: Some(1),
         brokers: (1..=BROKERS)
-            .map(|id| Broker { id, host: format!("kafka-{id}.example"), port: 9092, rack: None, is_controller: id == 1, up: true })
+            .map(|id| Broker {
+                id,
+                host: format!("kafka-{id}.example"),
+                port: 9092,
+                rack: None,
+                is_controller: id == 1,
+                up: true,
+            })
             .collect(),
         topics,
     };
     snapshot.topics.sort_by(|a, b| a.name.cmp(&b.name));
-    state.current_topic = snapshot.topics.iter().find(|t| t.partitions.len() == BIG_TOPIC_PARTITIONS).map(|t| t.name.clone());
+    state.current_topic = snapshot
+        .topics
+        .iter()
+        .find(|t| t.partitions.len() == BIG_TOPIC_PARTITIONS)
+        .map(|t| t.name.clone());
     state.snapshot = snapshot;
     state.snapshot_at = Some(now);
     state.connection = Connection::Up;
     state.group_list = (0..1_000)
-        .map(|g| GroupSummary { name: format!("consumer-{g:04}"), state: "Stable".into(), protocol_type: "consumer".into(), members: g % 7 })
+        .map(|g| GroupSummary {
+            name: format!("consumer-{g:04}"),
+            state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            members: g % 7,
+        })
         .collect();
     state
 }
@@ -113,9 +137,18 @@ fn main() {
     let mut state = build_state();
     let rss_after = rss_kib();
     let parts: usize = state.snapshot.topics.iter().map(|t| t.partitions.len()).sum();
-    println!("state: {} topics, {parts} partitions, {} brokers, {} groups", state.snapshot.topics.len(), state.snapshot.brokers.len(), state.group_list.len());
+    println!(
+        "state: {} topics, {parts} partitions, {} brokers, {} groups",
+        state.snapshot.topics.len(),
+        state.snapshot.brokers.len(),
+        state.group_list.len()
+    );
     if let (Some(a), Some(b)) = (rss_before, rss_after) {
-        println!("resident memory: {:.1} MiB after building the state ({:.1} MiB before)", b as f64 / 1024.0, a as f64 / 1024.0);
+        println!(
+            "resident memory: {:.1} MiB after building the state ({:.1} MiB before)",
+            b as f64 / 1024.0,
+            a as f64 / 1024.0
+        );
     }
 
     // Rebuild: once per data change. Sorting by records (a computed sum per topic) is the
@@ -130,11 +163,20 @@ fn main() {
         rebuilds.push(t.elapsed());
     }
     let (mean, median, _, max) = stats(rebuilds);
-    println!("tables::rebuild_all (all panes, on data/sort/filter change): mean {}, median {}, max {}", us(mean), us(median), us(max));
+    println!(
+        "tables::rebuild_all (all panes, on data/sort/filter change): mean {}, median {}, max {}",
+        us(mean),
+        us(median),
+        us(max)
+    );
     state.topics.filter = "service-04".into();
     let t = Instant::now();
     tables::rebuild(&mut state, Pane::Topics);
-    println!("tables::rebuild(topics) with a filter: {} ({} rows)", us(t.elapsed()), state.topics.rows.len());
+    println!(
+        "tables::rebuild(topics) with a filter: {} ({} rows)",
+        us(t.elapsed()),
+        state.topics.rows.len()
+    );
     state.topics.filter.clear();
     state.topics.sort_column = 3;
     state.topics.descending = true;
@@ -180,7 +222,14 @@ fn main() {
         );
         let (mean, median, p99, max) = stats(cpu);
         worst = worst.max(p99);
-        println!("{:<37} cpu  mean {}, median {}, p99 {}, max {}", "", us(mean), us(median), us(p99), us(max));
+        println!(
+            "{:<37} cpu  mean {}, median {}, p99 {}, max {}",
+            "",
+            us(mean),
+            us(median),
+            us(p99),
+            us(max)
+        );
     }
     if let Some(rss) = rss_kib() {
         println!("resident memory after rendering: {:.1} MiB", rss as f64 / 1024.0);

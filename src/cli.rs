@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "strom", version, about = "A terminal console for Apache Kafka, with its own Kafka-compatible broker")]
+#[command(
+    name = "strom",
+    version,
+    about = "A terminal console for Apache Kafka, with its own Kafka-compatible broker"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -63,9 +63,15 @@ impl Config {
     /// Loads the file; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message }),
+            Ok(text) => Self::parse(&text).map_err(|message| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(ConfigError::Read { path: path.to_path_buf(), source: e }),
+            Err(e) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: e,
+            }),
         }
     }
 
@@ -75,13 +81,19 @@ impl Config {
 
     /// The profile to use: the named one, else the default one, else none (bundled broker).
     pub fn profile(&self, name: Option<&str>, path: &Path) -> Result<Option<(String, Profile)>, ConfigError> {
-        let Some(name) = name.or(self.default_profile.as_deref()) else { return Ok(None) };
+        let Some(name) = name.or(self.default_profile.as_deref()) else {
+            return Ok(None);
+        };
         match self.profiles.get(name) {
             Some(p) => Ok(Some((name.to_string(), p.clone()))),
             None => Err(ConfigError::UnknownProfile {
                 name: name.to_string(),
                 path: path.to_path_buf(),
-                known: if self.profiles.is_empty() { "none".into() } else { self.profiles.keys().cloned().collect::<Vec<_>>().join(", ") },
+                known: if self.profiles.is_empty() {
+                    "none".into()
+                } else {
+                    self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                },
             }),
         }
     }
@@ -100,7 +112,10 @@ mod tests {
         let (name, prof) = cfg.profile(None, p).unwrap().unwrap();
         assert_eq!(name, "prod");
         assert!(prof.read_only);
-        assert!(matches!(cfg.profile(Some("dev"), p), Err(ConfigError::UnknownProfile { .. })));
+        assert!(matches!(
+            cfg.profile(Some("dev"), p),
+            Err(ConfigError::UnknownProfile { .. })
+        ));
         assert_eq!(Config::default().profile(None, p).unwrap(), None);
     }
 

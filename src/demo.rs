@@ -50,8 +50,12 @@ pub const SYNC_GROUP: &str = "inventory-sync";
 pub const DEFAULT_RATE: u32 = 50;
 
 /// The demo topics and their partition counts.
-pub const TOPICS: [(&str, i32); 4] =
-    [(HEARTBEAT_TOPIC, 6), (EVENT_TOPIC, 3), (INVENTORY_TOPIC, 3), (PARTIES_TOPIC, 2)];
+pub const TOPICS: [(&str, i32); 4] = [
+    (HEARTBEAT_TOPIC, 6),
+    (EVENT_TOPIC, 3),
+    (INVENTORY_TOPIC, 3),
+    (PARTIES_TOPIC, 2),
+];
 
 /// One day: the override the configs pane shows on `inventory`.
 const INVENTORY_RETENTION_MS: &str = "86400000";
@@ -96,7 +100,11 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { bootstrap: "127.0.0.1:9092".to_string(), rate: DEFAULT_RATE, force: false }
+        DemoOptions {
+            bootstrap: "127.0.0.1:9092".to_string(),
+            rate: DEFAULT_RATE,
+            force: false,
+        }
     }
 }
 
@@ -110,7 +118,11 @@ pub enum DemoError {
     #[error("the demo rate must be at least 1 record per second")]
     ZeroRate,
     #[error("cannot set up a Kafka {role} for {bootstrap}: {source}")]
-    Client { role: &'static str, bootstrap: String, source: KafkaError },
+    Client {
+        role: &'static str,
+        bootstrap: String,
+        source: KafkaError,
+    },
     #[error(
         "cannot create the demo topics on {bootstrap}: {source} (is a Kafka broker listening \
          there? `strom broker` starts one on 127.0.0.1:9092)"
@@ -119,14 +131,22 @@ pub enum DemoError {
     #[error("no answer from {bootstrap} within {} s while creating the demo topics (is a Kafka broker listening there?)", .timeout.as_secs())]
     Unreachable { bootstrap: String, timeout: Duration },
     #[error("cannot create topic '{topic}' on {bootstrap}: {code:?} ({code})")]
-    CreateTopic { topic: String, bootstrap: String, code: RDKafkaErrorCode },
+    CreateTopic {
+        topic: String,
+        bootstrap: String,
+        code: RDKafkaErrorCode,
+    },
     #[error(
         "the demo topics were created but {bootstrap} did not list them in its metadata within {} s",
         .timeout.as_secs()
     )]
     TopicsNotVisible { bootstrap: String, timeout: Duration },
     #[error("consumer group '{group}' cannot subscribe to {topics:?}: {source}")]
-    Subscribe { group: &'static str, topics: Vec<&'static str>, source: KafkaError },
+    Subscribe {
+        group: &'static str,
+        topics: Vec<&'static str>,
+        source: KafkaError,
+    },
     #[error("the demo's '{0}' thread stopped unexpectedly (a bug in strom; see the log)")]
     ThreadDied(&'static str),
 }
@@ -160,8 +180,7 @@ fn host_of(entry: &str) -> &str {
 fn host_is_loopback(host: &str) -> bool {
     // Only the name every resolver pins to loopback; `*.localhost` depends on the resolver.
     let host = host.strip_suffix('.').unwrap_or(host);
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Runs the demo workload until `shutdown` becomes true (or its sender is dropped): creates the
@@ -170,7 +189,9 @@ fn host_is_loopback(host: &str) -> bool {
 /// that goes away is retried by librdkafka and reported through `tracing`.
 pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Result<(), DemoError> {
     if !opts.force && !is_loopback(&opts.bootstrap) {
-        return Err(DemoError::NotLoopback { bootstrap: opts.bootstrap });
+        return Err(DemoError::NotLoopback {
+            bootstrap: opts.bootstrap,
+        });
     }
     if opts.rate == 0 {
         return Err(DemoError::ZeroRate);
@@ -178,9 +199,14 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
     let bootstrap = opts.bootstrap.as_str();
     info!(bootstrap, rate = opts.rate, "demo workload starting");
 
-    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap, "strom-demo-admin")
-        .create()
-        .map_err(|source| DemoError::Client { role: "admin client", bootstrap: bootstrap.to_string(), source })?;
+    let admin: AdminClient<DefaultClientContext> =
+        base_config(bootstrap, "strom-demo-admin")
+            .create()
+            .map_err(|source| DemoError::Client {
+                role: "admin client",
+                bootstrap: bootstrap.to_string(),
+                source,
+            })?;
     tokio::select! {
         r = create_topics(&admin, bootstrap) => r?,
         () = stopped(&mut shutdown) => return Ok(()),
@@ -195,17 +221,33 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
     // Consumers are set up (and can fail) before any thread starts, so a bad config is an error
     // from `run`, not a silent dead thread.
     let monitor = subscribed(bootstrap, MONITOR_GROUP, &[HEARTBEAT_TOPIC], &monitor_settings())?;
-    threads.push(spawn_worker("heartbeat-monitor", &stop, move |stop| monitor_loop(monitor, &stop)));
-    let archiver = subscribed(bootstrap, ARCHIVER_GROUP, &[EVENT_TOPIC, HEARTBEAT_TOPIC], &archiver_settings())?;
-    threads.push(spawn_worker("event-archiver", &stop, move |stop| archiver_loop(archiver, &stop)));
+    threads.push(spawn_worker("heartbeat-monitor", &stop, move |stop| {
+        monitor_loop(monitor, &stop)
+    }));
+    let archiver = subscribed(
+        bootstrap,
+        ARCHIVER_GROUP,
+        &[EVENT_TOPIC, HEARTBEAT_TOPIC],
+        &archiver_settings(),
+    )?;
+    threads.push(spawn_worker("event-archiver", &stop, move |stop| {
+        archiver_loop(archiver, &stop)
+    }));
     let sync = consumer(bootstrap, SYNC_GROUP, &sync_settings())?;
-    threads.push(spawn_worker("inventory-sync", &stop, move |stop| inventory_sync(sync, &stop)));
+    threads.push(spawn_worker("inventory-sync", &stop, move |stop| {
+        inventory_sync(sync, &stop)
+    }));
 
     let context = DeliveryCounter::default();
     let failures = Arc::clone(&context.failures);
-    let producer: ThreadedProducer<DeliveryCounter> = producer_config(bootstrap)
-        .create_with_context(context)
-        .map_err(|source| DemoError::Client { role: "producer", bootstrap: bootstrap.to_string(), source })?;
+    let producer: ThreadedProducer<DeliveryCounter> =
+        producer_config(bootstrap)
+            .create_with_context(context)
+            .map_err(|source| DemoError::Client {
+                role: "producer",
+                bootstrap: bootstrap.to_string(),
+                source,
+            })?;
 
     let mut workload = Workload::new(opts.rate);
     // A start-of-day stock snapshot, so `inventory` has a backlog for the stopped group to read
@@ -241,7 +283,11 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
                 }
             }
             // Left behind (a consumer stuck leaving a vanished cluster); it dies with the process.
-            Err(_) => warn!(thread = name, "demo consumer did not stop within {} s", STOP_TIMEOUT.as_secs()),
+            Err(_) => warn!(
+                thread = name,
+                "demo consumer did not stop within {} s",
+                STOP_TIMEOUT.as_secs()
+            ),
         }
     }
     // Flushing blocks, and a lost cluster would make it wait for the whole timeout.
@@ -298,19 +344,34 @@ async fn create_topics(admin: &AdminClient<DefaultClientContext>, bootstrap: &st
             }
         })
         .collect();
-    let opts = AdminOptions::new().request_timeout(Some(CLUSTER_TIMEOUT)).operation_timeout(Some(CLUSTER_TIMEOUT));
+    let opts = AdminOptions::new()
+        .request_timeout(Some(CLUSTER_TIMEOUT))
+        .operation_timeout(Some(CLUSTER_TIMEOUT));
     // librdkafka's request timeout does not cover finding a broker at all; this does.
-    let results = tokio::time::timeout(CLUSTER_TIMEOUT + Duration::from_secs(2), admin.create_topics(&topics, &opts))
-        .await
-        .map_err(|_| DemoError::Unreachable { bootstrap: bootstrap.to_string(), timeout: CLUSTER_TIMEOUT })?
-        .map_err(|source| DemoError::CreateTopics { bootstrap: bootstrap.to_string(), source })?;
+    let results = tokio::time::timeout(
+        CLUSTER_TIMEOUT + Duration::from_secs(2),
+        admin.create_topics(&topics, &opts),
+    )
+    .await
+    .map_err(|_| DemoError::Unreachable {
+        bootstrap: bootstrap.to_string(),
+        timeout: CLUSTER_TIMEOUT,
+    })?
+    .map_err(|source| DemoError::CreateTopics {
+        bootstrap: bootstrap.to_string(),
+        source,
+    })?;
     for result in results {
         match result {
             Ok(topic) => info!(topic, "demo topic created"),
             // A second run, or a user's own topic of that name: use it as it is.
             Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => debug!(topic, "demo topic exists"),
             Err((topic, code)) => {
-                return Err(DemoError::CreateTopic { topic, bootstrap: bootstrap.to_string(), code });
+                return Err(DemoError::CreateTopic {
+                    topic,
+                    bootstrap: bootstrap.to_string(),
+                    code,
+                });
             }
         }
     }
@@ -322,21 +383,27 @@ async fn create_topics(admin: &AdminClient<DefaultClientContext>, bootstrap: &st
 async fn wait_for_topics(admin: AdminClient<DefaultClientContext>, bootstrap: String) -> Result<(), DemoError> {
     let deadline = Instant::now() + CLUSTER_TIMEOUT;
     tokio::task::spawn_blocking(move || loop {
-        let ready = admin.inner().fetch_metadata(None, Duration::from_secs(2)).is_ok_and(|md| {
-            TOPICS.iter().all(|(name, _)| {
-                md.topics().iter().any(|t| {
-                    t.name() == *name
-                        && t.error().is_none()
-                        && !t.partitions().is_empty()
-                        && t.partitions().iter().all(|p| p.leader() >= 0)
+        let ready = admin
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(2))
+            .is_ok_and(|md| {
+                TOPICS.iter().all(|(name, _)| {
+                    md.topics().iter().any(|t| {
+                        t.name() == *name
+                            && t.error().is_none()
+                            && !t.partitions().is_empty()
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
                 })
-            })
-        });
+            });
         if ready {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(DemoError::TopicsNotVisible { bootstrap, timeout: CLUSTER_TIMEOUT });
+            return Err(DemoError::TopicsNotVisible {
+                bootstrap,
+                timeout: CLUSTER_TIMEOUT,
+            });
         }
         std::thread::sleep(Duration::from_millis(200));
     })
@@ -358,7 +425,11 @@ fn consumer(bootstrap: &str, group: &'static str, settings: &[(&str, &str)]) -> 
     for (k, v) in settings {
         cfg.set(*k, *v);
     }
-    cfg.create().map_err(|source| DemoError::Client { role: "consumer", bootstrap: bootstrap.to_string(), source })
+    cfg.create().map_err(|source| DemoError::Client {
+        role: "consumer",
+        bootstrap: bootstrap.to_string(),
+        source,
+    })
 }
 
 fn subscribed(
@@ -368,7 +439,11 @@ fn subscribed(
     settings: &[(&str, &str)],
 ) -> Result<BaseConsumer, DemoError> {
     let c = consumer(bootstrap, group, settings)?;
-    c.subscribe(topics).map_err(|source| DemoError::Subscribe { group, topics: topics.to_vec(), source })?;
+    c.subscribe(topics).map_err(|source| DemoError::Subscribe {
+        group,
+        topics: topics.to_vec(),
+        source,
+    })?;
     Ok(c)
 }
 
@@ -379,7 +454,11 @@ fn monitor_settings() -> [(&'static str, &'static str); 2] {
 fn archiver_settings() -> [(&'static str, &'static str); 3] {
     // At-least-once, as an archiver would be: an offset is stored only after its record is
     // "archived", and the stored offsets are committed every few seconds (and on close).
-    [("enable.auto.commit", "true"), ("enable.auto.offset.store", "false"), ("auto.commit.interval.ms", "3000")]
+    [
+        ("enable.auto.commit", "true"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.commit.interval.ms", "3000"),
+    ]
 }
 
 fn sync_settings() -> [(&'static str, &'static str); 1] {
@@ -466,7 +545,12 @@ fn inventory_sync(consumer: BaseConsumer, stop: &AtomicBool) {
         tpl.add_partition(INVENTORY_TOPIC, p);
     }
     match consumer.committed_offsets(tpl, CLUSTER_TIMEOUT) {
-        Ok(committed) if committed.elements().iter().any(|e| matches!(e.offset(), Offset::Offset(_))) => {
+        Ok(committed)
+            if committed
+                .elements()
+                .iter()
+                .any(|e| matches!(e.offset(), Offset::Offset(_))) =>
+        {
             debug!("inventory-sync already has committed offsets; leaving it stopped");
             return;
         }
@@ -592,10 +676,19 @@ const EVENTS: [&str; 8] = [
 ];
 const GATEWAYS: [&str; 3] = ["gateway-ams-1", "gateway-ams-2", "gateway-fra-1"];
 const WAREHOUSES: [&str; 3] = ["ams-1", "fra-1", "dub-1"];
-const FIRST_NAMES: [&str; 10] = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis"];
-const LAST_NAMES: [&str; 10] =
-    ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie"];
-const COMPANIES: [&str; 5] = ["Acme Logistics", "Globex", "Initech", "Umbrella Retail", "Stark Supplies"];
+const FIRST_NAMES: [&str; 10] = [
+    "Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie",
+];
+const COMPANIES: [&str; 5] = [
+    "Acme Logistics",
+    "Globex",
+    "Initech",
+    "Umbrella Retail",
+    "Stark Supplies",
+];
 const COUNTRIES: [&str; 6] = ["NL", "DE", "GB", "FR", "US", "SE"];
 
 impl Workload {
@@ -664,8 +757,14 @@ impl Workload {
         let event = *self.rng.pick(&EVENTS);
         let value = format!(r#"{{"device":"{key}","event":"{event}","ts":{}}}"#, now_ms());
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "source", value: Some(*self.rng.pick(&GATEWAYS)) })
-            .insert(Header { key: "trace-id", value: Some(&self.rng.trace_id()) });
+            .insert(Header {
+                key: "source",
+                value: Some(*self.rng.pick(&GATEWAYS)),
+            })
+            .insert(Header {
+                key: "trace-id",
+                value: Some(&self.rng.trace_id()),
+            });
         self.send(producer, EVENT_TOPIC, Some(&key), &value, Some(headers));
     }
 
@@ -684,7 +783,11 @@ impl Workload {
             _ => ("sale", -(1 + self.rng.below(4) as i64)),
         };
         // A sale never takes stock below zero; the shop restocks instead.
-        let (reason, change) = if *stock + change < 0 { ("restock", 100) } else { (reason, change) };
+        let (reason, change) = if *stock + change < 0 {
+            ("restock", 100)
+        } else {
+            (reason, change)
+        };
         *stock += change;
         let key = format!("sku-{}", 1001 + product);
         let value = format!(
@@ -694,9 +797,18 @@ impl Workload {
             now_ms(),
         );
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "source", value: Some("warehouse-api") })
-            .insert(Header { key: "content-type", value: Some("application/json") })
-            .insert(Header { key: "trace-id", value: Some(&self.rng.trace_id()) });
+            .insert(Header {
+                key: "source",
+                value: Some("warehouse-api"),
+            })
+            .insert(Header {
+                key: "content-type",
+                value: Some("application/json"),
+            })
+            .insert(Header {
+                key: "trace-id",
+                value: Some(&self.rng.trace_id()),
+            });
         self.send(producer, INVENTORY_TOPIC, Some(&key), &value, Some(headers));
     }
 
@@ -706,7 +818,10 @@ impl Workload {
         let country = self.rng.pick(&COUNTRIES);
         let value = if self.rng.chance(0.25) {
             let name = self.rng.pick(&COMPANIES);
-            format!(r#"{{"id":"party-{id}","type":"organization","name":"{name}","country":"{country}","ts":{}}}"#, now_ms())
+            format!(
+                r#"{{"id":"party-{id}","type":"organization","name":"{name}","country":"{country}","ts":{}}}"#,
+                now_ms()
+            )
         } else {
             let first = self.rng.pick(&FIRST_NAMES);
             let last = self.rng.pick(&LAST_NAMES);
@@ -718,7 +833,12 @@ impl Workload {
             )
         };
         // Only some records carry headers, as when several systems feed one topic.
-        let headers = self.rng.chance(0.5).then(|| OwnedHeaders::new().insert(Header { key: "source", value: Some("crm-import") }));
+        let headers = self.rng.chance(0.5).then(|| {
+            OwnedHeaders::new().insert(Header {
+                key: "source",
+                value: Some("crm-import"),
+            })
+        });
         self.send(producer, PARTIES_TOPIC, None, &value, headers);
     }
 
@@ -763,7 +883,9 @@ fn device_id(n: u32) -> String {
 }
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 /// xorshift64*: plenty for picking demo values, and no dependency for it.
@@ -771,7 +893,9 @@ struct Rng(u64);
 
 impl Rng {
     fn seeded() -> Rng {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         Rng((nanos ^ (u64::from(std::process::id()) << 32)) | 1)
     }
 

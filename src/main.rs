@@ -52,7 +52,11 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
         },
         None => BrokerConfig::default(),
     };
-    let opts = BrokerOptions { listen: args.listen, data_dir: args.data_dir.unwrap_or_else(default_data_dir), config };
+    let opts = BrokerOptions {
+        listen: args.listen,
+        data_dir: args.data_dir.unwrap_or_else(default_data_dir),
+        config,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -149,7 +153,11 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
     let theme = if Theme::no_color_requested() {
         Theme::no_color()
     } else {
-        let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "default".into());
+        let name = args
+            .theme
+            .clone()
+            .or(config.theme.clone())
+            .unwrap_or_else(|| "default".into());
         Theme::load(&name).unwrap_or_else(|e| {
             warnings.push(format!("{e}; using the default theme"));
             Theme::load("default").unwrap_or_else(|_| Theme::no_color())
@@ -177,13 +185,25 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
 
     let mut bundled_broker = None;
     let target = match (&args.bootstrap, &profile) {
-        (Some(b), _) => Target { name: b.clone(), bootstrap: b.clone(), bundled: false },
-        (None, Some((name, p))) => Target { name: name.clone(), bootstrap: p.bootstrap.clone(), bundled: false },
+        (Some(b), _) => Target {
+            name: b.clone(),
+            bootstrap: b.clone(),
+            bundled: false,
+        },
+        (None, Some((name, p))) => Target {
+            name: name.clone(),
+            bootstrap: p.bootstrap.clone(),
+            bundled: false,
+        },
         (None, None) => {
             let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
             match bundled::ensure(&data_dir, &log_dir.join("broker.log")) {
                 Ok(b) => {
-                    let t = Target { name: "bundled".into(), bootstrap: b.address.clone(), bundled: true };
+                    let t = Target {
+                        name: "bundled".into(),
+                        bootstrap: b.address.clone(),
+                        bundled: true,
+                    };
                     bundled_broker = Some(b);
                     t
                 }
@@ -211,10 +231,19 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(64);
     let (upd_tx, upd_rx) = tokio::sync::mpsc::channel::<Update>(256);
     let result = rt.block_on(async {
-        tokio::spawn(strom::app::worker::run(Arc::clone(&client), cmd_rx, upd_tx.clone(), shutdown_rx.clone()));
+        tokio::spawn(strom::app::worker::run(
+            Arc::clone(&client),
+            cmd_rx,
+            upd_tx.clone(),
+            shutdown_rx.clone(),
+        ));
         let mut demo = None;
         if start_demo {
-            let opts = strom::demo::DemoOptions { bootstrap: target.bootstrap.clone(), rate: strom::demo::DEFAULT_RATE, force: false };
+            let opts = strom::demo::DemoOptions {
+                bootstrap: target.bootstrap.clone(),
+                rate: strom::demo::DEFAULT_RATE,
+                force: false,
+            };
             let (rx, tx) = (shutdown_rx.clone(), upd_tx.clone());
             demo = Some(tokio::spawn(async move {
                 if let Err(e) = strom::demo::run(opts, rx).await {
@@ -226,7 +255,9 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
         let mut state = AppState::new(target.clone(), Instant::now());
         state.notes.extend(warnings);
         if start_demo {
-            state.flash("first run: the demo workload is producing to device-heartbeat, device-event, inventory and parties");
+            state.flash(
+                "first run: the demo workload is producing to device-heartbeat, device-event, inventory and parties",
+            );
         }
         let mut console = Console::new(state, keymap, cmd_tx);
         let view = strom::ui::ConsoleView { theme };

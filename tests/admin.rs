@@ -15,16 +15,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
-use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::alter_configs_request::{
     AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,
 };
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::{
-    AlterConfigsRequest, ApiKey, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
-    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, RequestHeader, ResponseHeader, TopicName,
+    AlterConfigsRequest, ApiKey, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeLogDirsRequest, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, RequestHeader,
+    ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use rdkafka::admin::{
@@ -51,19 +52,30 @@ struct Admin {
 
 impl Admin {
     fn new(addr: &str) -> Admin {
-        let client = ClientConfig::new().set("bootstrap.servers", addr).create().expect("admin client");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let client = ClientConfig::new()
+            .set("bootstrap.servers", addr)
+            .create()
+            .expect("admin client");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         Admin { client, rt }
     }
 
     fn opts() -> AdminOptions {
-        AdminOptions::new().request_timeout(Some(TIMEOUT)).operation_timeout(Some(TIMEOUT))
+        AdminOptions::new()
+            .request_timeout(Some(TIMEOUT))
+            .operation_timeout(Some(TIMEOUT))
     }
 
     fn create_topic(&self, name: &str, partitions: i32) {
         let res = self
             .rt
-            .block_on(self.client.create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &Self::opts()))
+            .block_on(self.client.create_topics(
+                &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+                &Self::opts(),
+            ))
             .expect("create_topics");
         for r in res {
             r.expect("topic created");
@@ -74,10 +86,17 @@ impl Admin {
     fn topic_configs(&self, topic: &str) -> Vec<(String, Option<String>, ConfigSource, bool)> {
         let res = self
             .rt
-            .block_on(self.client.describe_configs(&[ResourceSpecifier::Topic(topic)], &Self::opts()))
+            .block_on(
+                self.client
+                    .describe_configs(&[ResourceSpecifier::Topic(topic)], &Self::opts()),
+            )
             .expect("describe_configs");
         let resource = res.into_iter().next().expect("one result").expect("topic described");
-        resource.entries.into_iter().map(|e| (e.name, e.value, e.source, e.is_read_only)).collect()
+        resource
+            .entries
+            .into_iter()
+            .map(|e| (e.name, e.value, e.source, e.is_read_only))
+            .collect()
     }
 
     fn topic_config(&self, topic: &str, key: &str) -> (Option<String>, ConfigSource) {
@@ -96,35 +115,56 @@ impl Admin {
         for (k, v) in pairs {
             cfg = cfg.set(k, v);
         }
-        let res = self.rt.block_on(self.client.alter_configs(&[cfg], &Self::opts())).expect("alter_configs");
+        let res = self
+            .rt
+            .block_on(self.client.alter_configs(&[cfg], &Self::opts()))
+            .expect("alter_configs");
         assert_eq!(res.len(), 1);
     }
 
     fn create_partitions(&self, topic: &str, count: usize) -> Result<(), RDKafkaErrorCode> {
         let res = self
             .rt
-            .block_on(self.client.create_partitions(&[NewPartitions::new(topic, count)], &Self::opts()))
+            .block_on(
+                self.client
+                    .create_partitions(&[NewPartitions::new(topic, count)], &Self::opts()),
+            )
             .expect("create_partitions");
-        res.into_iter().next().expect("one result").map(|_| ()).map_err(|(_, code)| code)
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(|_| ())
+            .map_err(|(_, code)| code)
     }
 
     /// Partition count per metadata, or None when the broker does not list the topic.
     fn partition_count(&self, topic: &str) -> Option<usize> {
         let md = self.client.inner().fetch_metadata(None, TIMEOUT).expect("metadata");
-        md.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions().len())
+        md.topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map(|t| t.partitions().len())
     }
 
     fn watermarks(&self, topic: &str, partition: i32) -> (i64, i64) {
-        self.client.inner().fetch_watermarks(topic, partition, TIMEOUT).expect("watermarks")
+        self.client
+            .inner()
+            .fetch_watermarks(topic, partition, TIMEOUT)
+            .expect("watermarks")
     }
 }
 
 fn produce(addr: &str, topic: &str, partition: i32, n: usize) {
-    let producer: ThreadedProducer<DefaultProducerContext> =
-        ClientConfig::new().set("bootstrap.servers", addr).set("acks", "all").create().expect("producer");
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("acks", "all")
+        .create()
+        .expect("producer");
     for i in 0..n {
         let payload = format!("record-{i}");
-        producer.send(BaseRecord::<(), _>::to(topic).payload(&payload).partition(partition)).expect("enqueue");
+        producer
+            .send(BaseRecord::<(), _>::to(topic).payload(&payload).partition(partition))
+            .expect("enqueue");
     }
     assert_eq!(producer.flush(TIMEOUT).map_err(|e| e.to_string()), Ok(()));
 }
@@ -147,7 +187,9 @@ fn call_as<R: Request>(s: &mut TcpStream, req: &R, wire_version: i16, codec_vers
     header.correlation_id = 42;
     header.client_id = Some(StrBytes::from_static_str("admin-test"));
     let mut body = BytesMut::new();
-    let hv = ApiKey::try_from(R::KEY).expect("api key").request_header_version(codec_version);
+    let hv = ApiKey::try_from(R::KEY)
+        .expect("api key")
+        .request_header_version(codec_version);
     header.encode(&mut body, hv).expect("encode header");
     req.encode(&mut body, codec_version).expect("encode request");
     let mut out = (body.len() as i32).to_be_bytes().to_vec();
@@ -212,13 +254,19 @@ fn legacy_alter(s: &mut TcpStream, resource_type: i8, name: &str, pairs: &[(&str
     let resp = call(s, &req, 1);
     assert_eq!(resp.responses.len(), 1);
     let r = &resp.responses[0];
-    (r.error_code, r.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default())
+    (
+        r.error_code,
+        r.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+    )
 }
 
 fn only_result(resp: &IncrementalAlterConfigsResponse) -> (i16, String) {
     assert_eq!(resp.responses.len(), 1);
     let r = &resp.responses[0];
-    (r.error_code, r.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default())
+    (
+        r.error_code,
+        r.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,7 +280,13 @@ fn topic_configs_describe_alter_and_reset_to_defaults() {
 
     // Fresh topic: every config at its default, none sensitive or read-only.
     let configs = admin.topic_configs("orders");
-    for key in ["cleanup.policy", "retention.ms", "retention.bytes", "segment.bytes", "max.message.bytes"] {
+    for key in [
+        "cleanup.policy",
+        "retention.ms",
+        "retention.bytes",
+        "segment.bytes",
+        "max.message.bytes",
+    ] {
         assert!(configs.iter().any(|(n, ..)| n == key), "{key} missing: {configs:?}");
     }
     for (name, value, source, read_only) in &configs {
@@ -240,53 +294,114 @@ fn topic_configs_describe_alter_and_reset_to_defaults() {
         assert!(value.is_some(), "{name}");
         assert!(!read_only, "{name}");
     }
-    assert_eq!(admin.topic_config("orders", "retention.ms"), (Some("604800000".into()), ConfigSource::Default));
+    assert_eq!(
+        admin.topic_config("orders", "retention.ms"),
+        (Some("604800000".into()), ConfigSource::Default)
+    );
 
     // Legacy AlterConfigs sets an override ...
     admin.alter_topic("orders", &[("retention.ms", "3600000")]);
-    assert_eq!(admin.topic_config("orders", "retention.ms"), (Some("3600000".into()), ConfigSource::DynamicTopic));
+    assert_eq!(
+        admin.topic_config("orders", "retention.ms"),
+        (Some("3600000".into()), ConfigSource::DynamicTopic)
+    );
 
     // ... and replaces the whole override set: retention.ms goes back to its default.
     admin.alter_topic("orders", &[("segment.bytes", "1048576")]);
     assert_eq!(admin.topic_config("orders", "retention.ms").1, ConfigSource::Default);
-    assert_eq!(admin.topic_config("orders", "segment.bytes"), (Some("1048576".into()), ConfigSource::DynamicTopic));
+    assert_eq!(
+        admin.topic_config("orders", "segment.bytes"),
+        (Some("1048576".into()), ConfigSource::DynamicTopic)
+    );
 
     // Compaction does not exist here: refused with the reason, nothing changed.
     let mut s = connect(&broker.addr);
     let (code, msg) = legacy_alter(&mut s, 2, "orders", &[("cleanup.policy", "compact")]);
     assert_eq!(code, INVALID_CONFIG);
     assert!(msg.contains("does not compact"), "{msg}");
-    assert_eq!(admin.topic_config("orders", "segment.bytes").1, ConfigSource::DynamicTopic);
-    assert_eq!(admin.topic_config("orders", "cleanup.policy"), (Some("delete".into()), ConfigSource::Default));
-    assert_eq!(legacy_alter(&mut s, 2, "no-such-topic", &[("retention.ms", "1")]).0, UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(
+        admin.topic_config("orders", "segment.bytes").1,
+        ConfigSource::DynamicTopic
+    );
+    assert_eq!(
+        admin.topic_config("orders", "cleanup.policy"),
+        (Some("delete".into()), ConfigSource::Default)
+    );
+    assert_eq!(
+        legacy_alter(&mut s, 2, "no-such-topic", &[("retention.ms", "1")]).0,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
 
     // IncrementalAlterConfigs: SET keeps the other overrides, DELETE restores the default.
-    let resp = call(&mut s, &incremental("orders", &[("retention.ms", 0, Some("7200000"))], false), 1);
+    let resp = call(
+        &mut s,
+        &incremental("orders", &[("retention.ms", 0, Some("7200000"))], false),
+        1,
+    );
     assert_eq!(only_result(&resp).0, 0, "{resp:?}");
-    assert_eq!(admin.topic_config("orders", "retention.ms"), (Some("7200000".into()), ConfigSource::DynamicTopic));
-    assert_eq!(admin.topic_config("orders", "segment.bytes").1, ConfigSource::DynamicTopic);
+    assert_eq!(
+        admin.topic_config("orders", "retention.ms"),
+        (Some("7200000".into()), ConfigSource::DynamicTopic)
+    );
+    assert_eq!(
+        admin.topic_config("orders", "segment.bytes").1,
+        ConfigSource::DynamicTopic
+    );
 
     let resp = call(&mut s, &incremental("orders", &[("retention.ms", 1, None)], false), 0);
     assert_eq!(only_result(&resp).0, 0, "{resp:?}");
-    assert_eq!(admin.topic_config("orders", "retention.ms"), (Some("604800000".into()), ConfigSource::Default));
+    assert_eq!(
+        admin.topic_config("orders", "retention.ms"),
+        (Some("604800000".into()), ConfigSource::Default)
+    );
 
     // Refusals: compaction, APPEND on a scalar key, an unknown key, a bad value, an unknown topic.
-    let (code, msg) = only_result(&call(&mut s, &incremental("orders", &[("cleanup.policy", 0, Some("compact"))], false), 1));
+    let (code, msg) = only_result(&call(
+        &mut s,
+        &incremental("orders", &[("cleanup.policy", 0, Some("compact"))], false),
+        1,
+    ));
     assert_eq!(code, INVALID_CONFIG);
     assert!(msg.contains("compact"), "{msg}");
-    let (code, msg) = only_result(&call(&mut s, &incremental("orders", &[("cleanup.policy", 2, Some("compact"))], false), 1));
-    assert_eq!((code, msg.as_str()), (INVALID_CONFIG, "Can't APPEND to key cleanup.policy because its type is not LIST."));
-    let (code, msg) = only_result(&call(&mut s, &incremental("orders", &[("retention.jiffies", 0, Some("1"))], false), 1));
+    let (code, msg) = only_result(&call(
+        &mut s,
+        &incremental("orders", &[("cleanup.policy", 2, Some("compact"))], false),
+        1,
+    ));
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            INVALID_CONFIG,
+            "Can't APPEND to key cleanup.policy because its type is not LIST."
+        )
+    );
+    let (code, msg) = only_result(&call(
+        &mut s,
+        &incremental("orders", &[("retention.jiffies", 0, Some("1"))], false),
+        1,
+    ));
     assert_eq!(code, INVALID_CONFIG);
     assert!(msg.contains("retention.jiffies"), "{msg}");
-    let (code, msg) = only_result(&call(&mut s, &incremental("orders", &[("retention.ms", 0, Some("soon"))], false), 1));
+    let (code, msg) = only_result(&call(
+        &mut s,
+        &incremental("orders", &[("retention.ms", 0, Some("soon"))], false),
+        1,
+    ));
     assert_eq!(code, INVALID_CONFIG);
     assert!(msg.contains("retention.ms"), "{msg}");
-    let (code, _) = only_result(&call(&mut s, &incremental("no-such-topic", &[("retention.ms", 0, Some("1"))], false), 1));
+    let (code, _) = only_result(&call(
+        &mut s,
+        &incremental("no-such-topic", &[("retention.ms", 0, Some("1"))], false),
+        1,
+    ));
     assert_eq!(code, UNKNOWN_TOPIC_OR_PARTITION);
 
     // validate_only checks without changing anything.
-    let resp = call(&mut s, &incremental("orders", &[("retention.ms", 0, Some("1000"))], true), 1);
+    let resp = call(
+        &mut s,
+        &incremental("orders", &[("retention.ms", 0, Some("1000"))], true),
+        1,
+    );
     assert_eq!(only_result(&resp).0, 0);
     assert_eq!(admin.topic_config("orders", "retention.ms").1, ConfigSource::Default);
 
@@ -307,14 +422,22 @@ fn topic_configs_describe_alter_and_reset_to_defaults() {
     assert_eq!(orders.error_code, 0);
     let names: Vec<&str> = orders.configs.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
-    let seg = orders.configs.iter().find(|c| c.name.as_str() == "segment.bytes").expect("segment.bytes");
+    let seg = orders
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "segment.bytes")
+        .expect("segment.bytes");
     assert_eq!(seg.value.as_ref().map(|v| v.as_str()), Some("1048576"));
     assert_eq!(seg.config_source, 1, "DYNAMIC_TOPIC_CONFIG");
     assert_eq!(seg.config_type, 3, "INT");
     assert!(!seg.is_sensitive);
     let synonyms: Vec<(&str, i8)> = seg.synonyms.iter().map(|s| (s.name.as_str(), s.source)).collect();
     assert_eq!(synonyms, vec![("segment.bytes", 1), ("log.segment.bytes", 5)]);
-    let ret = orders.configs.iter().find(|c| c.name.as_str() == "retention.ms").expect("retention.ms");
+    let ret = orders
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "retention.ms")
+        .expect("retention.ms");
     assert_eq!((ret.config_source, ret.config_type), (5, 5), "DEFAULT_CONFIG, LONG");
     assert_eq!(resp.results[1].error_code, UNKNOWN_TOPIC_OR_PARTITION);
 }
@@ -325,20 +448,30 @@ fn topic_configs_reflect_broker_config_file_overrides() {
     let broker = BrokerProcess::start(&dir.path().join("data"), Some("\"log.retention.ms\" = 1234\n"));
     let admin = Admin::new(&broker.addr);
     admin.create_topic("audit", 1);
-    assert_eq!(admin.topic_config("audit", "retention.ms"), (Some("1234".into()), ConfigSource::StaticBroker));
+    assert_eq!(
+        admin.topic_config("audit", "retention.ms"),
+        (Some("1234".into()), ConfigSource::StaticBroker)
+    );
     assert_eq!(admin.topic_config("audit", "segment.bytes").1, ConfigSource::Default);
 
     // The broker resource shows the same value under the broker-level name, read-only.
     let res = admin
         .rt
-        .block_on(admin.client.describe_configs(&[ResourceSpecifier::Broker(1)], &Admin::opts()))
+        .block_on(
+            admin
+                .client
+                .describe_configs(&[ResourceSpecifier::Broker(1)], &Admin::opts()),
+        )
         .expect("describe broker");
     let broker_cfg = res.into_iter().next().unwrap().expect("broker described");
     let entry = broker_cfg.get("log.retention.ms").expect("log.retention.ms");
     assert_eq!(entry.value.as_deref(), Some("1234"));
     assert_eq!(entry.source, ConfigSource::StaticBroker);
     assert!(entry.is_read_only);
-    assert_eq!(broker_cfg.get("num.partitions").map(|e| &e.source), Some(&ConfigSource::Default));
+    assert_eq!(
+        broker_cfg.get("num.partitions").map(|e| &e.source),
+        Some(&ConfigSource::Default)
+    );
 
     // Other broker ids are refused (librdkafka would route those to broker 7 itself, so raw);
     // "" names the cluster-wide dynamic defaults, of which there are none.
@@ -361,7 +494,10 @@ fn topic_configs_reflect_broker_config_file_overrides() {
     let (code, msg) = legacy_alter(&mut s, 4, "1", &[("log.retention.ms", "5")]);
     assert_eq!(code, INVALID_REQUEST);
     assert!(msg.contains("read-only"), "{msg}");
-    assert_eq!(admin.topic_config("audit", "retention.ms"), (Some("1234".into()), ConfigSource::StaticBroker));
+    assert_eq!(
+        admin.topic_config("audit", "retention.ms"),
+        (Some("1234".into()), ConfigSource::StaticBroker)
+    );
 }
 
 #[test]
@@ -377,9 +513,18 @@ fn partitions_grow_but_never_shrink() {
     assert_eq!(admin.partition_count("clicks"), Some(6));
     assert!(data.join("clicks-5").is_dir());
 
-    assert_eq!(admin.create_partitions("clicks", 4), Err(RDKafkaErrorCode::InvalidPartitions));
-    assert_eq!(admin.create_partitions("clicks", 6), Err(RDKafkaErrorCode::InvalidPartitions));
-    assert_eq!(admin.create_partitions("no-such-topic", 6), Err(RDKafkaErrorCode::UnknownTopicOrPartition));
+    assert_eq!(
+        admin.create_partitions("clicks", 4),
+        Err(RDKafkaErrorCode::InvalidPartitions)
+    );
+    assert_eq!(
+        admin.create_partitions("clicks", 6),
+        Err(RDKafkaErrorCode::InvalidPartitions)
+    );
+    assert_eq!(
+        admin.create_partitions("no-such-topic", 6),
+        Err(RDKafkaErrorCode::UnknownTopicOrPartition)
+    );
     assert_eq!(admin.partition_count("clicks"), Some(6));
 
     // The new partitions take records like the old ones.
@@ -400,11 +545,20 @@ fn delete_records_raises_the_log_start_offset() {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset("events", 0, Offset::Offset(4)).unwrap();
     tpl.add_partition_offset("events", 1, Offset::End).unwrap();
-    let res = admin.rt.block_on(admin.client.delete_records(&tpl, &Admin::opts())).expect("delete_records");
+    let res = admin
+        .rt
+        .block_on(admin.client.delete_records(&tpl, &Admin::opts()))
+        .expect("delete_records");
     let p0 = res.find_partition("events", 0).expect("partition 0");
-    assert_eq!((p0.error().map_err(|e| e.to_string()), p0.offset()), (Ok(()), Offset::Offset(4)));
+    assert_eq!(
+        (p0.error().map_err(|e| e.to_string()), p0.offset()),
+        (Ok(()), Offset::Offset(4))
+    );
     let p1 = res.find_partition("events", 1).expect("partition 1");
-    assert_eq!((p1.error().map_err(|e| e.to_string()), p1.offset()), (Ok(()), Offset::Offset(5)));
+    assert_eq!(
+        (p1.error().map_err(|e| e.to_string()), p1.offset()),
+        (Ok(()), Offset::Offset(5))
+    );
     assert_eq!(admin.watermarks("events", 0), (4, 10));
     assert_eq!(admin.watermarks("events", 1), (5, 5));
 
@@ -430,17 +584,34 @@ fn deleted_topic_disappears_with_its_data() {
     produce(&broker.addr, "doomed", 0, 3);
     assert!(data.join("doomed-0").is_dir());
 
-    let res = admin.rt.block_on(admin.client.delete_topics(&["doomed"], &Admin::opts())).expect("delete_topics");
+    let res = admin
+        .rt
+        .block_on(admin.client.delete_topics(&["doomed"], &Admin::opts()))
+        .expect("delete_topics");
     assert_eq!(res, vec![Ok("doomed".to_string())]);
     assert_eq!(admin.partition_count("doomed"), None);
-    assert!(!data.join("doomed-0").exists() && !data.join("doomed-1").exists(), "{:?}", list_dir(&data));
+    assert!(
+        !data.join("doomed-0").exists() && !data.join("doomed-1").exists(),
+        "{:?}",
+        list_dir(&data)
+    );
 
-    let res = admin.rt.block_on(admin.client.delete_topics(&["doomed"], &Admin::opts())).expect("delete again");
-    assert_eq!(res, vec![Err(("doomed".to_string(), RDKafkaErrorCode::UnknownTopicOrPartition))]);
+    let res = admin
+        .rt
+        .block_on(admin.client.delete_topics(&["doomed"], &Admin::opts()))
+        .expect("delete again");
+    assert_eq!(
+        res,
+        vec![Err(("doomed".to_string(), RDKafkaErrorCode::UnknownTopicOrPartition))]
+    );
 
     // v6 by topic id: an unknown id, then a real one; name and id together is malformed.
     admin.create_topic("by-id", 1);
-    let md = admin.client.inner().fetch_metadata(Some("by-id"), TIMEOUT).expect("metadata");
+    let md = admin
+        .client
+        .inner()
+        .fetch_metadata(Some("by-id"), TIMEOUT)
+        .expect("metadata");
     assert_eq!(md.topics().len(), 1);
     let mut s = connect(&broker.addr);
     let id = topic_id(&mut s, "by-id");
@@ -465,7 +636,13 @@ fn deleted_topic_disappears_with_its_data() {
 }
 
 fn list_dir(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect()).unwrap_or_default()
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The topic id from a Metadata v12 request.
@@ -503,7 +680,11 @@ fn cluster_and_log_dirs_describe_this_node() {
     }
     let mut controllers = DescribeClusterRequest::default();
     controllers.endpoint_type = 2;
-    assert_eq!(call(&mut s, &controllers, 1).error_code, 114, "MISMATCHED_ENDPOINT_TYPE");
+    assert_eq!(
+        call(&mut s, &controllers, 1).error_code,
+        114,
+        "MISMATCHED_ENDPOINT_TYPE"
+    );
 
     // All topics, v4: the data dir, sizes, and the file system's space.
     let expected_dir = std::fs::canonicalize(&data).unwrap().display().to_string();
@@ -513,14 +694,28 @@ fn cluster_and_log_dirs_describe_this_node() {
     assert_eq!(resp.results.len(), 1);
     let r = &resp.results[0];
     assert_eq!((r.error_code, r.log_dir.as_str()), (0, expected_dir.as_str()));
-    assert!(r.total_bytes > 0 && r.usable_bytes >= 0 && r.usable_bytes <= r.total_bytes, "{r:?}");
+    assert!(
+        r.total_bytes > 0 && r.usable_bytes >= 0 && r.usable_bytes <= r.total_bytes,
+        "{r:?}"
+    );
     let mut seen: Vec<(String, i32, bool)> = r
         .topics
         .iter()
-        .flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), p.partition_index, p.partition_size > 0)))
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (t.name.0.to_string(), p.partition_index, p.partition_size > 0))
+        })
         .collect();
     seen.sort();
-    assert_eq!(seen, vec![("other".into(), 0, false), ("sized".into(), 0, false), ("sized".into(), 1, true)]);
+    assert_eq!(
+        seen,
+        vec![
+            ("other".into(), 0, false),
+            ("sized".into(), 0, false),
+            ("sized".into(), 1, true)
+        ]
+    );
 
     // v0 (kafka-python) with a topic filter: only the asked partition.
     let mut want = DescribableLogDirTopic::default();

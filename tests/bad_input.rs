@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiVersionsRequest, ApiVersionsResponse, ListOffsetsRequest, MetadataRequest, ProduceRequest, TopicName,
 };
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer, DefaultProducerContext};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 use common::wire::{self, batch, call, connect, frame, is_closed, read_frame};
 use common::BrokerProcess;
@@ -87,7 +87,12 @@ impl Background {
             o.store(i as usize, Ordering::Relaxed);
             let _ = f;
         });
-        Background { stop, ok, failed, handle: Some(handle) }
+        Background {
+            stop,
+            ok,
+            failed,
+            handle: Some(handle),
+        }
     }
 
     fn finish(mut self, addr: &str) {
@@ -96,14 +101,21 @@ impl Background {
         let sent = self.ok.load(Ordering::Relaxed) as i64;
         assert!(sent > 100, "the background producer ran: {sent}");
         assert_eq!(self.failed.load(Ordering::Relaxed), 0);
-        assert_eq!(high_watermark(addr, "background"), sent, "every background record landed");
+        assert_eq!(
+            high_watermark(addr, "background"),
+            sent,
+            "every background record landed"
+        );
     }
 }
 
 #[test]
 fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = BrokerProcess::start(&dir.path().join("data"), Some("\"socket.request.max.bytes\" = 1048576\n"));
+    let broker = BrokerProcess::start(
+        &dir.path().join("data"),
+        Some("\"socket.request.max.bytes\" = 1048576\n"),
+    );
     let addr = broker.addr.clone();
     // Create the topics first so the background producer never waits on auto-creation.
     let mut s = connect(&addr);
@@ -176,10 +188,17 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     let _ = bytes::Buf::get_i32(&mut body);
     let resp = ApiVersionsResponse::decode(&mut body, 0).unwrap();
     assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
-    let produce = resp.api_keys.iter().find(|k| k.api_key == 0).expect("Produce advertised");
+    let produce = resp
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == 0)
+        .expect("Produce advertised");
     assert!(produce.min_version <= 3 && produce.max_version >= 7);
     let ok = call(&mut s, &ApiVersionsRequest::default(), 2);
-    assert_eq!(ok.error_code, 0, "connection still usable after the unsupported version");
+    assert_eq!(
+        ok.error_code, 0,
+        "connection still usable after the unsupported version"
+    );
 
     // 8. Another API at a version beyond the advertised range: Kafka cannot parse it and
     //    closes the connection.
@@ -196,23 +215,40 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     let resp = call(&mut s, &produce_req("target", Bytes::from(bad)), 8);
     let pr = &resp.responses[0].partition_responses[0];
     assert_eq!(pr.error_code, 2, "CORRUPT_MESSAGE: {:?}", pr.error_message);
-    assert!(pr.error_message.as_ref().unwrap().contains("CRC"), "{:?}", pr.error_message);
+    assert!(
+        pr.error_message.as_ref().unwrap().contains("CRC"),
+        "{:?}",
+        pr.error_message
+    );
     // A batch whose length field runs past the data.
     let mut cut = batch(3).to_vec();
     cut.truncate(cut.len() - 5);
     let resp = call(&mut s, &produce_req("target", Bytes::from(cut)), 8);
-    assert_eq!(resp.responses[0].partition_responses[0].error_code, 2, "truncated batch is CORRUPT_MESSAGE");
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 2,
+        "truncated batch is CORRUPT_MESSAGE"
+    );
     // Two batches in one partition (v3+ allows exactly one).
     let mut two = batch(1).to_vec();
     two.extend_from_slice(&batch(1));
     let resp = call(&mut s, &produce_req("target", Bytes::from(two)), 8);
-    assert_eq!(resp.responses[0].partition_responses[0].error_code, 87, "INVALID_RECORD");
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 87,
+        "INVALID_RECORD"
+    );
     // Unknown partition.
     let mut req = produce_req("target", batch(1));
     req.topic_data[0].partition_data[0].index = 7;
     let resp = call(&mut s, &req, 8);
-    assert_eq!(resp.responses[0].partition_responses[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
-    assert_eq!(high_watermark(&addr, "target"), before, "nothing appended by bad produces");
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
+    assert_eq!(
+        high_watermark(&addr, "target"),
+        before,
+        "nothing appended by bad produces"
+    );
     // The same connection still works for a good batch.
     let resp = call(&mut s, &produce_req("target", batch(2)), 8);
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
@@ -227,7 +263,12 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
 
     bg.finish(&addr);
     let log = broker.log_text();
-    for reason in ["exceeds socket.request.max.bytes", "unknown api key 9999", "is not supported", "acks=0 produce failed"] {
+    for reason in [
+        "exceeds socket.request.max.bytes",
+        "unknown api key 9999",
+        "is not supported",
+        "acks=0 produce failed",
+    ] {
         assert!(log.contains(reason), "broker log names the reason '{reason}'");
     }
     let _ = wire::connect;

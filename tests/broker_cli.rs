@@ -52,7 +52,10 @@ fn second_broker_on_the_same_data_dir_refuses_and_first_keeps_working() {
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another broker"), "{err}");
-    assert!(err.contains(&first.child.id().to_string()), "names the owner's pid: {err}");
+    assert!(
+        err.contains(&first.child.id().to_string()),
+        "names the owner's pid: {err}"
+    );
     // The first broker still answers.
     let mut s = common::wire::connect(&first.addr);
     let resp = common::wire::call(&mut s, &kafka_protocol::messages::ApiVersionsRequest::default(), 0);
@@ -61,5 +64,9 @@ fn second_broker_on_the_same_data_dir_refuses_and_first_keeps_working() {
     assert!(data.join(".clean_shutdown").exists(), "clean shutdown is marked");
     let again = first.restart();
     // The fresh data dir was verified once at first start; the clean restart is not.
-    assert_eq!(again.log_text().matches("verifying log tails").count(), 1, "a clean restart skips recovery");
+    assert_eq!(
+        again.log_text().matches("verifying log tails").count(),
+        1,
+        "a clean restart skips recovery"
+    );
 }

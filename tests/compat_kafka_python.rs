@@ -33,7 +33,10 @@ fn python() -> PathBuf {
         None => (manifest_dir().join(".venv/bin/python"), "the default"),
     };
     if !path.exists() {
-        panic!("Python interpreter {} ({origin}) not found: {HOW_TO_INSTALL}", path.display());
+        panic!(
+            "Python interpreter {} ({origin}) not found: {HOW_TO_INSTALL}",
+            path.display()
+        );
     }
     let probe = Command::new(&path)
         .args(["-c", "import kafka, sys; sys.stdout.write(kafka.__version__)"])
@@ -74,20 +77,23 @@ fn run_script_with(script: &str, config_toml: Option<&str>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {} {}: {e}", python.display(), path.display()));
-    let readers: Vec<_> = [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)]
-        .into_iter()
-        .map(|pipe| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                if let Some(mut p) = pipe {
-                    let mut bytes = Vec::new();
-                    let _ = p.read_to_end(&mut bytes);
-                    text = String::from_utf8_lossy(&bytes).into_owned();
-                }
-                text
-            })
+    let readers: Vec<_> = [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .map(|pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let mut bytes = Vec::new();
+                let _ = p.read_to_end(&mut bytes);
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            text
         })
-        .collect();
+    })
+    .collect();
     let deadline = Instant::now() + SCRIPT_TIMEOUT;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for python") {
@@ -111,7 +117,14 @@ fn run_script_with(script: &str, config_toml: Option<&str>) {
             Some(s) => format!("failed ({s})"),
         };
         let log = broker.log_text();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         panic!(
             "{script} {what}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n--- broker log (last 40 lines) ---\n{}",
             tail.join("\n")
@@ -171,9 +184,19 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = BrokerProcess::start(&dir.path().join("data"), Some(GROUP_BROKER_TOML));
     let addr = broker.addr.clone();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &addr).create().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for r in rt.block_on(admin.create_topics(&[NewTopic::new(TOPIC, 4, TopicReplication::Fixed(1))], &AdminOptions::new())).unwrap() {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &addr).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for r in rt
+        .block_on(admin.create_topics(
+            &[NewTopic::new(TOPIC, 4, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        ))
+        .unwrap()
+    {
         r.unwrap();
     }
 
@@ -220,7 +243,14 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
         let _ = child.wait();
         std::thread::sleep(Duration::from_millis(200)); // the stderr reader drains the pipe
         let log = broker.log_text();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         panic!(
             "{why}\n--- group_mixed.py stdout (last 30 lines) ---\n{}\n--- stderr ---\n{}\n--- broker log (last 40 lines) ---\n{}",
             transcript.iter().rev().take(30).rev().cloned().collect::<Vec<_>>().join("\n"),
@@ -247,16 +277,33 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     let mut rd_got: Vec<(i32, usize)> = Vec::new();
     let mut py_done: Option<usize> = None;
     // One step: an rdkafka poll, then whatever the script printed meanwhile.
-    let step = |child: &mut std::process::Child, transcript: &mut Vec<String>, py_assigned: &mut Vec<i32>, py_got: &mut Vec<(i32, usize)>, rd_got: &mut Vec<(i32, usize)>, py_done: &mut Option<usize>| -> Result<(), String> {
+    let step = |child: &mut std::process::Child,
+                transcript: &mut Vec<String>,
+                py_assigned: &mut Vec<i32>,
+                py_got: &mut Vec<(i32, usize)>,
+                rd_got: &mut Vec<(i32, usize)>,
+                py_done: &mut Option<usize>|
+     -> Result<(), String> {
         if let Some(r) = consumer.poll(Duration::from_millis(100)) {
             let m = r.map_err(|e| format!("rdkafka consumer error: {e}"))?;
-            let v: usize = std::str::from_utf8(m.payload().unwrap_or_default()).unwrap().parse().unwrap();
+            let v: usize = std::str::from_utf8(m.payload().unwrap_or_default())
+                .unwrap()
+                .parse()
+                .unwrap();
             rd_got.push((m.partition(), v));
         }
         while let Ok(line) = lines.try_recv() {
             let mut w = line.split_whitespace();
             match w.next() {
-                Some("ASSIGNED") => *py_assigned = w.next().unwrap_or("").split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect(),
+                Some("ASSIGNED") => {
+                    *py_assigned = w
+                        .next()
+                        .unwrap_or("")
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| s.parse().unwrap())
+                        .collect()
+                }
                 Some("GOT") => {
                     let p: i32 = w.next().unwrap().parse().unwrap();
                     py_got.push((p, w.next().unwrap().parse().unwrap()));
@@ -276,7 +323,10 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
         Ok(())
     };
     let rd_assigned = |c: &BaseConsumer| -> Vec<i32> {
-        let mut v: Vec<i32> = c.assignment().map(|a| a.elements().iter().map(|e| e.partition()).collect()).unwrap_or_default();
+        let mut v: Vec<i32> = c
+            .assignment()
+            .map(|a| a.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default();
         v.sort();
         v
     };
@@ -286,39 +336,77 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     let mut polls = 0;
     loop {
         polls += 1;
-        if let Err(e) = step(&mut child, &mut transcript, &mut py_assigned, &mut py_got, &mut rd_got, &mut py_done) {
+        if let Err(e) = step(
+            &mut child,
+            &mut transcript,
+            &mut py_assigned,
+            &mut py_got,
+            &mut rd_got,
+            &mut py_done,
+        ) {
             die(&mut child, &transcript, e);
         }
         let rd = rd_assigned(&consumer);
         if rd.len() == 2 && py_assigned.len() == 2 {
             let all: BTreeSet<i32> = rd.iter().chain(py_assigned.iter()).copied().collect();
             if all.len() != 4 {
-                die(&mut child, &transcript, format!("overlapping assignments: rdkafka {rd:?}, kafka-python {py_assigned:?}"));
+                die(
+                    &mut child,
+                    &transcript,
+                    format!("overlapping assignments: rdkafka {rd:?}, kafka-python {py_assigned:?}"),
+                );
             }
             let list = consumer.fetch_group_list(Some(GROUP), Duration::from_secs(10)).unwrap();
             let g = &list.groups()[0];
             if g.state() == "Stable" {
                 let members: BTreeSet<&str> = g.members().iter().map(|m| m.client_id()).collect();
-                let summary = format!("state {} protocol_type {} protocol {} members {members:?}", g.state(), g.protocol_type(), g.protocol());
-                if g.protocol_type() != "consumer" || g.protocol() != "range" || members != BTreeSet::from(["py-mixed", "rd-mixed"]) {
-                    die(&mut child, &transcript, format!("DescribeGroups: {summary}; want consumer/range with py-mixed and rd-mixed"));
+                let summary = format!(
+                    "state {} protocol_type {} protocol {} members {members:?}",
+                    g.state(),
+                    g.protocol_type(),
+                    g.protocol()
+                );
+                if g.protocol_type() != "consumer"
+                    || g.protocol() != "range"
+                    || members != BTreeSet::from(["py-mixed", "rd-mixed"])
+                {
+                    die(
+                        &mut child,
+                        &transcript,
+                        format!("DescribeGroups: {summary}; want consumer/range with py-mixed and rd-mixed"),
+                    );
                 }
                 println!("mixed group: {summary}; rdkafka {rd:?}, kafka-python {py_assigned:?}");
                 break;
             }
         }
         if Instant::now() > deadline || polls > 600 {
-            die(&mut child, &transcript, format!("no Stable 2+2 assignment within {BOUND:?}: rdkafka {rd:?}, kafka-python {py_assigned:?}"));
+            die(
+                &mut child,
+                &transcript,
+                format!("no Stable 2+2 assignment within {BOUND:?}: rdkafka {rd:?}, kafka-python {py_assigned:?}"),
+            );
         }
     }
     let (rd_parts, py_parts) = (rd_assigned(&consumer), py_assigned.clone());
 
     // 2. Records produced now are consumed exactly once across the two.
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new().set("bootstrap.servers", &addr).set("linger.ms", "5").create().unwrap();
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &addr)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
     for i in 0..RECORDS {
         let payload = i.to_string();
         let mut tries = 0;
-        while producer.send(BaseRecord::<(), _>::to(TOPIC).partition((i % 4) as i32).payload(&payload)).is_err() {
+        while producer
+            .send(
+                BaseRecord::<(), _>::to(TOPIC)
+                    .partition((i % 4) as i32)
+                    .payload(&payload),
+            )
+            .is_err()
+        {
             tries += 1;
             assert!(tries < 1000, "producer queue stayed full");
             std::thread::sleep(Duration::from_millis(5));
@@ -330,7 +418,14 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     polls = 0;
     loop {
         polls += 1;
-        if let Err(e) = step(&mut child, &mut transcript, &mut py_assigned, &mut py_got, &mut rd_got, &mut py_done) {
+        if let Err(e) = step(
+            &mut child,
+            &mut transcript,
+            &mut py_assigned,
+            &mut py_got,
+            &mut rd_got,
+            &mut py_done,
+        ) {
             die(&mut child, &transcript, e);
         }
         if rd_got.len() + py_got.len() >= RECORDS && quiet_until.is_none() {
@@ -340,7 +435,15 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
             break;
         }
         if Instant::now() > deadline || polls > 2000 {
-            die(&mut child, &transcript, format!("{} + {} of {RECORDS} records consumed within {BOUND:?}", rd_got.len(), py_got.len()));
+            die(
+                &mut child,
+                &transcript,
+                format!(
+                    "{} + {} of {RECORDS} records consumed within {BOUND:?}",
+                    rd_got.len(),
+                    py_got.len()
+                ),
+            );
         }
     }
 
@@ -349,25 +452,46 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while py_done.is_none() || child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
-            die(&mut child, &transcript, "group_mixed.py did not stop within 30s of the stop file".into());
+            die(
+                &mut child,
+                &transcript,
+                "group_mixed.py did not stop within 30s of the stop file".into(),
+            );
         }
-        if let Err(e) = step(&mut child, &mut transcript, &mut py_assigned, &mut py_got, &mut rd_got, &mut py_done) {
+        if let Err(e) = step(
+            &mut child,
+            &mut transcript,
+            &mut py_assigned,
+            &mut py_got,
+            &mut rd_got,
+            &mut py_done,
+        ) {
             die(&mut child, &transcript, e);
         }
     }
     let status = child.wait().unwrap();
     let _ = stderr.join();
     let err = stderr_text.lock().unwrap().clone();
-    assert!(status.success(), "group_mixed.py failed ({status}):\n{err}\n{}", transcript.join("\n"));
+    assert!(
+        status.success(),
+        "group_mixed.py failed ({status}):\n{err}\n{}",
+        transcript.join("\n")
+    );
     assert_eq!(py_done, Some(py_got.len()), "kafka-python's own count vs the GOT lines");
 
     let mut seen: HashMap<usize, Vec<(&str, i32)>> = HashMap::new();
     for &(p, v) in &rd_got {
-        assert!(rd_parts.contains(&p), "rdkafka got a record of partition {p}, outside its {rd_parts:?}");
+        assert!(
+            rd_parts.contains(&p),
+            "rdkafka got a record of partition {p}, outside its {rd_parts:?}"
+        );
         seen.entry(v).or_default().push(("rdkafka", p));
     }
     for &(p, v) in &py_got {
-        assert!(py_parts.contains(&p), "kafka-python got a record of partition {p}, outside its {py_parts:?}");
+        assert!(
+            py_parts.contains(&p),
+            "kafka-python got a record of partition {p}, outside its {py_parts:?}"
+        );
         seen.entry(v).or_default().push(("kafka-python", p));
     }
     let dups: Vec<_> = seen.iter().filter(|(_, w)| w.len() > 1).take(5).collect();
@@ -375,6 +499,14 @@ fn kafka_python_and_rdkafka_in_one_group_agree_on_the_common_protocol() {
     let missing: Vec<usize> = (0..RECORDS).filter(|v| !seen.contains_key(v)).take(10).collect();
     assert!(missing.is_empty(), "records never consumed: {missing:?}");
     assert_eq!(seen.len(), RECORDS, "values outside 0..{RECORDS}");
-    assert_eq!((rd_got.len(), py_got.len()), (RECORDS / 2, RECORDS / 2), "records per member (2 partitions of 100 each)");
-    println!("mixed group: {} records by rdkafka, {} by kafka-python, each exactly once", rd_got.len(), py_got.len());
+    assert_eq!(
+        (rd_got.len(), py_got.len()),
+        (RECORDS / 2, RECORDS / 2),
+        "records per member (2 partitions of 100 each)"
+    );
+    println!(
+        "mixed group: {} records by rdkafka, {} by kafka-python, each exactly once",
+        rd_got.len(),
+        py_got.len()
+    );
 }

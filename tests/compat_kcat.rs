@@ -36,7 +36,9 @@ fn kcat_path() -> PathBuf {
 fn kcat_command() -> Command {
     let mut cmd = Command::new(kcat_path());
     if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
-        let kept: Vec<PathBuf> = std::env::split_paths(&paths).filter(|d| !d.join("librdkafka.so.1").exists()).collect();
+        let kept: Vec<PathBuf> = std::env::split_paths(&paths)
+            .filter(|d| !d.join("librdkafka.so.1").exists())
+            .collect();
         match std::env::join_paths(kept) {
             Ok(joined) if !joined.is_empty() => cmd.env("LD_LIBRARY_PATH", joined),
             _ => cmd.env_remove("LD_LIBRARY_PATH"),
@@ -48,7 +50,11 @@ fn kcat_command() -> Command {
 /// "Version 1.7.1 (... librdkafka 2.0.2 ...)" as kcat reports itself, for failure messages.
 fn kcat_version() -> String {
     let out = kcat_command().arg("-V").output().map(|o| o.stdout).unwrap_or_default();
-    String::from_utf8_lossy(&out).lines().find(|l| l.starts_with("Version")).unwrap_or("unknown").to_string()
+    String::from_utf8_lossy(&out)
+        .lines()
+        .find(|l| l.starts_with("Version"))
+        .unwrap_or("unknown")
+        .to_string()
 }
 
 /// Runs kcat with `args` against `broker`, feeding `stdin`; returns stdout. Panics (with
@@ -102,7 +108,10 @@ fn kcat(broker: &BrokerProcess, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> 
         None => format!("did not finish within {KCAT_TIMEOUT:?}"),
     };
     let log = broker.log_text();
-    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
     panic!(
         "kcat {args:?} {what}\n{}\n--- kcat stderr ---\n{stderr}\n--- broker warnings and errors ---\n{}",
         kcat_version(),
@@ -111,9 +120,14 @@ fn kcat(broker: &BrokerProcess, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> 
 }
 
 fn create_topic(addr: &str, name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", addr).create().expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let results = rt
         .block_on(admin.create_topics(
             &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
@@ -160,7 +174,10 @@ struct Listing {
 }
 
 fn parse_ids(s: &str) -> Vec<i32> {
-    s.split(',').filter(|x| !x.trim().is_empty()).map(|x| x.trim().parse().unwrap_or_else(|_| panic!("bad id list {s:?}"))).collect()
+    s.split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| x.trim().parse().unwrap_or_else(|_| panic!("bad id list {s:?}")))
+        .collect()
 }
 
 /// Parses kcat 1.7's `-L` text:
@@ -188,16 +205,26 @@ fn parse_listing(text: &str) -> Listing {
         } else if let Some(n) = line.strip_prefix(' ').and_then(|l| l.strip_suffix(" topics:")) {
             announced_topics = Some(n.trim().parse::<usize>().expect("topic count"));
         } else if let Some(rest) = line.strip_prefix("  broker ") {
-            let (id, rest) = rest.split_once(" at ").unwrap_or_else(|| panic!("broker line {line:?}"));
+            let (id, rest) = rest
+                .split_once(" at ")
+                .unwrap_or_else(|| panic!("broker line {line:?}"));
             let (addr, controller) = match rest.strip_suffix(" (controller)") {
                 Some(a) => (a, true),
                 None => (rest, false),
             };
-            listing.brokers.push(ListedBroker { id: id.parse().expect("broker id"), addr: addr.to_string(), controller });
+            listing.brokers.push(ListedBroker {
+                id: id.parse().expect("broker id"),
+                addr: addr.to_string(),
+                controller,
+            });
         } else if let Some(rest) = line.strip_prefix("  topic \"") {
             let (name, rest) = rest.split_once('"').unwrap_or_else(|| panic!("topic line {line:?}"));
-            let rest = rest.strip_prefix(" with ").unwrap_or_else(|| panic!("topic line {line:?}"));
-            let (count, tail) = rest.split_once(" partitions:").unwrap_or_else(|| panic!("topic line {line:?}"));
+            let rest = rest
+                .strip_prefix(" with ")
+                .unwrap_or_else(|| panic!("topic line {line:?}"));
+            let (count, tail) = rest
+                .split_once(" partitions:")
+                .unwrap_or_else(|| panic!("topic line {line:?}"));
             announced_partitions.insert(name.to_string(), count.parse().expect("partition count"));
             if !tail.trim().is_empty() {
                 listing.topic_errors.insert(name.to_string(), tail.trim().to_string());
@@ -205,44 +232,77 @@ fn parse_listing(text: &str) -> Listing {
             listing.topics.insert(name.to_string(), Vec::new());
             current_topic = Some(name.to_string());
         } else if let Some(rest) = line.strip_prefix("    partition ") {
-            let topic = current_topic.clone().unwrap_or_else(|| panic!("partition line before any topic: {line:?}"));
+            let topic = current_topic
+                .clone()
+                .unwrap_or_else(|| panic!("partition line before any topic: {line:?}"));
             // "0, leader 1, replicas: 1, isrs: 1[, error]"
-            let (id, rest) = rest.split_once(", leader ").unwrap_or_else(|| panic!("partition line {line:?}"));
-            let (leader, rest) = rest.split_once(", replicas: ").unwrap_or_else(|| panic!("partition line {line:?}"));
-            let (replicas, rest) = rest.split_once(", isrs: ").unwrap_or_else(|| panic!("partition line {line:?}"));
+            let (id, rest) = rest
+                .split_once(", leader ")
+                .unwrap_or_else(|| panic!("partition line {line:?}"));
+            let (leader, rest) = rest
+                .split_once(", replicas: ")
+                .unwrap_or_else(|| panic!("partition line {line:?}"));
+            let (replicas, rest) = rest
+                .split_once(", isrs: ")
+                .unwrap_or_else(|| panic!("partition line {line:?}"));
             let (isrs, error) = match rest.split_once(", ") {
                 Some((i, e)) => (i, Some(e.to_string())),
                 None => (rest, None),
             };
-            listing.topics.get_mut(&topic).expect("topic entry").push(ListedPartition {
-                id: id.parse().expect("partition id"),
-                leader: leader.parse().expect("leader id"),
-                replicas: parse_ids(replicas),
-                isrs: parse_ids(isrs),
-                error,
-            });
+            listing
+                .topics
+                .get_mut(&topic)
+                .expect("topic entry")
+                .push(ListedPartition {
+                    id: id.parse().expect("partition id"),
+                    leader: leader.parse().expect("leader id"),
+                    replicas: parse_ids(replicas),
+                    isrs: parse_ids(isrs),
+                    error,
+                });
         } else if !line.trim().is_empty() {
             panic!("unrecognised kcat -L line {line:?} in:\n{text}");
         }
     }
-    assert_eq!(announced_brokers, Some(listing.brokers.len()), "broker count line vs broker lines in:\n{text}");
-    assert_eq!(announced_topics, Some(listing.topics.len()), "topic count line vs topic lines in:\n{text}");
+    assert_eq!(
+        announced_brokers,
+        Some(listing.brokers.len()),
+        "broker count line vs broker lines in:\n{text}"
+    );
+    assert_eq!(
+        announced_topics,
+        Some(listing.topics.len()),
+        "topic count line vs topic lines in:\n{text}"
+    );
     for (topic, parts) in &listing.topics {
-        assert_eq!(announced_partitions[topic], parts.len(), "partition count of {topic} in:\n{text}");
+        assert_eq!(
+            announced_partitions[topic],
+            parts.len(),
+            "partition count of {topic} in:\n{text}"
+        );
     }
     listing
 }
 
 fn assert_healthy_topic(listing: &Listing, topic: &str, partitions: i32, broker_id: i32) {
     assert_eq!(listing.topic_errors.get(topic), None, "topic {topic} has an error");
-    let parts = listing.topics.get(topic).unwrap_or_else(|| panic!("topic {topic} not listed: {listing:?}"));
+    let parts = listing
+        .topics
+        .get(topic)
+        .unwrap_or_else(|| panic!("topic {topic} not listed: {listing:?}"));
     let mut ids: Vec<i32> = parts.iter().map(|p| p.id).collect();
     ids.sort_unstable();
     assert_eq!(ids, (0..partitions).collect::<Vec<_>>(), "partition ids of {topic}");
     for p in parts {
         assert_eq!(
             p,
-            &ListedPartition { id: p.id, leader: broker_id, replicas: vec![broker_id], isrs: vec![broker_id], error: None },
+            &ListedPartition {
+                id: p.id,
+                leader: broker_id,
+                replicas: vec![broker_id],
+                isrs: vec![broker_id],
+                error: None
+            },
             "partition {} of {topic}",
             p.id
         );
@@ -267,9 +327,14 @@ fn kcat_lists_broker_topics_partitions_and_leaders() {
     assert_healthy_topic(&listing, "audit", 1, b.id);
 
     // One topic only.
-    let text = String::from_utf8(kcat(&broker, &["-L", "-b", &broker.addr, "-t", "orders"], None)).expect("utf-8 listing");
+    let text =
+        String::from_utf8(kcat(&broker, &["-L", "-b", &broker.addr, "-t", "orders"], None)).expect("utf-8 listing");
     let one = parse_listing(&text);
-    assert_eq!(one.topics.keys().collect::<Vec<_>>(), vec!["orders"], "kcat -L -t orders:\n{text}");
+    assert_eq!(
+        one.topics.keys().collect::<Vec<_>>(),
+        vec!["orders"],
+        "kcat -L -t orders:\n{text}"
+    );
     assert_healthy_topic(&one, "orders", 3, b.id);
 }
 
@@ -289,7 +354,8 @@ fn kcat_json_listing_names_broker_controller_and_partitions() {
         assert!(json.contains(&fragment), "kcat -L -J lacks {fragment}:\n{json}");
     }
     for p in 0..3 {
-        let fragment = format!("{{\"partition\":{p},\"leader\":{id},\"replicas\":[{{\"id\":{id}}}],\"isrs\":[{{\"id\":{id}}}]}}");
+        let fragment =
+            format!("{{\"partition\":{p},\"leader\":{id},\"replicas\":[{{\"id\":{id}}}],\"isrs\":[{{\"id\":{id}}}]}}");
         assert!(json.contains(&fragment), "kcat -L -J lacks {fragment}:\n{json}");
     }
     assert!(!json.contains("\"error\""), "kcat -L -J reports an error:\n{json}");
@@ -300,15 +366,28 @@ fn kcat_json_listing_names_broker_controller_and_partitions() {
 
 /// Headers given with `-H` (kcat applies them to every record), in order, including a repeated
 /// key, a value with `=` and an empty value.
-const HEADERS: &[(&str, &str)] = &[("trace", "abc-123"), ("dup", "1"), ("dup", "2"), ("eq", "a=b"), ("empty", "")];
+const HEADERS: &[(&str, &str)] = &[
+    ("trace", "abc-123"),
+    ("dup", "1"),
+    ("dup", "2"),
+    ("eq", "a=b"),
+    ("empty", ""),
+];
 
 /// What `%h` prints for [`HEADERS`].
 fn headers_text() -> String {
-    HEADERS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    HEADERS
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn header_args() -> Vec<String> {
-    HEADERS.iter().flat_map(|(k, v)| ["-H".to_string(), format!("{k}={v}")]).collect()
+    HEADERS
+        .iter()
+        .flat_map(|(k, v)| ["-H".to_string(), format!("{k}={v}")])
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -348,7 +427,20 @@ fn produce_input(records: &[Rec]) -> Vec<u8> {
 
 fn kcat_produce(broker: &BrokerProcess, topic: &str, codec: &str, records: &[Rec]) {
     let headers = header_args();
-    let mut args = vec!["-P", "-b", &broker.addr, "-t", topic, "-K:", "-z", codec, "-X", "acks=all", "-X", "linger.ms=5"];
+    let mut args = vec![
+        "-P",
+        "-b",
+        &broker.addr,
+        "-t",
+        topic,
+        "-K:",
+        "-z",
+        codec,
+        "-X",
+        "acks=all",
+        "-X",
+        "linger.ms=5",
+    ];
     args.extend(headers.iter().map(String::as_str));
     kcat(broker, &args, Some(&produce_input(records)));
 }
@@ -360,21 +452,54 @@ type Consumed = (i32, i64, Rec);
 /// holds no `|`, the headers are known, partition and offset are numbers, so the value is
 /// whatever lies between, byte for byte.
 fn kcat_consume_all(broker: &BrokerProcess, topic: &str) -> Vec<Consumed> {
-    let out = kcat(broker, &["-C", "-b", &broker.addr, "-t", topic, "-e", "-o", "beginning", "-f", "%k|%s|%h|%p|%o\n"], None);
+    let out = kcat(
+        broker,
+        &[
+            "-C",
+            "-b",
+            &broker.addr,
+            "-t",
+            topic,
+            "-e",
+            "-o",
+            "beginning",
+            "-f",
+            "%k|%s|%h|%p|%o\n",
+        ],
+        None,
+    );
     let suffix_headers = format!("|{}|", headers_text()).into_bytes();
     let mut consumed = Vec::new();
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let show = || String::from_utf8_lossy(line).into_owned();
         let mut tail = line.rsplitn(3, |&b| b == b'|');
-        let offset: i64 = std::str::from_utf8(tail.next().unwrap()).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("offset in {}", show()));
-        let partition: i32 = std::str::from_utf8(tail.next().unwrap_or_default()).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("partition in {}", show()));
+        let offset: i64 = std::str::from_utf8(tail.next().unwrap())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("offset in {}", show()));
+        let partition: i32 = std::str::from_utf8(tail.next().unwrap_or_default())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("partition in {}", show()));
         let head = tail.next().unwrap_or_else(|| panic!("short line {}", show()));
         // head = key | value | headers ; re-append the separator so the suffix match is exact.
         let mut head = head.to_vec();
         head.push(b'|');
-        let body = head.strip_suffix(suffix_headers.as_slice()).unwrap_or_else(|| panic!("headers differ in {}", show()));
-        let sep = body.iter().position(|&b| b == b'|').unwrap_or_else(|| panic!("no key separator in {}", show()));
-        consumed.push((partition, offset, Rec { key: body[..sep].to_vec(), value: body[sep + 1..].to_vec() }));
+        let body = head
+            .strip_suffix(suffix_headers.as_slice())
+            .unwrap_or_else(|| panic!("headers differ in {}", show()));
+        let sep = body
+            .iter()
+            .position(|&b| b == b'|')
+            .unwrap_or_else(|| panic!("no key separator in {}", show()));
+        consumed.push((
+            partition,
+            offset,
+            Rec {
+                key: body[..sep].to_vec(),
+                value: body[sep + 1..].to_vec(),
+            },
+        ));
     }
     consumed
 }
@@ -393,17 +518,29 @@ fn assert_roundtrip(sent: &[Rec], consumed: &[Consumed], partitions: i32) {
     for (p, recs) in &mut by_partition {
         recs.sort_by_key(|(o, _)| *o);
         let offsets: Vec<i64> = recs.iter().map(|(o, _)| *o).collect();
-        assert_eq!(offsets, (0..recs.len() as i64).collect::<Vec<_>>(), "offsets of partition {p}");
+        assert_eq!(
+            offsets,
+            (0..recs.len() as i64).collect::<Vec<_>>(),
+            "offsets of partition {p}"
+        );
         for (_, r) in recs.iter() {
             let prev = key_partition.insert(r.key.clone(), *p);
-            assert!(prev.is_none() || prev == Some(*p), "key {:?} on partitions {prev:?} and {p}", String::from_utf8_lossy(&r.key));
+            assert!(
+                prev.is_none() || prev == Some(*p),
+                "key {:?} on partitions {prev:?} and {p}",
+                String::from_utf8_lossy(&r.key)
+            );
         }
     }
     for (p, recs) in &by_partition {
         let expected: Vec<&Rec> = sent.iter().filter(|r| key_partition.get(&r.key) == Some(p)).collect();
         let got: Vec<&Rec> = recs.iter().map(|(_, r)| r).collect();
         if got != expected {
-            let first = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+            let first = got
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len().min(expected.len()));
             panic!(
                 "partition {p}: {} records read, {} expected; first difference at position {first}: got {:?}, expected {:?}",
                 got.len(),
@@ -441,19 +578,42 @@ fn kcat_roundtrips_every_compression_codec() {
 
         // The JSON consumer view of partition 0 agrees, including the header array and the
         // CreateTime timestamp type.
-        let json = String::from_utf8(kcat(&broker, &["-C", "-J", "-b", &broker.addr, "-t", &topic, "-p", "0", "-e", "-o", "beginning"], None))
-            .expect("utf-8 json");
+        let json = String::from_utf8(kcat(
+            &broker,
+            &[
+                "-C",
+                "-J",
+                "-b",
+                &broker.addr,
+                "-t",
+                &topic,
+                "-p",
+                "0",
+                "-e",
+                "-o",
+                "beginning",
+            ],
+            None,
+        ))
+        .expect("utf-8 json");
         let part0: Vec<&Consumed> = consumed.iter().filter(|(p, _, _)| *p == 0).collect();
         let lines: Vec<&str> = json.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(lines.len(), part0.len(), "{codec}: JSON lines for partition 0");
-        let headers_json = HEADERS.iter().map(|(k, v)| format!("\"{k}\",\"{v}\"")).collect::<Vec<_>>().join(",");
+        let headers_json = HEADERS
+            .iter()
+            .map(|(k, v)| format!("\"{k}\",\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(",");
         for line in lines {
             for fragment in [
                 format!("{{\"topic\":\"{topic}\",\"partition\":0,\"offset\":"),
                 "\"tstype\":\"create\"".to_string(),
                 format!("\"headers\":[{headers_json}]"),
             ] {
-                assert!(line.contains(&fragment), "{codec}: JSON record lacks {fragment}: {line}");
+                assert!(
+                    line.contains(&fragment),
+                    "{codec}: JSON record lacks {fragment}: {line}"
+                );
             }
         }
     }
@@ -482,10 +642,22 @@ fn kcat_queries_offsets_by_timestamp() {
 
     let far_future = 4_102_444_800_000i64; // 2100-01-01
     let query = |ts: i64| -> String {
-        let out = kcat(&broker, &["-Q", "-b", &broker.addr, "-t", &format!("timed:0:{ts}")], None);
+        let out = kcat(
+            &broker,
+            &["-Q", "-b", &broker.addr, "-t", &format!("timed:0:{ts}")],
+            None,
+        );
         String::from_utf8(out).expect("utf-8").trim().to_string()
     };
     assert_eq!(query(0), "timed [0] offset 0", "the first record is at or after time 0");
-    assert_eq!(query(middle), format!("timed [0] offset {}", first.len()), "the first record of the second run");
-    assert_eq!(query(far_future), "timed [0] offset -1", "no record at or after 2100: Kafka answers -1");
+    assert_eq!(
+        query(middle),
+        format!("timed [0] offset {}", first.len()),
+        "the first record of the second run"
+    );
+    assert_eq!(
+        query(far_future),
+        "timed [0] offset -1",
+        "no record at or after 2100: Kafka answers -1"
+    );
 }

@@ -17,7 +17,9 @@ use strom::ui::theme::Theme;
 
 fn screen(console: &Console) -> String {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    terminal.draw(|f| strom::ui::render(f, &console.state, &Theme::no_color(), &console.keymap)).unwrap();
+    terminal
+        .draw(|f| strom::ui::render(f, &console.state, &Theme::no_color(), &console.keymap))
+        .unwrap();
     let buf = terminal.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -38,7 +40,11 @@ async fn pump(
 ) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !done(console) {
-        assert!(Instant::now() < deadline, "condition not reached in {secs} s; screen:\n{}", screen(console));
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached in {secs} s; screen:\n{}",
+            screen(console)
+        );
         if let Ok(Some(u)) = tokio::time::timeout(Duration::from_millis(500), updates.recv()).await {
             console.state.now = Instant::now();
             console.apply(u);
@@ -58,18 +64,32 @@ fn mock_cluster_topology_leaders_spread_and_a_broker_going_down() {
         let (upd_tx, mut upd_rx) = tokio::sync::mpsc::channel(64);
         let (sd_tx, sd_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(strom::app::worker::run(client, cmd_rx, upd_tx, sd_rx));
-        let target = Target { name: "mock".into(), bootstrap: bootstrap.clone(), bundled: false };
-        let mut console =
-            Console::new(AppState::new(target, Instant::now()), Keymap::load(None).unwrap(), cmd_tx.clone());
+        let target = Target {
+            name: "mock".into(),
+            bootstrap: bootstrap.clone(),
+            bundled: false,
+        };
+        let mut console = Console::new(
+            AppState::new(target, Instant::now()),
+            Keymap::load(None).unwrap(),
+            cmd_tx.clone(),
+        );
 
         pump(&mut console, &mut upd_rx, 20, |c| {
-            c.state.snapshot.brokers.len() == 3 && c.state.snapshot.topic("spread").is_some_and(|t| t.partitions.len() == 6)
+            c.state.snapshot.brokers.len() == 3
+                && c.state
+                    .snapshot
+                    .topic("spread")
+                    .is_some_and(|t| t.partitions.len() == 6)
         })
         .await;
         let load = console.state.snapshot.broker_load();
         let leading = load.values().filter(|(leaders, _)| *leaders > 0).count();
         assert!(leading >= 2, "leaders spread across brokers: {load:?}");
-        assert!(load.values().all(|(_, replicas)| *replicas == 6), "every broker holds a replica of each partition");
+        assert!(
+            load.values().all(|(_, replicas)| *replicas == 6),
+            "every broker holds a replica of each partition"
+        );
         let spread = console.state.snapshot.topic("spread").unwrap();
         assert_eq!(spread.replication_factor(), 3);
 
@@ -81,12 +101,21 @@ fn mock_cluster_topology_leaders_spread_and_a_broker_going_down() {
         assert!(text.contains("spread"), "{text}");
 
         // The mock has no admin APIs: configs and sizes degrade to notes.
-        pump(&mut console, &mut upd_rx, 30, |c| c.state.notes.iter().any(|n| n.contains("configs") || n.contains("sizes"))).await;
+        pump(&mut console, &mut upd_rx, 30, |c| {
+            c.state
+                .notes
+                .iter()
+                .any(|n| n.contains("configs") || n.contains("sizes"))
+        })
+        .await;
 
         // Broker 2 goes down: the console marks it and keeps working.
         mock.broker_down(2).unwrap();
         let _ = cmd_tx.send(Command::Refresh).await;
-        pump(&mut console, &mut upd_rx, 30, |c| c.state.snapshot.brokers.iter().any(|b| b.id == 2 && !b.up)).await;
+        pump(&mut console, &mut upd_rx, 30, |c| {
+            c.state.snapshot.brokers.iter().any(|b| b.id == 2 && !b.up)
+        })
+        .await;
         console.act(Action::GoTo(Pane::Brokers));
         let text = screen(&console);
         assert!(text.contains("down"), "brokers pane shows the down broker:\n{text}");

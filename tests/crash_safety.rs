@@ -55,7 +55,10 @@ fn produce_until_stopped(addr: &str, first: u64, stop: Arc<AtomicBool>, acks: Ar
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
         let payload = format!("record-{id}");
         let key = id.to_string();
-        let rec = BaseRecord::with_opaque_to(TOPIC, Box::new(id)).key(&key).payload(&payload).partition((id % PARTITIONS as u64) as i32);
+        let rec = BaseRecord::with_opaque_to(TOPIC, Box::new(id))
+            .key(&key)
+            .payload(&payload)
+            .partition((id % PARTITIONS as u64) as i32);
         if producer.send(rec).is_ok() {
             id += 1;
         } else {
@@ -67,7 +70,9 @@ fn produce_until_stopped(addr: &str, first: u64, stop: Arc<AtomicBool>, acks: Ar
     }
     // Outstanding records fail against the dead broker; only delivered ones count.
     let _ = producer.flush(Duration::from_secs(3));
-    acks.lock().unwrap().extend(producer.context().acked.lock().unwrap().iter().copied());
+    acks.lock()
+        .unwrap()
+        .extend(producer.context().acked.lock().unwrap().iter().copied());
     id
 }
 
@@ -91,7 +96,10 @@ fn acknowledged_records_survive_repeated_sigkill_exactly_once() {
         stop.store(true, Ordering::Relaxed);
         next_id = producer.join().expect("producer thread");
         let after = acks.lock().unwrap().len();
-        assert!(after > before, "round {round}: some records were acknowledged before the kill");
+        assert!(
+            after > before,
+            "round {round}: some records were acknowledged before the kill"
+        );
         broker = broker.restart();
     }
 
@@ -117,7 +125,9 @@ fn acknowledged_records_survive_repeated_sigkill_exactly_once() {
     let mut next_offset: HashMap<i32, i64> = (0..PARTITIONS).map(|p| (p, 0)).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     while (log.len() as i64) < total && Instant::now() < deadline {
-        let Some(m) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
         let m = m.unwrap();
         let p = m.partition();
         assert_eq!(m.offset(), next_offset[&p], "partition {p}: no gaps, no reuse");
@@ -133,7 +143,11 @@ fn acknowledged_records_survive_repeated_sigkill_exactly_once() {
         assert!(seen.insert(id, (p, o)).is_none(), "record {id} stored twice");
     }
     for (id, p, o) in &acked {
-        assert_eq!(log.get(&(*p, *o)), Some(id), "acknowledged record {id} at {p}/{o} is in the log");
+        assert_eq!(
+            log.get(&(*p, *o)),
+            Some(id),
+            "acknowledged record {id} at {p}/{o} is in the log"
+        );
     }
     assert!(acked.len() > 500, "the test exercised enough records: {}", acked.len());
 }

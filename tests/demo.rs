@@ -52,12 +52,22 @@ fn loopback_guard_accepts_only_this_machine() {
 
 #[test]
 fn run_refuses_a_remote_cluster_without_force() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let opts = DemoOptions { bootstrap: "kafka.example.com:9092".into(), rate: 50, force: false };
+    let opts = DemoOptions {
+        bootstrap: "kafka.example.com:9092".into(),
+        rate: 50,
+        force: false,
+    };
     let err = rt.block_on(demo::run(opts, rx)).unwrap_err();
     assert!(matches!(err, DemoError::NotLoopback { .. }), "{err}");
-    assert!(err.to_string().contains("--force"), "the message says how to proceed: {err}");
+    assert!(
+        err.to_string().contains("--force"),
+        "the message says how to proceed: {err}"
+    );
 }
 
 /// What the test reads back from the cluster while the demo runs.
@@ -74,14 +84,23 @@ fn demo_creates_topics_and_groups_in_their_three_states() {
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let opts = DemoOptions { bootstrap: addr.clone(), rate: 400, force: false };
+    let opts = DemoOptions {
+        bootstrap: addr.clone(),
+        rate: 400,
+        force: false,
+    };
     let demo_thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let _ = done_tx.send(rt.block_on(demo::run(opts, rx)));
     });
 
     let started = Instant::now();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &addr).create().unwrap();
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &addr).create().unwrap();
     let observer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &addr)
         .set("group.id", "demo-test-observer")
@@ -102,7 +121,10 @@ fn demo_creates_topics_and_groups_in_their_three_states() {
             }
             Err(problem) => problem,
         };
-        assert!(Instant::now() < deadline, "demo did not reach the expected state in 60 s: {last_problem}");
+        assert!(
+            Instant::now() < deadline,
+            "demo did not reach the expected state in 60 s: {last_problem}"
+        );
         assert!(done_rx.try_recv().is_err(), "demo::run ended early");
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -115,40 +137,72 @@ fn demo_creates_topics_and_groups_in_their_three_states() {
     ))
     .unwrap();
     let inventory = configs[0].as_ref().unwrap();
-    assert_eq!(inventory.get("retention.ms").and_then(|e| e.value.as_deref()), Some("86400000"));
+    assert_eq!(
+        inventory.get("retention.ms").and_then(|e| e.value.as_deref()),
+        Some("86400000")
+    );
 
     tx.send(true).unwrap();
-    let result = done_rx.recv_timeout(Duration::from_secs(30)).expect("demo::run returns within 30 s of shutdown");
+    let result = done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("demo::run returns within 30 s of shutdown");
     result.unwrap();
     demo_thread.join().unwrap();
 
     // Shut down cleanly: the consumers left, so the live groups are Empty now.
-    let groups = observer.fetch_group_list(Some(demo::MONITOR_GROUP), Duration::from_secs(10)).unwrap();
+    let groups = observer
+        .fetch_group_list(Some(demo::MONITOR_GROUP), Duration::from_secs(10))
+        .unwrap();
     assert_eq!(groups.groups()[0].state(), "Empty");
 
     // A second run finds its topics in place and leaves the stopped group stopped.
     let sync_before = committed(&addr, demo::SYNC_GROUP, demo::INVENTORY_TOPIC, 3).unwrap();
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let opts = DemoOptions { bootstrap: addr.clone(), rate: 400, force: false };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let opts = DemoOptions {
+        bootstrap: addr.clone(),
+        rate: 400,
+        force: false,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let again = rt.spawn(demo::run(opts, rx));
     std::thread::sleep(Duration::from_secs(5));
     tx.send(true).unwrap();
-    rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), again).await }).expect("second run stops").unwrap().unwrap();
-    assert_eq!(committed(&addr, demo::SYNC_GROUP, demo::INVENTORY_TOPIC, 3).unwrap(), sync_before);
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), again).await })
+        .expect("second run stops")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        committed(&addr, demo::SYNC_GROUP, demo::INVENTORY_TOPIC, 3).unwrap(),
+        sync_before
+    );
     drop(broker);
 }
 
 fn check(addr: &str, observer: &BaseConsumer) -> Result<Seen, String> {
     let timeout = Duration::from_secs(5);
-    let md = observer.fetch_metadata(None, timeout).map_err(|e| format!("metadata: {e}"))?;
-    let mut seen = Seen { partitions: HashMap::new(), records: HashMap::new() };
+    let md = observer
+        .fetch_metadata(None, timeout)
+        .map_err(|e| format!("metadata: {e}"))?;
+    let mut seen = Seen {
+        partitions: HashMap::new(),
+        records: HashMap::new(),
+    };
     for (topic, _) in demo::TOPICS {
-        let t = md.topics().iter().find(|t| t.name() == topic).ok_or(format!("topic {topic} missing"))?;
+        let t = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .ok_or(format!("topic {topic} missing"))?;
         seen.partitions.insert(topic.to_string(), t.partitions().len());
         let mut total = 0;
         for p in t.partitions() {
-            let (lo, hi) = observer.fetch_watermarks(topic, p.id(), timeout).map_err(|e| format!("watermarks: {e}"))?;
+            let (lo, hi) = observer
+                .fetch_watermarks(topic, p.id(), timeout)
+                .map_err(|e| format!("watermarks: {e}"))?;
             total += hi - lo;
         }
         if total == 0 {
@@ -157,15 +211,32 @@ fn check(addr: &str, observer: &BaseConsumer) -> Result<Seen, String> {
         seen.records.insert(topic.to_string(), total);
     }
 
-    let list = observer.fetch_group_list(None, timeout).map_err(|e| format!("group list: {e}"))?;
-    let state = |name: &str| list.groups().iter().find(|g| g.name() == name).map(|g| (g.state().to_string(), g.members().len()));
+    let list = observer
+        .fetch_group_list(None, timeout)
+        .map_err(|e| format!("group list: {e}"))?;
+    let state = |name: &str| {
+        list.groups()
+            .iter()
+            .find(|g| g.name() == name)
+            .map(|g| (g.state().to_string(), g.members().len()))
+    };
     match state(demo::MONITOR_GROUP) {
         Some((s, n)) if s == "Stable" && n > 0 => {}
-        other => return Err(format!("{} is {other:?}, want Stable with members", demo::MONITOR_GROUP)),
+        other => {
+            return Err(format!(
+                "{} is {other:?}, want Stable with members",
+                demo::MONITOR_GROUP
+            ))
+        }
     }
     match state(demo::ARCHIVER_GROUP) {
         Some((s, n)) if s == "Stable" && n > 0 => {}
-        other => return Err(format!("{} is {other:?}, want Stable with members", demo::ARCHIVER_GROUP)),
+        other => {
+            return Err(format!(
+                "{} is {other:?}, want Stable with members",
+                demo::ARCHIVER_GROUP
+            ))
+        }
     }
     match state(demo::SYNC_GROUP) {
         Some((s, 0)) if s == "Empty" => {}
@@ -182,12 +253,16 @@ fn check(addr: &str, observer: &BaseConsumer) -> Result<Seen, String> {
     let mut worst_lag = 0;
     for (p, c) in archived.iter().enumerate() {
         if let Some(c) = c {
-            let (_, hi) = observer.fetch_watermarks(demo::HEARTBEAT_TOPIC, p as i32, timeout).map_err(|e| e.to_string())?;
+            let (_, hi) = observer
+                .fetch_watermarks(demo::HEARTBEAT_TOPIC, p as i32, timeout)
+                .map_err(|e| e.to_string())?;
             worst_lag = worst_lag.max(hi - c);
         }
     }
     if worst_lag < 100 {
-        return Err(format!("event-archiver's worst committed lag on device-heartbeat is {worst_lag}, want >= 100"));
+        return Err(format!(
+            "event-archiver's worst committed lag on device-heartbeat is {worst_lag}, want >= 100"
+        ));
     }
     Ok(seen)
 }
@@ -203,7 +278,9 @@ fn committed(addr: &str, group: &str, topic: &str, partitions: i32) -> Result<Ve
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let got = c.committed_offsets(tpl, Duration::from_secs(5)).map_err(|e| format!("committed offsets of {group}: {e}"))?;
+    let got = c
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .map_err(|e| format!("committed offsets of {group}: {e}"))?;
     Ok((0..partitions)
         .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
             Some(Offset::Offset(o)) => Some(o),
@@ -241,7 +318,11 @@ fn read_some(addr: &str, topic: &str, partitions: i32, per_partition: usize) -> 
             let m = m.unwrap();
             let headers = m
                 .headers()
-                .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push(Read {
                 partition: m.partition(),
@@ -251,28 +332,50 @@ fn read_some(addr: &str, topic: &str, partitions: i32, per_partition: usize) -> 
             });
         }
     }
-    assert!(out.len() >= want, "read {} of {want} records from {topic} in 20 s", out.len());
+    assert!(
+        out.len() >= want,
+        "read {} of {want} records from {topic} in 20 s",
+        out.len()
+    );
     out
 }
 
 fn keys_land_where_java_clients_put_them(addr: &str) {
-    assert_eq!(murmur2(b"21") as i32, -973932308, "the test's murmur2 matches Kafka's Utils.murmur2");
+    assert_eq!(
+        murmur2(b"21") as i32,
+        -973932308,
+        "the test's murmur2 matches Kafka's Utils.murmur2"
+    );
     for (topic, partitions) in [(demo::HEARTBEAT_TOPIC, 6), (demo::INVENTORY_TOPIC, 3)] {
         for r in read_some(addr, topic, partitions, 5) {
             let key = r.key.expect("keyed topic");
             let java = (murmur2(&key) & 0x7fff_ffff) % partitions as u32;
-            assert_eq!(r.partition as u32, java, "{topic} key {:?}", String::from_utf8_lossy(&key));
+            assert_eq!(
+                r.partition as u32,
+                java,
+                "{topic} key {:?}",
+                String::from_utf8_lossy(&key)
+            );
         }
     }
 }
 
 fn event_records_carry_headers_and_json(addr: &str) {
     let records = read_some(addr, demo::EVENT_TOPIC, 3, 3);
-    for Read { key, value, headers, .. } in &records {
+    for Read {
+        key, value, headers, ..
+    } in &records
+    {
         let key = String::from_utf8(key.clone().expect("keyed by device")).unwrap();
         let value = String::from_utf8(value.clone()).unwrap();
-        assert!(value.starts_with(&format!("{{\"device\":\"{key}\",\"event\":\"")), "{value}");
-        assert!(headers.iter().any(|(k, v)| k == "trace-id" && v.len() == 32), "{headers:?}");
+        assert!(
+            value.starts_with(&format!("{{\"device\":\"{key}\",\"event\":\"")),
+            "{value}"
+        );
+        assert!(
+            headers.iter().any(|(k, v)| k == "trace-id" && v.len() == 32),
+            "{headers:?}"
+        );
         assert!(headers.iter().any(|(k, _)| k == "source"), "{headers:?}");
     }
 }
@@ -307,7 +410,11 @@ fn murmur2(data: &[u8]) -> u32 {
 }
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 /// CPU cost of the demo at its default rate: run by hand (`--ignored --nocapture`), prints the
@@ -318,14 +425,30 @@ fn demo_cpu_at_default_rate() {
     let dir = tempfile::tempdir().unwrap();
     let broker = BrokerProcess::start(&dir.path().join("data"), Some(BROKER_TOML));
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let opts = DemoOptions { bootstrap: broker.addr.clone(), rate: demo::DEFAULT_RATE, force: false };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let opts = DemoOptions {
+        bootstrap: broker.addr.clone(),
+        rate: demo::DEFAULT_RATE,
+        force: false,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let handle = rt.spawn(demo::run(opts, rx));
     // Skip start-up (topic creation, group joins): the steady state is what runs for hours.
     std::thread::sleep(Duration::from_secs(5));
-    let (self0, broker0, t0) = (cpu_ticks("self"), cpu_ticks(&broker.child.id().to_string()), Instant::now());
+    let (self0, broker0, t0) = (
+        cpu_ticks("self"),
+        cpu_ticks(&broker.child.id().to_string()),
+        Instant::now(),
+    );
     std::thread::sleep(Duration::from_secs(20));
-    let (self1, broker1, elapsed) = (cpu_ticks("self"), cpu_ticks(&broker.child.id().to_string()), t0.elapsed());
+    let (self1, broker1, elapsed) = (
+        cpu_ticks("self"),
+        cpu_ticks(&broker.child.id().to_string()),
+        t0.elapsed(),
+    );
     tx.send(true).unwrap();
     rt.block_on(handle).unwrap().unwrap();
     let hz = 100.0; // USER_HZ on Linux
@@ -340,7 +463,10 @@ fn demo_cpu_at_default_rate() {
         pct(broker1 - broker0),
         broker1 - broker0
     );
-    assert!(demo_pct < 10.0, "the demo should cost a few % of one core, not {demo_pct:.1}%");
+    assert!(
+        demo_pct < 10.0,
+        "the demo should cost a few % of one core, not {demo_pct:.1}%"
+    );
 }
 
 /// utime + stime of a process from /proc/PID/stat, in clock ticks.
@@ -356,12 +482,23 @@ fn cpu_ticks(pid: &str) -> u64 {
 #[test]
 fn run_reports_a_cluster_that_is_not_there() {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let opts = DemoOptions { bootstrap: "127.0.0.1:1".into(), rate: 50, force: false };
+    let opts = DemoOptions {
+        bootstrap: "127.0.0.1:1".into(),
+        rate: 50,
+        force: false,
+    };
     let started = Instant::now();
     let err = rt.block_on(demo::run(opts, rx)).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(20), "gave up in {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "gave up in {:?}",
+        started.elapsed()
+    );
     let text = err.to_string();
     assert!(text.contains("127.0.0.1:1") && text.contains("listening"), "{text}");
 }

@@ -35,11 +35,17 @@ struct Term {
 
 impl Term {
     fn new(test: &str) -> Term {
-        let dirs = tempfile::Builder::new().prefix("strom-e2e-").tempdir().expect("temp dir");
+        let dirs = tempfile::Builder::new()
+            .prefix("strom-e2e-")
+            .tempdir()
+            .expect("temp dir");
         for sub in ["data", "config", "state"] {
             std::fs::create_dir_all(dirs.path().join(sub)).expect("create XDG dir");
         }
-        Term { socket: format!("strom-e2e-{}-{test}", std::process::id()), dirs }
+        Term {
+            socket: format!("strom-e2e-{}-{test}", std::process::id()),
+            dirs,
+        }
     }
 
     fn data_home(&self) -> PathBuf {
@@ -57,7 +63,9 @@ impl Term {
             .args(args)
             .env("TERM", "xterm-256color")
             .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux ({e}); install it with `apt-get install tmux` or `bash .ci/run`"))
+            .unwrap_or_else(|e| {
+                panic!("cannot run tmux ({e}); install it with `apt-get install tmux` or `bash .ci/run`")
+            })
     }
 
     /// Opens a session running `strom ARGS` in a shell that, once strom exits, prints
@@ -81,8 +89,24 @@ impl Term {
             quote(&d.join("config").display().to_string()),
             quote(&d.join("state").display().to_string()),
         );
-        let out = self.tmux(&["new-session", "-d", "-s", session, "-x", WIDTH, "-y", HEIGHT, "sh", "-c", &script]);
-        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            WIDTH,
+            "-y",
+            HEIGHT,
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn screen(&self, session: &str) -> String {
@@ -94,7 +118,11 @@ impl Term {
         let mut args = vec!["send-keys", "-t", session];
         args.extend_from_slice(keys);
         let out = self.tmux(&args);
-        assert!(out.status.success(), "tmux send-keys {keys:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux send-keys {keys:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Whether the pane is on the alternate screen (a full-screen app is still up).
@@ -159,7 +187,10 @@ impl Term {
             }
             if Instant::now() >= deadline {
                 self.fail(
-                    &format!("expected {n} `strom broker` process(es) for {}, found pids {pids:?}", self.broker_dir().display()),
+                    &format!(
+                        "expected {n} `strom broker` process(es) for {}, found pids {pids:?}",
+                        self.broker_dir().display()
+                    ),
                     &self.screen(session),
                 );
             }
@@ -196,11 +227,17 @@ fn tail(path: &Path, lines: usize) -> String {
 /// Processes whose argv is `... broker ... --data-dir DIR ...`, read from /proc.
 fn broker_pids(data_dir: &Path) -> Vec<u32> {
     let dir = data_dir.as_os_str().as_encoded_bytes();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let mut pids = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
         let is_broker = args.iter().any(|a| *a == b"broker");
         let on_dir = args.windows(2).any(|w| w[0] == b"--data-dir" && w[1] == dir);
@@ -229,7 +266,11 @@ fn header_address(screen: &str) -> Option<String> {
 
 /// The name in the selected row (`│> name …`) of a table.
 fn selected_row_name(screen: &str) -> Option<String> {
-    screen.lines().find_map(|l| l.trim_start_matches('│').strip_prefix("> ")).and_then(|rest| rest.split_whitespace().next()).map(str::to_string)
+    screen
+        .lines()
+        .find_map(|l| l.trim_start_matches('│').strip_prefix("> "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
 }
 
 fn lists_all(screen: &str, names: &[&str]) -> bool {
@@ -245,9 +286,12 @@ fn console_starts_on_bundled_broker_with_demo_topics_and_quits_cleanly() {
         term.start(s, &[]);
         // Fresh data dir: strom starts its broker and the demo workload; the topics appear
         // within 10 s.
-        term.wait_for(s, "the four demo topics in the topics pane", Duration::from_secs(10), |screen| {
-            screen.contains("Topics (4)") && lists_all(screen, &DEMO_TOPICS)
-        });
+        term.wait_for(
+            s,
+            "the four demo topics in the topics pane",
+            Duration::from_secs(10),
+            |screen| screen.contains("Topics (4)") && lists_all(screen, &DEMO_TOPICS),
+        );
     }
     let screen = term.screen(s);
     if !screen.contains("● connected") || header_address(&screen).is_none() {
@@ -256,39 +300,54 @@ fn console_starts_on_bundled_broker_with_demo_topics_and_quits_cleanly() {
     term.wait_for_brokers(1, Duration::from_secs(2), s);
 
     term.keys(s, &["3"]);
-    term.wait_for(s, "the brokers pane with one broker", Duration::from_secs(5), |screen| {
-        screen.contains("Brokers (1)") && screen.contains("controller")
-    });
+    term.wait_for(
+        s,
+        "the brokers pane with one broker",
+        Duration::from_secs(5),
+        |screen| screen.contains("Brokers (1)") && screen.contains("controller"),
+    );
 
     term.keys(s, &["1"]);
     term.wait_for_text(s, "Topics (4)", Duration::from_secs(5));
     term.keys(s, &["j"]);
-    let screen = term.wait_for(s, "the selection on the second topic", Duration::from_secs(5), |screen| {
-        selected_row_name(screen).is_some_and(|n| n != "device-event")
-    });
+    let screen = term.wait_for(
+        s,
+        "the selection on the second topic",
+        Duration::from_secs(5),
+        |screen| selected_row_name(screen).is_some_and(|n| n != "device-event"),
+    );
     let topic = selected_row_name(&screen).unwrap_or_default();
     if !DEMO_TOPICS.contains(&topic.as_str()) {
         term.fail(&format!("selected row {topic:?} is not a demo topic"), &screen);
     }
     term.keys(s, &["Enter"]);
-    term.wait_for(s, &format!("the partitions of {topic}"), Duration::from_secs(5), |screen| {
-        screen.contains(&format!("Partitions of {topic}")) && screen.contains("High watermark")
-    });
+    term.wait_for(
+        s,
+        &format!("the partitions of {topic}"),
+        Duration::from_secs(5),
+        |screen| screen.contains(&format!("Partitions of {topic}")) && screen.contains("High watermark"),
+    );
 
     // The demo's consumers join their groups a little after the topics exist.
     term.keys(s, &["4"]);
-    term.wait_for(s, "the groups pane with the demo groups", Duration::from_secs(20), |screen| {
-        screen.contains("Consumer groups (") && lists_all(screen, &DEMO_GROUPS)
-    });
+    term.wait_for(
+        s,
+        "the groups pane with the demo groups",
+        Duration::from_secs(20),
+        |screen| screen.contains("Consumer groups (") && lists_all(screen, &DEMO_GROUPS),
+    );
 
     term.keys(s, &["?"]);
     term.wait_for(s, "the help overlay", Duration::from_secs(5), |screen| {
         screen.contains("this help") && screen.contains("quit")
     });
     term.keys(s, &["Escape"]);
-    term.wait_for(s, "the help closed, the groups pane back", Duration::from_secs(5), |screen| {
-        !screen.contains("this help") && lists_all(screen, &DEMO_GROUPS)
-    });
+    term.wait_for(
+        s,
+        "the help closed, the groups pane back",
+        Duration::from_secs(5),
+        |screen| !screen.contains("this help") && lists_all(screen, &DEMO_GROUPS),
+    );
 
     term.quit(s);
     // The console stops the broker it started.
@@ -300,9 +359,12 @@ fn console_on_unreachable_cluster_shows_connection_error_and_quits() {
     let term = Term::new("unreachable");
     let s = "main";
     term.start(s, &["-b", "127.0.0.1:1"]);
-    let screen = term.wait_for(s, "a \"no answer from 127.0.0.1:1\" status", Duration::from_secs(15), |screen| {
-        screen.contains("no answer from 127.0.0.1:1")
-    });
+    let screen = term.wait_for(
+        s,
+        "a \"no answer from 127.0.0.1:1\" status",
+        Duration::from_secs(15),
+        |screen| screen.contains("no answer from 127.0.0.1:1"),
+    );
     assert_no_panic(&term, &screen);
     if !screen.contains("1 Topics") {
         term.fail("expected the console (tab bar) around the connection error", &screen);
@@ -323,9 +385,12 @@ fn second_console_reuses_the_running_bundled_broker() {
     let first = {
         let _startup = startup_lock();
         term.start(FIRST, &[]);
-        let screen = term.wait_for(FIRST, "the first console connected with the demo topics", Duration::from_secs(10), |screen| {
-            screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS)
-        });
+        let screen = term.wait_for(
+            FIRST,
+            "the first console connected with the demo topics",
+            Duration::from_secs(10),
+            |screen| screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS),
+        );
         match header_address(&screen) {
             Some(addr) => addr,
             None => term.fail("no address in the first console's header", &screen),
@@ -334,15 +399,24 @@ fn second_console_reuses_the_running_bundled_broker() {
     term.wait_for_brokers(1, Duration::from_secs(2), FIRST);
 
     term.start(SECOND, &[]);
-    let screen = term.wait_for(SECOND, "the second console connected with the demo topics", Duration::from_secs(10), |screen| {
-        screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS)
-    });
+    let screen = term.wait_for(
+        SECOND,
+        "the second console connected with the demo topics",
+        Duration::from_secs(10),
+        |screen| screen.contains("● connected") && lists_all(screen, &DEMO_TOPICS),
+    );
     if header_address(&screen).as_deref() != Some(first.as_str()) {
-        term.fail(&format!("the second console should show the first one's broker at {first}"), &screen);
+        term.fail(
+            &format!("the second console should show the first one's broker at {first}"),
+            &screen,
+        );
     }
     let pids = term.brokers();
     if pids.len() != 1 {
-        term.fail(&format!("expected one `strom broker` for the shared data dir, found {pids:?}"), &screen);
+        term.fail(
+            &format!("expected one `strom broker` for the shared data dir, found {pids:?}"),
+            &screen,
+        );
     }
 
     // The second console did not start the broker, so quitting it leaves the broker running.
@@ -367,11 +441,18 @@ fn dropped_session_sighup_stops_the_console_and_its_broker_gracefully() {
     assert!(out.status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     while !term.brokers().is_empty() {
-        assert!(Instant::now() < deadline, "the bundled broker is still running 20 s after SIGHUP: {:?}", term.brokers());
+        assert!(
+            Instant::now() < deadline,
+            "the bundled broker is still running 20 s after SIGHUP: {:?}",
+            term.brokers()
+        );
         std::thread::sleep(POLL);
     }
     // Stopped by the console with SIGTERM (a clean shutdown), not killed by the hangup.
-    assert!(term.broker_dir().join(".clean_shutdown").exists(), "the broker shut down cleanly");
+    assert!(
+        term.broker_dir().join(".clean_shutdown").exists(),
+        "the broker shut down cleanly"
+    );
 }
 
 #[test]

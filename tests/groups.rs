@@ -23,19 +23,31 @@ use common::BrokerProcess;
 const BROKER_TOML: &str = "\"group.initial.rebalance.delay.ms\" = 0\n\"group.min.session.timeout.ms\" = 1000\n";
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn create_topic(addr: &str, name: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", addr).create().unwrap();
-    for r in block(admin.create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())).unwrap() {
+    for r in block(admin.create_topics(
+        &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+        &AdminOptions::new(),
+    ))
+    .unwrap()
+    {
         r.unwrap();
     }
 }
 
 fn produce(addr: &str, topic: &str, from: usize, n: usize) {
-    let p: ThreadedProducer<DefaultProducerContext> =
-        ClientConfig::new().set("bootstrap.servers", addr).set("linger.ms", "5").create().unwrap();
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
     for i in from..from + n {
         let key = format!("k{i}");
         let payload = format!("{i}");
@@ -92,7 +104,12 @@ fn poll_until(
         for (i, c) in consumers.iter().enumerate() {
             if let Some(m) = c.poll(Duration::from_millis(20)) {
                 let m = m.expect("consume");
-                seen.push((i, m.partition(), m.offset(), String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string()));
+                seen.push((
+                    i,
+                    m.partition(),
+                    m.offset(),
+                    String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string(),
+                ));
             }
         }
         let counts: Vec<usize> = consumers.iter().map(|c| assigned(c)).collect();
@@ -101,7 +118,10 @@ fn poll_until(
         }
     }
     let counts: Vec<usize> = consumers.iter().map(|c| assigned(c)).collect();
-    panic!("condition not reached within {secs} s: assignments {counts:?}, {} records", seen.len());
+    panic!(
+        "condition not reached within {secs} s: assignments {counts:?}, {} records",
+        seen.len()
+    );
 }
 
 fn exactly_once(seen: &[(usize, i32, i64, String)], n: usize) {
@@ -121,14 +141,20 @@ fn three_members_share_six_partitions(strategy: &str) {
     let group = format!("g-{strategy}");
     // Auto-commit: librdkafka commits what it delivered when partitions are revoked, so a
     // rebalance hands partitions over without redelivery.
-    let opts = [("partition.assignment.strategy", strategy), ("enable.auto.commit", "true"), ("auto.commit.interval.ms", "100")];
+    let opts = [
+        ("partition.assignment.strategy", strategy),
+        ("enable.auto.commit", "true"),
+        ("auto.commit.interval.ms", "100"),
+    ];
     let a = member(addr, &group, &opts);
     let b = member(addr, &group, &opts);
     let c = member(addr, &group, &opts);
     for m in [&a, &b, &c] {
         m.subscribe(&["orders"]).unwrap();
     }
-    let seen = poll_until(&[&a, &b, &c], 40, |counts, seen| counts == [2, 2, 2] && seen.len() >= 600);
+    let seen = poll_until(&[&a, &b, &c], 40, |counts, seen| {
+        counts == [2, 2, 2] && seen.len() >= 600
+    });
     exactly_once(&seen, 600);
     let by_member: HashMap<usize, HashSet<i32>> = seen.iter().fold(HashMap::new(), |mut acc, (i, p, _, _)| {
         acc.entry(*i).or_default().insert(*p);
@@ -167,8 +193,14 @@ fn cooperative_sticky_assignor_spreads_six_partitions_over_three_members() {
 #[test]
 #[ignore = "child-process entry point, started by another test"]
 fn child_group_member() {
-    let Ok(addr) = std::env::var("STROM_CHILD_ADDR") else { return };
-    let c = member(&addr, "crashy", &[("session.timeout.ms", "2000"), ("heartbeat.interval.ms", "200")]);
+    let Ok(addr) = std::env::var("STROM_CHILD_ADDR") else {
+        return;
+    };
+    let c = member(
+        &addr,
+        "crashy",
+        &[("session.timeout.ms", "2000"), ("heartbeat.interval.ms", "200")],
+    );
     c.subscribe(&["events"]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -185,7 +217,11 @@ fn member_killed_without_leaving_loses_partitions_after_session_timeout() {
     let broker = BrokerProcess::start(&dir.path().join("data"), Some(BROKER_TOML));
     let addr = broker.addr.clone();
     create_topic(&addr, "events", 4);
-    let survivor = member(&addr, "crashy", &[("session.timeout.ms", "2000"), ("heartbeat.interval.ms", "200")]);
+    let survivor = member(
+        &addr,
+        "crashy",
+        &[("session.timeout.ms", "2000"), ("heartbeat.interval.ms", "200")],
+    );
     survivor.subscribe(&["events"]).unwrap();
     poll_until(&[&survivor], 20, |c, _| c == [4]);
 
@@ -202,7 +238,10 @@ fn member_killed_without_leaving_loses_partitions_after_session_timeout() {
     child.wait().unwrap();
     let killed_at = Instant::now();
     poll_until(&[&survivor], 30, |c, _| c == [4]);
-    assert!(killed_at.elapsed() >= Duration::from_millis(1000), "partitions moved only after the session timeout");
+    assert!(
+        killed_at.elapsed() >= Duration::from_millis(1000),
+        "partitions moved only after the session timeout"
+    );
 }
 
 fn committed_offsets_resume_after_restart(kill: bool) {
@@ -216,7 +255,8 @@ fn committed_offsets_resume_after_restart(kill: bool) {
         let seen = poll_until(&[&c], 30, |_, seen| seen.len() >= 40);
         // Commit exactly after offset 39 (the 40th record).
         let mut tpl = rdkafka::TopicPartitionList::new();
-        tpl.add_partition_offset("ledger", 0, rdkafka::Offset::Offset(40)).unwrap();
+        tpl.add_partition_offset("ledger", 0, rdkafka::Offset::Offset(40))
+            .unwrap();
         c.commit(&tpl, CommitMode::Sync).unwrap();
         assert!(seen.len() >= 40);
     }
@@ -267,7 +307,11 @@ fn static_member_restarts_within_session_timeout_without_rebalance() {
         let _ = a.poll(Duration::from_millis(50));
         let _ = b.poll(Duration::from_millis(50));
     }
-    assert_eq!(a.context().rebalances.load(Ordering::SeqCst), revokes_before, "no rebalance for the restarted static member");
+    assert_eq!(
+        a.context().rebalances.load(Ordering::SeqCst),
+        revokes_before,
+        "no rebalance for the restarted static member"
+    );
 }
 
 /// The consumer protocol's assignment bytes: version, [topic, [partition]], user data.

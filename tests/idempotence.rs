@@ -19,8 +19,8 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, FetchRequest, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ProduceRequest,
-    ProducerId, TopicName, TransactionalId,
+    CreateTopicsRequest, FetchRequest, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest,
+    ProduceRequest, ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Record, RecordBatchDecoder};
@@ -50,7 +50,11 @@ fn create_topic(s: &mut TcpStream, topic: &str, partitions: i32) {
     r.topics = vec![t];
     r.timeout_ms = 10_000;
     let resp = call(s, &r, 5);
-    assert_eq!(resp.topics[0].error_code, 0, "create {topic}: {:?}", resp.topics[0].error_message);
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "create {topic}: {:?}",
+        resp.topics[0].error_message
+    );
 }
 
 fn init_producer_id(s: &mut TcpStream, version: i16) -> InitProducerIdResponse {
@@ -161,7 +165,10 @@ fn replayed_idempotent_batch_is_acked_with_its_original_offset_and_stored_once()
     assert_eq!(log.len(), 2, "two batches, the replayed one stored once");
     let seqs: Vec<(i64, i32)> = log.iter().flatten().map(|r| (r.offset, r.sequence)).collect();
     assert_eq!(seqs, (0..8).map(|i| (i as i64, i)).collect::<Vec<_>>());
-    assert!(log.iter().flatten().all(|r| r.producer_id == pid && r.producer_epoch == 0));
+    assert!(log
+        .iter()
+        .flatten()
+        .all(|r| r.producer_id == pid && r.producer_epoch == 0));
 }
 
 #[test]
@@ -231,10 +238,18 @@ fn producer_state_is_rebuilt_from_the_log_after_a_restart() {
         s = connect(&broker.addr);
         for (batch, base) in [(&b, offset + 3), (&a, offset)] {
             let r = produce(&mut s, "idem", batch);
-            assert_eq!((r.error_code, r.base_offset), (0, base), "sigkill={sigkill}: a retry is a duplicate");
+            assert_eq!(
+                (r.error_code, r.base_offset),
+                (0, base),
+                "sigkill={sigkill}: a retry is a duplicate"
+            );
         }
         let r = produce(&mut s, "idem", &idempotent_batch(pid, 0, seq + 6, 1));
-        assert_eq!(r.error_code, OUT_OF_ORDER_SEQUENCE_NUMBER, "sigkill={sigkill}: {:?}", r.error_message);
+        assert_eq!(
+            r.error_code, OUT_OF_ORDER_SEQUENCE_NUMBER,
+            "sigkill={sigkill}: {:?}",
+            r.error_message
+        );
         let r = produce(&mut s, "idem", &idempotent_batch(pid, 0, seq + 5, 1));
         assert_eq!((r.error_code, r.base_offset), (0, offset + 5));
         seq += 6;
@@ -253,7 +268,11 @@ fn producer_ids_are_never_reused_even_across_restarts() {
         for version in 0..=4 {
             let resp = init_producer_id(&mut s, version);
             assert_eq!((resp.error_code, resp.producer_epoch), (0, 0), "v{version}");
-            assert!(seen.insert(resp.producer_id.0), "round {round} v{version}: id {} handed out twice", resp.producer_id.0);
+            assert!(
+                seen.insert(resp.producer_id.0),
+                "round {round} v{version}: id {} handed out twice",
+                resp.producer_id.0
+            );
         }
         // KIP-360's form, naming the current id and epoch: without a transactional id Kafka
         // answers with a new id and epoch 0 (idempotent producers bump epochs themselves).
@@ -285,7 +304,10 @@ fn transactional_init_producer_id_is_refused() {
     r.producer_id = ProducerId(-1);
     r.producer_epoch = -1;
     let resp = call(&mut s, &r, 4);
-    assert_eq!((resp.error_code, resp.producer_id.0, resp.producer_epoch), (INVALID_REQUEST, -1, -1));
+    assert_eq!(
+        (resp.error_code, resp.producer_id.0, resp.producer_epoch),
+        (INVALID_REQUEST, -1, -1)
+    );
     // The connection stays usable.
     assert_eq!(init_producer_id(&mut s, 4).error_code, 0);
 }
@@ -328,7 +350,11 @@ fn idempotent_rdkafka_producer_survives_sigkills_without_duplicates_or_gaps() {
     // A fixed address, so ONE producer keeps running across the restarts and its in-flight
     // batches are retried against the restarted broker: that is what idempotence is for.
     let listen = common::free_port();
-    let mut broker = BrokerProcess::start_on(&dir.path().join("data"), Some("\"log.segment.bytes\" = 262144\n"), &listen);
+    let mut broker = BrokerProcess::start_on(
+        &dir.path().join("data"),
+        Some("\"log.segment.bytes\" = 262144\n"),
+        &listen,
+    );
     create_topic(&mut connect(&broker.addr), TOPIC, PARTITIONS);
 
     let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
@@ -374,13 +400,20 @@ fn idempotent_rdkafka_producer_survives_sigkills_without_duplicates_or_gaps() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!((sent, kills), (RECORDS, kills_at.len()), "all records sent and all kills done in time");
+    assert_eq!(
+        (sent, kills),
+        (RECORDS, kills_at.len()),
+        "all records sent and all kills done in time"
+    );
     producer.flush(Duration::from_secs(120)).expect("flush");
     let failed = producer.context().failed.lock().unwrap().clone();
     if !failed.is_empty() {
         let log = broker.log_text();
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        eprintln!("broker log, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        eprintln!(
+            "broker log, last lines:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
         panic!("{} deliveries failed, first: {:?}", failed.len(), failed.first());
     }
     let acked = producer.context().acked.lock().unwrap().clone();
@@ -402,19 +435,29 @@ fn idempotent_rdkafka_producer_survives_sigkills_without_duplicates_or_gaps() {
         total += hi;
         tpl.add_partition_offset(TOPIC, p, Offset::Beginning).unwrap();
     }
-    assert_eq!(total, RECORDS as i64, "the log holds exactly as many records as were produced");
+    assert_eq!(
+        total, RECORDS as i64,
+        "the log holds exactly as many records as were produced"
+    );
     consumer.assign(&tpl).unwrap();
     let mut at: HashMap<(i32, i64), u64> = HashMap::new();
     let mut next_offset: HashMap<i32, i64> = (0..PARTITIONS).map(|p| (p, 0)).collect();
     let mut last_id: HashMap<i32, u64> = HashMap::new();
     let read_deadline = Instant::now() + Duration::from_secs(60);
     while (at.len() as i64) < total && Instant::now() < read_deadline {
-        let Some(m) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
         let m = m.unwrap();
         let p = m.partition();
         assert_eq!(m.offset(), next_offset[&p], "partition {p}: offsets without gaps");
         next_offset.insert(p, m.offset() + 1);
-        let id: u64 = std::str::from_utf8(m.payload().unwrap()).unwrap().strip_prefix("id-").unwrap().parse().unwrap();
+        let id: u64 = std::str::from_utf8(m.payload().unwrap())
+            .unwrap()
+            .strip_prefix("id-")
+            .unwrap()
+            .parse()
+            .unwrap();
         if let Some(prev) = last_id.insert(p, id) {
             assert!(id > prev, "partition {p}: record {id} after {prev}: order kept");
         }

@@ -142,7 +142,8 @@ impl Client {
         header
             .encode(&mut body, key.request_header_version(codec_version))
             .map_err(|e| format!("test bug: cannot encode the request header: {e}"))?;
-        req.encode(&mut body, codec_version).map_err(|e| format!("test bug: cannot encode the request: {e}"))?;
+        req.encode(&mut body, codec_version)
+            .map_err(|e| format!("test bug: cannot encode the request: {e}"))?;
         let mut frame = (body.len() as i32).to_be_bytes().to_vec();
         frame.extend_from_slice(&body);
 
@@ -158,35 +159,58 @@ impl Client {
         let header = ResponseHeader::decode(&mut answer, R::Response::header_version(codec_version))
             .map_err(|e| format!("response header does not decode: {e}"))?;
         ensure(header.correlation_id == correlation_id, || {
-            format!("correlation id {} answers request {correlation_id}", header.correlation_id)
+            format!(
+                "correlation id {} answers request {correlation_id}",
+                header.correlation_id
+            )
         })?;
         let response = R::Response::decode(&mut answer, codec_version)
             .map_err(|e| format!("response body does not decode at v{codec_version}: {e}"))?;
-        ensure(answer.remaining() == 0, || format!("{} bytes left over after the response body", answer.remaining()))?;
+        ensure(answer.remaining() == 0, || {
+            format!("{} bytes left over after the response body", answer.remaining())
+        })?;
         Ok(response)
     }
 
     /// The version to use for a setup step: `preferred`, clamped to what is advertised.
     fn setup_version(&self, key: ApiKey, preferred: i16) -> i16 {
-        let (_, min, max) = self.table.iter().copied().find(|(k, _, _)| *k == key as i16).unwrap_or((key as i16, 0, 0));
+        let (_, min, max) = self
+            .table
+            .iter()
+            .copied()
+            .find(|(k, _, _)| *k == key as i16)
+            .unwrap_or((key as i16, 0, 0));
         preferred.clamp(min, max)
     }
 
     fn create_topic(&mut self, name: &str, partitions: i32) -> Result<(), String> {
         let v = self.setup_version(ApiKey::CreateTopics, 4);
-        let req = CreateTopicsRequest::default().with_timeout_ms(10_000).with_topics(vec![CreatableTopic::default()
-            .with_name(topic(name))
-            .with_num_partitions(partitions)
-            .with_replication_factor(1)]);
-        let r = self.call(&req, v).map_err(|e| format!("setup CreateTopics v{v} {name}: {e}"))?;
-        no_error(r.topics.first().map_or(-2, |t| t.error_code), &format!("setup CreateTopics v{v} {name}"))
+        let req = CreateTopicsRequest::default()
+            .with_timeout_ms(10_000)
+            .with_topics(vec![CreatableTopic::default()
+                .with_name(topic(name))
+                .with_num_partitions(partitions)
+                .with_replication_factor(1)]);
+        let r = self
+            .call(&req, v)
+            .map_err(|e| format!("setup CreateTopics v{v} {name}: {e}"))?;
+        no_error(
+            r.topics.first().map_or(-2, |t| t.error_code),
+            &format!("setup CreateTopics v{v} {name}"),
+        )
     }
 
     fn produce(&mut self, name: &str, records: usize) -> Result<(), String> {
         let v = self.setup_version(ApiKey::Produce, 7);
         let req = produce_request(name, batch(records));
-        let r = self.call(&req, v).map_err(|e| format!("setup Produce v{v} {name}: {e}"))?;
-        let code = r.responses.first().and_then(|t| t.partition_responses.first()).map_or(-2, |p| p.error_code);
+        let r = self
+            .call(&req, v)
+            .map_err(|e| format!("setup Produce v{v} {name}: {e}"))?;
+        let code = r
+            .responses
+            .first()
+            .and_then(|t| t.partition_responses.first())
+            .map_or(-2, |p| p.error_code);
         no_error(code, &format!("setup Produce v{v} {name}"))
     }
 
@@ -202,7 +226,9 @@ impl Client {
         let (member, generation) = self.join(group_id, instance)?;
         let v = self.setup_version(ApiKey::SyncGroup, if instance.is_some() { 3 } else { 2 });
         let req = sync_request(group_id, &member, generation, instance, v);
-        let r = self.call(&req, v).map_err(|e| format!("setup SyncGroup v{v} {group_id}: {e}"))?;
+        let r = self
+            .call(&req, v)
+            .map_err(|e| format!("setup SyncGroup v{v} {group_id}: {e}"))?;
         no_error(r.error_code, &format!("setup SyncGroup v{v} {group_id}"))?;
         Ok((member, generation))
     }
@@ -212,16 +238,27 @@ impl Client {
     fn simple_commit(&mut self, group_id: &str, offset: i64) -> Result<(), String> {
         let v = self.setup_version(ApiKey::OffsetCommit, 5);
         let req = commit_request(group_id, "", -1, None, offset, v);
-        let r = self.call(&req, v).map_err(|e| format!("setup OffsetCommit v{v} {group_id}: {e}"))?;
-        let code = r.topics.first().and_then(|t| t.partitions.first()).map_or(-2, |p| p.error_code);
+        let r = self
+            .call(&req, v)
+            .map_err(|e| format!("setup OffsetCommit v{v} {group_id}: {e}"))?;
+        let code = r
+            .topics
+            .first()
+            .and_then(|t| t.partitions.first())
+            .map_or(-2, |p| p.error_code);
         no_error(code, &format!("setup OffsetCommit v{v} {group_id}"))
     }
 }
 
 fn produce_request(name: &str, records: Bytes) -> ProduceRequest {
-    ProduceRequest::default().with_acks(1).with_timeout_ms(10_000).with_topic_data(vec![TopicProduceData::default()
-        .with_name(topic(name))
-        .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))])])
+    ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic(name))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])])
 }
 
 /// A JoinGroup at `v` that goes through MEMBER_ID_REQUIRED (v4+, dynamic members) and returns
@@ -231,7 +268,9 @@ fn join_group(c: &mut Client, group_id: &str, instance: Option<&str>, v: i16) ->
         .with_group_id(group(group_id))
         .with_session_timeout_ms(SESSION_TIMEOUT_MS)
         .with_protocol_type(s("consumer"))
-        .with_protocols(vec![JoinGroupRequestProtocol::default().with_name(s("range")).with_metadata(subscription())]);
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(s("range"))
+            .with_metadata(subscription())]);
     if v >= 1 {
         req.rebalance_timeout_ms = SESSION_TIMEOUT_MS;
     }
@@ -243,7 +282,9 @@ fn join_group(c: &mut Client, group_id: &str, instance: Option<&str>, v: i16) ->
     }
     let mut r = c.call(&req, v)?;
     if v >= 4 && r.error_code == MEMBER_ID_REQUIRED {
-        ensure(!r.member_id.is_empty(), || "MEMBER_ID_REQUIRED without a member id".into())?;
+        ensure(!r.member_id.is_empty(), || {
+            "MEMBER_ID_REQUIRED without a member id".into()
+        })?;
         req.member_id = r.member_id.clone();
         r = c.call(&req, v).map_err(|e| format!("rejoin with the member id: {e}"))?;
     }
@@ -325,11 +366,26 @@ fn setup(c: &mut Client) -> Result<World, String> {
         .map_err(|e| format!("setup Metadata v{v}: {e}"))?;
     let (stable_member, stable_generation) = c.join_and_sync(STABLE_GROUP, Some(STABLE_INSTANCE))?;
     let v = c.setup_version(ApiKey::OffsetCommit, 7);
-    let req = commit_request(STABLE_GROUP, &stable_member, stable_generation, Some(STABLE_INSTANCE), 2, v);
+    let req = commit_request(
+        STABLE_GROUP,
+        &stable_member,
+        stable_generation,
+        Some(STABLE_INSTANCE),
+        2,
+        v,
+    );
     let r = c.call(&req, v).map_err(|e| format!("setup OffsetCommit v{v}: {e}"))?;
-    let code = r.topics.first().and_then(|t| t.partitions.first()).map_or(-2, |p| p.error_code);
+    let code = r
+        .topics
+        .first()
+        .and_then(|t| t.partitions.first())
+        .map_or(-2, |p| p.error_code);
     no_error(code, &format!("setup OffsetCommit v{v} {STABLE_GROUP}"))?;
-    Ok(World { node_id: md.controller_id.0, stable_member, stable_generation })
+    Ok(World {
+        node_id: md.controller_id.0,
+        stable_member,
+        stable_generation,
+    })
 }
 
 /// One meaningful request of `key` at `v`, and a sanity check of its answer.
@@ -337,14 +393,21 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
     match key {
         ApiKey::Produce => {
             let r = c.call(&produce_request(TOPIC, batch(2)), v)?;
-            let p =
-                r.responses.first().and_then(|t| t.partition_responses.first()).ok_or("no partition in the answer")?;
+            let p = r
+                .responses
+                .first()
+                .and_then(|t| t.partition_responses.first())
+                .ok_or("no partition in the answer")?;
             no_error(p.error_code, "produce")?;
-            ensure(p.base_offset >= 3, || format!("base offset {} after 3 records", p.base_offset))
+            ensure(p.base_offset >= 3, || {
+                format!("base offset {} after 3 records", p.base_offset)
+            })
         }
         ApiKey::Fetch => {
-            let mut partition =
-                FetchPartition::default().with_partition(0).with_fetch_offset(0).with_partition_max_bytes(1 << 20);
+            let mut partition = FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20);
             if v >= 9 {
                 partition.current_leader_epoch = 0;
             }
@@ -353,38 +416,54 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
                 .with_min_bytes(1)
                 .with_max_bytes(1 << 20)
                 .with_isolation_level(1)
-                .with_topics(vec![FetchTopic::default().with_topic(topic(TOPIC)).with_partitions(vec![partition])]);
+                .with_topics(vec![FetchTopic::default()
+                    .with_topic(topic(TOPIC))
+                    .with_partitions(vec![partition])]);
             let r = c.call(&req, v)?;
-            let p = r.responses.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+            let p = r
+                .responses
+                .first()
+                .and_then(|t| t.partitions.first())
+                .ok_or("no partition in the answer")?;
             no_error(p.error_code, "fetch")?;
-            ensure(p.records.as_ref().is_some_and(|b| !b.is_empty()) && p.high_watermark >= 3, || {
-                format!("no records from offset 0 (high watermark {})", p.high_watermark)
-            })
+            ensure(
+                p.records.as_ref().is_some_and(|b| !b.is_empty()) && p.high_watermark >= 3,
+                || format!("no records from offset 0 (high watermark {})", p.high_watermark),
+            )
         }
         ApiKey::ListOffsets => {
             // Latest, then the first record at or after a timestamp: both fill offset,
             // timestamp and (v4+) leader epoch.
             for ts in [-1, BATCH_TIMESTAMP] {
-                let mut partition = ListOffsetsPartition::default().with_partition_index(0).with_timestamp(ts);
+                let mut partition = ListOffsetsPartition::default()
+                    .with_partition_index(0)
+                    .with_timestamp(ts);
                 if v >= 4 {
                     partition.current_leader_epoch = 0;
                 }
-                let mut req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
-                    ListOffsetsTopic::default().with_name(topic(TOPIC)).with_partitions(vec![partition]),
-                ]);
+                let mut req = ListOffsetsRequest::default()
+                    .with_replica_id(BrokerId(-1))
+                    .with_topics(vec![ListOffsetsTopic::default()
+                        .with_name(topic(TOPIC))
+                        .with_partitions(vec![partition])]);
                 if v >= 2 {
                     req.isolation_level = 1;
                 }
                 let r = c.call(&req, v).map_err(|e| format!("timestamp {ts}: {e}"))?;
-                let p = r.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+                let p = r
+                    .topics
+                    .first()
+                    .and_then(|t| t.partitions.first())
+                    .ok_or("no partition in the answer")?;
                 no_error(p.error_code, &format!("timestamp {ts}"))?;
                 ensure(p.offset >= 0, || format!("timestamp {ts}: offset {}", p.offset))?;
             }
             Ok(())
         }
         ApiKey::Metadata => {
-            let mut req = MetadataRequest::default()
-                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(topic(TOPIC)))]));
+            let mut req = MetadataRequest::default().with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(topic(TOPIC)))
+            ]));
             if v >= 4 {
                 req.allow_auto_topic_creation = false;
             }
@@ -397,41 +476,63 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             let r = c.call(&req, v)?;
             let t = r.topics.first().ok_or("no topic in the answer")?;
             no_error(t.error_code, "topic")?;
-            ensure(!t.partitions.is_empty() && !r.brokers.is_empty(), || "no partitions or no brokers".into())
+            ensure(!t.partitions.is_empty() && !r.brokers.is_empty(), || {
+                "no partitions or no brokers".into()
+            })
         }
         ApiKey::OffsetCommit => {
             let instance = (v >= 7).then_some(STABLE_INSTANCE);
             let req = commit_request(STABLE_GROUP, &w.stable_member, w.stable_generation, instance, 2, v);
             let r = c.call(&req, v)?;
-            let p = r.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+            let p = r
+                .topics
+                .first()
+                .and_then(|t| t.partitions.first())
+                .ok_or("no partition in the answer")?;
             no_error(p.error_code, "commit")
         }
         ApiKey::OffsetFetch => {
             let offset = if v >= 8 {
-                let mut g =
-                    OffsetFetchRequestGroup::default().with_group_id(group(STABLE_GROUP)).with_topics(Some(vec![
-                        OffsetFetchRequestTopics::default().with_name(topic(TOPIC)).with_partition_indexes(vec![0]),
-                    ]));
+                let mut g = OffsetFetchRequestGroup::default()
+                    .with_group_id(group(STABLE_GROUP))
+                    .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                        .with_name(topic(TOPIC))
+                        .with_partition_indexes(vec![0])]));
                 if v >= 9 {
                     g.member_id = Some(s(&w.stable_member));
                     g.member_epoch = w.stable_generation;
                 }
-                let r = c.call(&OffsetFetchRequest::default().with_groups(vec![g]).with_require_stable(true), v)?;
+                let r = c.call(
+                    &OffsetFetchRequest::default()
+                        .with_groups(vec![g])
+                        .with_require_stable(true),
+                    v,
+                )?;
                 let g = r.groups.first().ok_or("no group in the answer")?;
                 no_error(g.error_code, "group")?;
-                let p = g.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+                let p = g
+                    .topics
+                    .first()
+                    .and_then(|t| t.partitions.first())
+                    .ok_or("no partition in the answer")?;
                 no_error(p.error_code, "partition")?;
                 p.committed_offset
             } else {
-                let mut req = OffsetFetchRequest::default().with_group_id(group(STABLE_GROUP)).with_topics(Some(vec![
-                    OffsetFetchRequestTopic::default().with_name(topic(TOPIC)).with_partition_indexes(vec![0]),
-                ]));
+                let mut req = OffsetFetchRequest::default()
+                    .with_group_id(group(STABLE_GROUP))
+                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                        .with_name(topic(TOPIC))
+                        .with_partition_indexes(vec![0])]));
                 if v >= 7 {
                     req.require_stable = true;
                 }
                 let r = c.call(&req, v)?;
                 no_error(r.error_code, "group")?;
-                let p = r.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+                let p = r
+                    .topics
+                    .first()
+                    .and_then(|t| t.partitions.first())
+                    .ok_or("no partition in the answer")?;
                 no_error(p.error_code, "partition")?;
                 p.committed_offset
             };
@@ -450,7 +551,9 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
                 _ => (r.error_code, r.node_id.0),
             };
             no_error(code, "coordinator")?;
-            ensure(node == w.node_id, || format!("coordinator {node}, expected {}", w.node_id))
+            ensure(node == w.node_id, || {
+                format!("coordinator {node}, expected {}", w.node_id)
+            })
         }
         ApiKey::JoinGroup => {
             join_group(c, &format!("pv-join-v{v}"), None, v).map_err(|e| format!("dynamic member: {e}"))?;
@@ -470,7 +573,9 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             let (member, generation) = c.join(&group_id, instance)?;
             let r = c.call(&sync_request(&group_id, &member, generation, instance, v), v)?;
             no_error(r.error_code, "sync")?;
-            ensure(r.assignment == assignment(), || format!("assignment {:?}", r.assignment))
+            ensure(r.assignment == assignment(), || {
+                format!("assignment {:?}", r.assignment)
+            })
         }
         ApiKey::Heartbeat => {
             let mut req = HeartbeatRequest::default()
@@ -488,8 +593,9 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             let (member, _) = c.join_and_sync(&group_id, instance)?;
             let mut req = LeaveGroupRequest::default().with_group_id(group(&group_id));
             if v >= 3 {
-                let mut m =
-                    MemberIdentity::default().with_member_id(s(&member)).with_group_instance_id(instance.map(s));
+                let mut m = MemberIdentity::default()
+                    .with_member_id(s(&member))
+                    .with_group_instance_id(instance.map(s));
                 if v >= 5 {
                     m.reason = Some(s("protocol version test"));
                 }
@@ -527,31 +633,46 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             }
             let r = c.call(&req, v)?;
             no_error(r.error_code, "list")?;
-            ensure(r.groups.iter().any(|g| &*g.group_id.0 == STABLE_GROUP), || format!("{STABLE_GROUP} not listed"))
+            ensure(r.groups.iter().any(|g| &*g.group_id.0 == STABLE_GROUP), || {
+                format!("{STABLE_GROUP} not listed")
+            })
         }
         ApiKey::DeleteGroups => {
             let group_id = format!("pv-delete-group-v{v}");
             c.simple_commit(&group_id, 1)?;
-            let r = c.call(&DeleteGroupsRequest::default().with_groups_names(vec![group(&group_id)]), v)?;
+            let r = c.call(
+                &DeleteGroupsRequest::default().with_groups_names(vec![group(&group_id)]),
+                v,
+            )?;
             no_error(r.results.first().map_or(-2, |g| g.error_code), "delete")
         }
         ApiKey::OffsetDelete => {
             let group_id = format!("pv-offset-delete-v{v}");
             c.simple_commit(&group_id, 1)?;
-            let req = OffsetDeleteRequest::default().with_group_id(group(&group_id)).with_topics(vec![
-                OffsetDeleteRequestTopic::default()
+            let req = OffsetDeleteRequest::default()
+                .with_group_id(group(&group_id))
+                .with_topics(vec![OffsetDeleteRequestTopic::default()
                     .with_name(topic(TOPIC))
-                    .with_partitions(vec![OffsetDeleteRequestPartition::default().with_partition_index(0)]),
-            ]);
+                    .with_partitions(vec![
+                        OffsetDeleteRequestPartition::default().with_partition_index(0)
+                    ])]);
             let r = c.call(&req, v)?;
             no_error(r.error_code, "group")?;
-            no_error(r.topics.first().and_then(|t| t.partitions.first()).map_or(-2, |p| p.error_code), "partition")
+            no_error(
+                r.topics
+                    .first()
+                    .and_then(|t| t.partitions.first())
+                    .map_or(-2, |p| p.error_code),
+                "partition",
+            )
         }
         ApiKey::InitProducerId => {
             let r = c.call(
                 // The crate's default transactional id is "", which Kafka refuses; null is an
                 // idempotent producer.
-                &InitProducerIdRequest::default().with_transactional_id(None).with_transaction_timeout_ms(60_000),
+                &InitProducerIdRequest::default()
+                    .with_transactional_id(None)
+                    .with_transaction_timeout_ms(60_000),
                 v,
             )?;
             no_error(r.error_code, "init")?;
@@ -571,13 +692,15 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
         }
         ApiKey::CreateTopics => {
             let req =
-                CreateTopicsRequest::default().with_timeout_ms(10_000).with_topics(vec![CreatableTopic::default()
-                    .with_name(topic(&format!("pv-create-v{v}")))
-                    .with_num_partitions(2)
-                    .with_replication_factor(1)
-                    .with_configs(vec![CreatableTopicConfig::default()
-                        .with_name(s("retention.ms"))
-                        .with_value(Some(s("3600000")))])]);
+                CreateTopicsRequest::default()
+                    .with_timeout_ms(10_000)
+                    .with_topics(vec![CreatableTopic::default()
+                        .with_name(topic(&format!("pv-create-v{v}")))
+                        .with_num_partitions(2)
+                        .with_replication_factor(1)
+                        .with_configs(vec![CreatableTopicConfig::default()
+                            .with_name(s("retention.ms"))
+                            .with_value(Some(s("3600000")))])]);
             let r = c.call(&req, v)?;
             no_error(r.topics.first().map_or(-2, |t| t.error_code), "create")
         }
@@ -595,16 +718,23 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
         }
         ApiKey::DeleteRecords => {
             let before = i64::from(v) + 1;
-            let req =
-                DeleteRecordsRequest::default()
-                    .with_timeout_ms(10_000)
-                    .with_topics(vec![DeleteRecordsTopic::default().with_name(topic(DELREC_TOPIC)).with_partitions(
-                        vec![DeleteRecordsPartition::default().with_partition_index(0).with_offset(before)],
-                    )]);
+            let req = DeleteRecordsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(topic(DELREC_TOPIC))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(0)
+                        .with_offset(before)])]);
             let r = c.call(&req, v)?;
-            let p = r.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+            let p = r
+                .topics
+                .first()
+                .and_then(|t| t.partitions.first())
+                .ok_or("no partition in the answer")?;
             no_error(p.error_code, "delete records")?;
-            ensure(p.low_watermark == before, || format!("low watermark {}, expected {before}", p.low_watermark))
+            ensure(p.low_watermark == before, || {
+                format!("low watermark {}, expected {before}", p.low_watermark)
+            })
         }
         ApiKey::OffsetForLeaderEpoch => {
             let req = OffsetForLeaderEpochRequest::default().with_topics(vec![OffsetForLeaderTopic::default()
@@ -614,15 +744,25 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
                     .with_current_leader_epoch(0)
                     .with_leader_epoch(0)])]);
             let r = c.call(&req, v)?;
-            let p = r.topics.first().and_then(|t| t.partitions.first()).ok_or("no partition in the answer")?;
+            let p = r
+                .topics
+                .first()
+                .and_then(|t| t.partitions.first())
+                .ok_or("no partition in the answer")?;
             no_error(p.error_code, "epoch")?;
             ensure(p.end_offset >= 3, || format!("end offset {}", p.end_offset))
         }
         ApiKey::DescribeConfigs => {
-            let mut req = DescribeConfigsRequest::default().with_include_synonyms(true).with_resources(vec![
-                DescribeConfigsResource::default().with_resource_type(2).with_resource_name(s(TOPIC)),
-                DescribeConfigsResource::default().with_resource_type(4).with_resource_name(s(&w.node_id.to_string())),
-            ]);
+            let mut req = DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_resources(vec![
+                    DescribeConfigsResource::default()
+                        .with_resource_type(2)
+                        .with_resource_name(s(TOPIC)),
+                    DescribeConfigsResource::default()
+                        .with_resource_type(4)
+                        .with_resource_name(s(&w.node_id.to_string())),
+                ]);
             if v >= 3 {
                 req.include_documentation = true;
             }
@@ -630,7 +770,9 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             ensure(r.results.len() == 2, || format!("{} results", r.results.len()))?;
             for res in &r.results {
                 no_error(res.error_code, &format!("resource {:?}", res.resource_name))?;
-                ensure(!res.configs.is_empty(), || format!("no configs for {:?}", res.resource_name))?;
+                ensure(!res.configs.is_empty(), || {
+                    format!("no configs for {:?}", res.resource_name)
+                })?;
             }
             Ok(())
         }
@@ -665,23 +807,33 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
             let r = c.call_as(&req, v, v.max(1))?;
             let dir = r.results.first().ok_or("no log dir in the answer")?;
             no_error(dir.error_code, "log dir")?;
-            let size = dir.topics.first().and_then(|t| t.partitions.first()).map_or(-1, |p| p.partition_size);
+            let size = dir
+                .topics
+                .first()
+                .and_then(|t| t.partitions.first())
+                .map_or(-1, |p| p.partition_size);
             ensure(size > 0, || format!("partition size {size}"))
         }
         ApiKey::CreatePartitions => {
             let count = i32::from(v) + 2;
-            let req = CreatePartitionsRequest::default().with_timeout_ms(10_000).with_topics(vec![
-                CreatePartitionsTopic::default()
+            let req = CreatePartitionsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![CreatePartitionsTopic::default()
                     .with_name(topic(PARTS_TOPIC))
                     .with_count(count)
                     // Null: the broker places them. (An empty list asks for zero new partitions.)
-                    .with_assignments(None),
-            ]);
+                    .with_assignments(None)]);
             let r = c.call(&req, v)?;
-            no_error(r.results.first().map_or(-2, |x| x.error_code), &format!("grow to {count}"))
+            no_error(
+                r.results.first().map_or(-2, |x| x.error_code),
+                &format!("grow to {count}"),
+            )
         }
         ApiKey::DescribeCluster => {
-            let r = c.call(&DescribeClusterRequest::default().with_include_cluster_authorized_operations(true), v)?;
+            let r = c.call(
+                &DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
+                v,
+            )?;
             no_error(r.error_code, "describe cluster")?;
             ensure(r.brokers.len() == 1, || format!("{} brokers", r.brokers.len()))
         }
@@ -693,11 +845,20 @@ fn exercise(c: &mut Client, w: &World, key: ApiKey, v: i16) -> Result<(), String
 fn every_advertised_api_version_answers_a_meaningful_request() {
     let dir = tempfile::tempdir().unwrap();
     let broker = BrokerProcess::start(&dir.path().join("data"), Some(BROKER_TOML));
-    let mut c = Client { addr: broker.addr.clone(), stream: None, next_correlation_id: 1, table: Vec::new() };
+    let mut c = Client {
+        addr: broker.addr.clone(),
+        stream: None,
+        next_correlation_id: 1,
+        table: Vec::new(),
+    };
 
     let advertised = c.call(&ApiVersionsRequest::default(), 0).expect("ApiVersions v0");
     assert_eq!(advertised.error_code, 0);
-    c.table = advertised.api_keys.iter().map(|k| (k.api_key, k.min_version, k.max_version)).collect();
+    c.table = advertised
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .collect();
     assert!(!c.table.is_empty(), "ApiVersions advertises nothing");
 
     let world = setup(&mut c).unwrap_or_else(|e| panic!("setup failed: {e}\nbroker log:\n{}", broker.log_text()));
@@ -711,7 +872,11 @@ fn every_advertised_api_version_answers_a_meaningful_request() {
             continue;
         };
         for v in min..=max {
-            assert!(Instant::now() < deadline, "still going after 300 s; failures so far:\n{}", failures.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "still going after 300 s; failures so far:\n{}",
+                failures.join("\n")
+            );
             checked += 1;
             if let Err(e) = exercise(&mut c, &world, key, v) {
                 failures.push(format!("{key:?} v{v}: {e}"));
@@ -720,7 +885,11 @@ fn every_advertised_api_version_answers_a_meaningful_request() {
     }
     // Why the broker closed connections (it logs after closing, so read it last), and
     // refusals during setup steps.
-    for line in broker.log_text().lines().filter(|l| l.contains("cannot encode response")) {
+    for line in broker
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("cannot encode response"))
+    {
         failures.push(format!("broker log: {}", line.trim()));
     }
     assert!(

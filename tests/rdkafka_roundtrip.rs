@@ -11,8 +11,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::producer::ProducerContext;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use common::BrokerProcess;
@@ -42,9 +42,14 @@ impl ProducerContext for Recorder {
 }
 
 fn create_topic(addr: &str, name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", addr).create().expect("admin");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .create()
+        .expect("admin");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let res = rt
         .block_on(admin.create_topics(
             &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
@@ -58,7 +63,10 @@ fn create_topic(addr: &str, name: &str, partitions: i32) {
 
 fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
     let _ = DefaultProducerContext;
-    let ctx = Recorder { acks: Default::default(), errors: Default::default() };
+    let ctx = Recorder {
+        acks: Default::default(),
+        errors: Default::default(),
+    };
     let producer: ThreadedProducer<Recorder> = ClientConfig::new()
         .set("bootstrap.servers", addr)
         .set("acks", "all")
@@ -73,18 +81,31 @@ fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
             key: format!("key-{}", i % 97).into_bytes(),
             value: format!("value-{i}-{}", "x".repeat(i % 50)).into_bytes(),
             ts: 1_700_000_000_000 + i as i64,
-            headers: vec![("h".into(), i.to_string().into_bytes()), ("h".into(), b"dup-key".to_vec())],
+            headers: vec![
+                ("h".into(), i.to_string().into_bytes()),
+                ("h".into(), b"dup-key".to_vec()),
+            ],
         };
         let mut headers = OwnedHeaders::new();
         for (k, v) in &s.headers {
             headers = headers.insert(Header { key: k, value: Some(v) });
         }
-        let mut rec = BaseRecord::with_opaque_to(topic, Box::new(i)).key(&s.key).payload(&s.value).timestamp(s.ts).headers(headers);
+        let mut rec = BaseRecord::with_opaque_to(topic, Box::new(i))
+            .key(&s.key)
+            .payload(&s.value)
+            .timestamp(s.ts)
+            .headers(headers);
         loop {
             match producer.send(rec) {
                 Ok(()) => break,
                 Err((e, r)) => {
-                    assert!(matches!(e, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)), "{e}");
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                        ),
+                        "{e}"
+                    );
                     rec = r;
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -94,7 +115,11 @@ fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
     }
     producer.flush(Duration::from_secs(60)).expect("flush");
     let ctx = producer.context();
-    assert!(ctx.errors.lock().unwrap().is_empty(), "delivery errors: {:?}", ctx.errors.lock().unwrap());
+    assert!(
+        ctx.errors.lock().unwrap().is_empty(),
+        "delivery errors: {:?}",
+        ctx.errors.lock().unwrap()
+    );
     let acks = ctx.acks.lock().unwrap().clone();
     assert_eq!(acks.len(), n, "every record acknowledged");
 
@@ -102,7 +127,10 @@ fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
     let mut expected: HashMap<(i32, i64), usize> = HashMap::new();
     let mut per_partition: HashMap<i32, i64> = HashMap::new();
     for &(id, p, o) in &acks {
-        assert!(expected.insert((p, o), id).is_none(), "offset {o} of partition {p} acknowledged twice");
+        assert!(
+            expected.insert((p, o), id).is_none(),
+            "offset {o} of partition {p} acknowledged twice"
+        );
         *per_partition.entry(p).or_default() += 1;
     }
 
@@ -121,11 +149,17 @@ fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
     let mut got = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while got < n && std::time::Instant::now() < deadline {
-        let Some(msg) = consumer.poll(Duration::from_millis(500)) else { continue };
+        let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
         let msg = msg.expect("consume");
         let p = msg.partition();
         let want_offset = next[&p];
-        assert_eq!(msg.offset(), want_offset, "partition {p}: records in order without gaps");
+        assert_eq!(
+            msg.offset(),
+            want_offset,
+            "partition {p}: records in order without gaps"
+        );
         next.insert(p, want_offset + 1);
         let id = expected[&(p, msg.offset())];
         let s = &sent[id];
@@ -134,7 +168,11 @@ fn produce_and_consume(addr: &str, topic: &str, codec: &str, n: usize) {
         assert_eq!(msg.timestamp().to_millis(), Some(s.ts));
         let hs: Vec<(String, Vec<u8>)> = msg
             .headers()
-            .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(hs, s.headers, "headers byte-identical, duplicates kept");
         got += 1;
@@ -152,7 +190,11 @@ fn rdkafka_roundtrip_100k_records_over_six_partitions_with_every_codec() {
         let topic = format!("roundtrip-{codec}");
         create_topic(&broker.addr, &topic, 6);
         // 100,000 records in all, split across the codecs.
-        let n = if i == 0 { total - (codecs.len() - 1) * 15_000 } else { 15_000 };
+        let n = if i == 0 {
+            total - (codecs.len() - 1) * 15_000
+        } else {
+            15_000
+        };
         produce_and_consume(&broker.addr, &topic, codec, n);
     }
 }

@@ -26,7 +26,14 @@ fn t0() -> Instant {
 }
 
 fn broker(id: i32, rack: &str, controller: bool) -> Broker {
-    Broker { id, host: format!("kafka-{id}.prod.example.com"), port: 9092, rack: Some(rack.into()), is_controller: controller, up: true }
+    Broker {
+        id,
+        host: format!("kafka-{id}.prod.example.com"),
+        port: 9092,
+        rack: Some(rack.into()),
+        is_controller: controller,
+        up: true,
+    }
 }
 
 /// A healthy partition of a 3-broker cluster, leaders spread round robin.
@@ -88,7 +95,11 @@ fn snapshot() -> ClusterSnapshot {
     ClusterSnapshot {
         cluster_id: Some("kx5fB2pBQ9yKq3S1cTt6Yw".into()),
         controller_id: Some(1),
-        brokers: vec![broker(1, "eu-west-1a", true), broker(2, "eu-west-1b", false), broker(3, "eu-west-1c", false)],
+        brokers: vec![
+            broker(1, "eu-west-1a", true),
+            broker(2, "eu-west-1b", false),
+            broker(3, "eu-west-1c", false),
+        ],
         topics,
     }
 }
@@ -116,12 +127,22 @@ fn configs() -> Vec<ConfigEntry> {
         config("retention.ms", "86400000", DynamicTopic, Some("604800000")),
         config("segment.bytes", "1073741824", Default, None),
         config("segment.ms", "604800000", Default, None),
-        config("unclean.leader.election.enable", "false", DynamicDefaultBroker, Some("false")),
+        config(
+            "unclean.leader.election.enable",
+            "false",
+            DynamicDefaultBroker,
+            Some("false"),
+        ),
     ]
 }
 
 fn groups() -> Vec<GroupSummary> {
-    let g = |name: &str, state: &str, members| GroupSummary { name: name.into(), state: state.into(), protocol_type: "consumer".into(), members };
+    let g = |name: &str, state: &str, members| GroupSummary {
+        name: name.into(),
+        state: state.into(),
+        protocol_type: "consumer".into(),
+        members,
+    };
     vec![
         g("heartbeat-monitor", "Stable", 3),
         g("inventory-sync", "Stable", 1),
@@ -133,7 +154,11 @@ fn groups() -> Vec<GroupSummary> {
 /// The cluster answering normally, with data 2 s old, on `pane`.
 fn live_state(pane: Pane) -> AppState {
     let base = t0();
-    let target = Target { name: "bundled".into(), bootstrap: "127.0.0.1:9092".into(), bundled: true };
+    let target = Target {
+        name: "bundled".into(),
+        bootstrap: "127.0.0.1:9092".into(),
+        bundled: true,
+    };
     let mut state = AppState::new(target, base);
     state.now = base + Duration::from_secs(120);
     state.connection = Connection::Up;
@@ -152,7 +177,9 @@ fn live_state(pane: Pane) -> AppState {
 fn draw(state: &AppState, theme: &Theme, (w, h): (u16, u16)) -> Terminal<TestBackend> {
     let keymap = Keymap::load(None).expect("default keymap");
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    terminal.draw(|f| strom::ui::render(f, state, theme, &keymap)).expect("draw");
+    terminal
+        .draw(|f| strom::ui::render(f, state, theme, &keymap))
+        .expect("draw");
     terminal
 }
 
@@ -244,7 +271,11 @@ fn flash_message_in_the_footer() {
 #[test]
 fn connecting_before_any_answer() {
     let base = t0();
-    let target = Target { name: "127.0.0.1:9092".into(), bootstrap: "127.0.0.1:9092".into(), bundled: false };
+    let target = Target {
+        name: "127.0.0.1:9092".into(),
+        bootstrap: "127.0.0.1:9092".into(),
+        bundled: false,
+    };
     let mut state = AppState::new(target, base);
     state.now = base + Duration::from_secs(4);
     tables::rebuild_all(&mut state);
@@ -254,7 +285,11 @@ fn connecting_before_any_answer() {
 #[test]
 fn no_answer_before_any_data() {
     let base = t0();
-    let target = Target { name: "127.0.0.1:1".into(), bootstrap: "127.0.0.1:1".into(), bundled: false };
+    let target = Target {
+        name: "127.0.0.1:1".into(),
+        bootstrap: "127.0.0.1:1".into(),
+        bundled: false,
+    };
     let mut state = AppState::new(target, base);
     state.now = base + Duration::from_secs(12);
     state.connection = Connection::Lost {
@@ -271,7 +306,10 @@ fn no_answer_retrying_with_stale_data() {
     let now = state.now;
     // The last good refresh 15 s ago, nothing since 12 s ago.
     state.snapshot_at = Some(now - Duration::from_secs(15));
-    state.connection = Connection::Lost { since: now - Duration::from_secs(12), error: "Local: Timed out (after 5000 ms)".into() };
+    state.connection = Connection::Lost {
+        since: now - Duration::from_secs(12),
+        error: "Local: Timed out (after 5000 ms)".into(),
+    };
     state.notes = vec!["no DescribeLogDirs: sizes unknown".into()];
     snap_both("stale", &state);
 }
@@ -282,12 +320,18 @@ fn selection_is_visible_without_colour() {
     let state = live_state(Pane::Topics);
     let terminal = draw(&state, &Theme::no_color(), (80, 24));
     let buf = terminal.backend().buffer();
-    let selected_y = (0..24).find(|y| buf[(1, *y)].symbol() == ">").expect("a row marked '>'");
+    let selected_y = (0..24)
+        .find(|y| buf[(1, *y)].symbol() == ">")
+        .expect("a row marked '>'");
     assert!(buf[(10, selected_y)].modifier.contains(Modifier::REVERSED));
     for y in 0..24 {
         for x in 0..80 {
             let c = &buf[(x, y)];
-            assert_eq!((c.fg, c.bg), (ratatui::style::Color::Reset, ratatui::style::Color::Reset), "colour at {x},{y}");
+            assert_eq!(
+                (c.fg, c.bg),
+                (ratatui::style::Color::Reset, ratatui::style::Color::Reset),
+                "colour at {x},{y}"
+            );
         }
     }
 }

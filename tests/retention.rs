@@ -25,7 +25,11 @@ fn admin(addr: &str) -> AdminClient<DefaultClientContext> {
 }
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn create(addr: &str, topic: &str, configs: &[(&str, &str)]) {
@@ -93,12 +97,19 @@ fn first_after(c: &BaseConsumer, topic: &str, offset: i64) -> Result<i64, KafkaE
 #[test]
 fn size_and_time_retention_delete_old_segments_and_consumers_reset() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = BrokerProcess::start(&dir.path().join("data"), Some("\"log.retention.check.interval.ms\" = 100\n"));
+    let broker = BrokerProcess::start(
+        &dir.path().join("data"),
+        Some("\"log.retention.check.interval.ms\" = 100\n"),
+    );
     let addr = &broker.addr;
     let c = consumer(addr, "earliest");
 
     // retention.bytes: about 250 bytes per record, 4 KiB segments, keep ~16 KiB.
-    create(addr, "by-size", &[("segment.bytes", "4096"), ("retention.bytes", "16384")]);
+    create(
+        addr,
+        "by-size",
+        &[("segment.bytes", "4096"), ("retention.bytes", "16384")],
+    );
     produce(addr, "by-size", 400, now_ms());
     let seg_dir = dir.path().join("data").join("by-size-0");
     let log_bytes = || -> u64 {
@@ -114,14 +125,27 @@ fn size_and_time_retention_delete_old_segments_and_consumers_reset() {
         let (lo, hi) = watermarks(&c, "by-size");
         (lo > 0 && log_bytes() <= 16384 + 4096).then_some((lo, hi))
     })
-    .unwrap_or_else(|| panic!("size retention did not trim the log: {:?}, {} bytes", watermarks(&c, "by-size"), log_bytes()));
+    .unwrap_or_else(|| {
+        panic!(
+            "size retention did not trim the log: {:?}, {} bytes",
+            watermarks(&c, "by-size"),
+            log_bytes()
+        )
+    });
     assert_eq!(hi, 400);
     assert!(hi - lo < 150, "most of the log is gone: {lo}..{hi}");
     // Kafka's rule: delete the oldest segment while the rest still exceed retention.bytes.
-    assert!(log_bytes() > 16384 - 4096, "no more than needed was deleted: {} bytes", log_bytes());
+    assert!(
+        log_bytes() > 16384 - 4096,
+        "no more than needed was deleted: {} bytes",
+        log_bytes()
+    );
 
     // A consumer below the log start: earliest resets to it; error reports it.
-    assert_eq!(first_after(&c, "by-size", 0).unwrap(), lo.max(watermarks(&c, "by-size").0));
+    assert_eq!(
+        first_after(&c, "by-size", 0).unwrap(),
+        lo.max(watermarks(&c, "by-size").0)
+    );
     let strict = consumer(addr, "error");
     match first_after(&strict, "by-size", 0) {
         Err(e) => assert!(e.to_string().to_lowercase().contains("offset"), "{e}"),

@@ -78,8 +78,14 @@ pub enum Update {
     Snapshot(ClusterSnapshot),
     Groups(Vec<GroupSummary>),
     /// A refresh failed: the cluster did not answer or answered with an error.
-    Unreachable { error: String },
-    TopicConfigs { id: u64, topic: String, result: Result<Vec<ConfigEntry>, String> },
+    Unreachable {
+        error: String,
+    },
+    TopicConfigs {
+        id: u64,
+        topic: String,
+        result: Result<Vec<ConfigEntry>, String>,
+    },
     /// Something this cluster cannot do, to be noted once (e.g. no DescribeLogDirs).
     Note(String),
 }

@@ -37,11 +37,20 @@ pub fn ensure(data_dir: &Path, log: &Path) -> Result<Bundled, BundledError> {
     if let Some(owner) = DataDirLock::owner(data_dir) {
         if let Some(address) = owner.address {
             tracing::info!(pid = %owner.pid, %address, "reusing the running bundled broker");
-            return Ok(Bundled { address, child: None, first_run: false, data_dir: data_dir.to_path_buf() });
+            return Ok(Bundled {
+                address,
+                child: None,
+                first_run: false,
+                data_dir: data_dir.to_path_buf(),
+            });
         }
     }
     let first_run = !data_dir.join("catalog.toml").exists();
-    let listen = if port_free("127.0.0.1:9092") { "127.0.0.1:9092" } else { "127.0.0.1:0" };
+    let listen = if port_free("127.0.0.1:9092") {
+        "127.0.0.1:9092"
+    } else {
+        "127.0.0.1:0"
+    };
     match start(data_dir, log, listen, first_run) {
         // 9092 looked free but another process took it first (two consoles starting at once):
         // fall back to an ephemeral port rather than fail.
@@ -54,13 +63,19 @@ pub fn ensure(data_dir: &Path, log: &Path) -> Result<Bundled, BundledError> {
 }
 
 fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<Bundled, BundledError> {
-    let exe = std::env::current_exe().map_err(|e| BundledError::Spawn { exe: "strom".into(), source: e })?;
+    let exe = std::env::current_exe().map_err(|e| BundledError::Spawn {
+        exe: "strom".into(),
+        source: e,
+    })?;
     let _ = std::fs::create_dir_all(data_dir);
     let log_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
-        .map_err(|e| BundledError::Spawn { exe: log.display().to_string(), source: e })?;
+        .map_err(|e| BundledError::Spawn {
+            exe: log.display().to_string(),
+            source: e,
+        })?;
     let mut cmd = Command::new(&exe);
     cmd.args(["broker", "--listen", listen, "--data-dir"])
         .arg(data_dir)
@@ -81,7 +96,10 @@ fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<B
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| BundledError::Spawn { exe: exe.display().to_string(), source: e })?;
+    let mut child = cmd.spawn().map_err(|e| BundledError::Spawn {
+        exe: exe.display().to_string(),
+        source: e,
+    })?;
     let stdout = child.stdout.take().ok_or_else(|| BundledError::Spawn {
         exe: exe.display().to_string(),
         source: std::io::Error::other("no stdout pipe"),
@@ -101,19 +119,30 @@ fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<B
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => {
                 if let Some(address) = line.strip_prefix("listening on ") {
-                    return Ok(Bundled { address: address.trim().to_string(), child: Some(child), first_run, data_dir: data_dir.to_path_buf() });
+                    return Ok(Bundled {
+                        address: address.trim().to_string(),
+                        child: Some(child),
+                        first_run,
+                        data_dir: data_dir.to_path_buf(),
+                    });
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(BundledError::Exited { status: status.to_string(), log: log_name });
+            return Err(BundledError::Exited {
+                status: status.to_string(),
+                log: log_name,
+            });
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(BundledError::NotReady { secs: wait.as_secs(), log: log_name });
+            return Err(BundledError::NotReady {
+                secs: wait.as_secs(),
+                log: log_name,
+            });
         }
     }
 }

@@ -222,7 +222,11 @@ impl Keymap {
 
     /// The first key of an action, for the footer (e.g. "/" for filter).
     pub fn key_for(&self, run: &str) -> Option<&str> {
-        self.bindings.iter().find(|b| b.run == run).and_then(|b| b.on.first()).map(String::as_str)
+        self.bindings
+            .iter()
+            .find(|b| b.run == run)
+            .and_then(|b| b.on.first())
+            .map(String::as_str)
     }
 }
 
@@ -242,17 +246,29 @@ mod tests {
     #[test]
     fn default_keymap_parses_and_maps_vim_and_arrow_keys() {
         let km = Keymap::load(None).unwrap();
-        assert_eq!(km.action(&key(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(
+            km.action(&key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
         assert_eq!(km.action(&key(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(km.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(km.action(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::End));
+        assert_eq!(
+            km.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::End)
+        );
         assert!(km.help().iter().any(|(k, d)| k == "/" && d == "filter rows"));
     }
 
     #[test]
     fn user_entries_replace_defaults_and_bad_files_are_reported() {
         let km = Keymap::load(Some("[[bind]]\non = [\"x\"]\nrun = \"quit\"\ndesc = \"leave\"\n")).unwrap();
-        assert_eq!(km.action(&key(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(
+            km.action(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
         assert_eq!(km.action(&key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         assert_eq!(
             Keymap::load(Some("[[bind]]\non = [\"x\"]\nrun = \"explode\"\ndesc = \"\"\n")).unwrap_err(),

@@ -30,7 +30,14 @@ pub struct Console {
 
 impl Console {
     pub fn new(state: AppState, keymap: Keymap, commands: mpsc::Sender<Command>) -> Self {
-        Console { state, keymap, commands, next_id: 0, configs_request: None, page: 10 }
+        Console {
+            state,
+            keymap,
+            commands,
+            next_id: 0,
+            configs_request: None,
+            page: 10,
+        }
     }
 
     fn send(&mut self, cmd: Command) {
@@ -96,7 +103,10 @@ impl Console {
             self.state.topic_configs = None;
             self.next_id += 1;
             self.configs_request = Some(self.next_id);
-            self.send(Command::TopicConfigs { id: self.next_id, topic });
+            self.send(Command::TopicConfigs {
+                id: self.next_id,
+                topic,
+            });
             // Another topic's rows: start at the top rather than at the old row index.
             for pane in [Pane::Partitions, Pane::Configs] {
                 let view = self.state.table_mut(pane);
@@ -214,7 +224,9 @@ impl Console {
             "groups" | "g" => Pane::Groups,
             "configs" | "c" => Pane::Configs,
             other => {
-                self.state.flash(format!("unknown command ':{other}' (try :topics, :partitions, :brokers, :groups, :configs, :q)"));
+                self.state.flash(format!(
+                    "unknown command ':{other}' (try :topics, :partitions, :brokers, :groups, :configs, :q)"
+                ));
                 return;
             }
         };
@@ -228,7 +240,11 @@ impl Console {
             Action::NextPane | Action::PrevPane => {
                 let n = Pane::ALL.len();
                 let i = pane.index();
-                let next = if action == Action::NextPane { (i + 1) % n } else { (i + n - 1) % n };
+                let next = if action == Action::NextPane {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
                 self.go(Pane::ALL[next]);
             }
             Action::GoTo(p) => self.go(p),
@@ -353,7 +369,11 @@ mod tests {
 
     fn console() -> (Console, mpsc::Receiver<Command>) {
         let (tx, rx) = mpsc::channel(16);
-        let target = Target { name: "test".into(), bootstrap: "127.0.0.1:9092".into(), bundled: false };
+        let target = Target {
+            name: "test".into(),
+            bootstrap: "127.0.0.1:9092".into(),
+            bundled: false,
+        };
         let state = AppState::new(target, Instant::now());
         (Console::new(state, Keymap::load(None).unwrap(), tx), rx)
     }
@@ -362,7 +382,15 @@ mod tests {
         ClusterSnapshot {
             topics: names
                 .iter()
-                .map(|n| Topic { name: n.to_string(), partitions: vec![Partition { id: 0, leader: Some(1), ..Default::default() }], ..Default::default() })
+                .map(|n| Topic {
+                    name: n.to_string(),
+                    partitions: vec![Partition {
+                        id: 0,
+                        leader: Some(1),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
                 .collect(),
             ..Default::default()
         }
@@ -384,9 +412,17 @@ mod tests {
             Command::TopicConfigs { topic, id } => {
                 assert_eq!(topic, "beta");
                 // A stale answer (older id) is dropped; the current one lands.
-                c.apply(Update::TopicConfigs { id: id + 100, topic: "x".into(), result: Ok(vec![]) });
+                c.apply(Update::TopicConfigs {
+                    id: id + 100,
+                    topic: "x".into(),
+                    result: Ok(vec![]),
+                });
                 assert!(c.state.topic_configs.is_none());
-                c.apply(Update::TopicConfigs { id, topic: "beta".into(), result: Err("boom".into()) });
+                c.apply(Update::TopicConfigs {
+                    id,
+                    topic: "beta".into(),
+                    result: Err("boom".into()),
+                });
                 assert!(c.state.topic_configs.is_some());
             }
             other => panic!("unexpected {other:?}"),
@@ -431,11 +467,23 @@ mod tests {
     fn lost_connection_keeps_data_and_remembers_since_when() {
         let (mut c, _rx) = console();
         c.apply(Update::Snapshot(snapshot(&["a"])));
-        c.apply(Update::Unreachable { error: "timeout".into() });
-        let Connection::Lost { since, .. } = c.state.connection.clone() else { panic!() };
+        c.apply(Update::Unreachable {
+            error: "timeout".into(),
+        });
+        let Connection::Lost { since, .. } = c.state.connection.clone() else {
+            panic!()
+        };
         c.state.now += Duration::from_secs(5);
-        c.apply(Update::Unreachable { error: "timeout".into() });
-        assert_eq!(c.state.connection, Connection::Lost { since, error: "timeout".into() });
+        c.apply(Update::Unreachable {
+            error: "timeout".into(),
+        });
+        assert_eq!(
+            c.state.connection,
+            Connection::Lost {
+                since,
+                error: "timeout".into()
+            }
+        );
         assert!(c.state.is_stale());
         assert_eq!(c.state.snapshot.topics.len(), 1, "last good data stays");
     }
@@ -444,10 +492,30 @@ mod tests {
     fn brokers_missing_from_metadata_are_kept_and_marked_down() {
         use crate::cluster::model::Broker;
         let (mut c, _rx) = console();
-        let b = |id| Broker { id, host: "h".into(), port: 1, rack: None, is_controller: false, up: true };
-        c.apply(Update::Snapshot(ClusterSnapshot { brokers: vec![b(1), b(2), b(3)], ..Default::default() }));
-        c.apply(Update::Snapshot(ClusterSnapshot { brokers: vec![b(1), b(3)], ..Default::default() }));
-        let down: Vec<i32> = c.state.snapshot.brokers.iter().filter(|b| !b.up).map(|b| b.id).collect();
+        let b = |id| Broker {
+            id,
+            host: "h".into(),
+            port: 1,
+            rack: None,
+            is_controller: false,
+            up: true,
+        };
+        c.apply(Update::Snapshot(ClusterSnapshot {
+            brokers: vec![b(1), b(2), b(3)],
+            ..Default::default()
+        }));
+        c.apply(Update::Snapshot(ClusterSnapshot {
+            brokers: vec![b(1), b(3)],
+            ..Default::default()
+        }));
+        let down: Vec<i32> = c
+            .state
+            .snapshot
+            .brokers
+            .iter()
+            .filter(|b| !b.up)
+            .map(|b| b.id)
+            .collect();
         assert_eq!(down, [2]);
         assert_eq!(c.state.snapshot.brokers.len(), 3);
     }

@@ -38,7 +38,13 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [Pane::Topics, Pane::Partitions, Pane::Brokers, Pane::Groups, Pane::Configs];
+    pub const ALL: [Pane; 5] = [
+        Pane::Topics,
+        Pane::Partitions,
+        Pane::Brokers,
+        Pane::Groups,
+        Pane::Configs,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {

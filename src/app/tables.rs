@@ -32,11 +32,27 @@ pub struct Column {
 }
 
 const fn col(title: &'static str, short: &'static str, min: u16, max: u16, numeric: bool, priority: u8) -> Column {
-    Column { title, short, min, max, numeric, priority, fill: false }
+    Column {
+        title,
+        short,
+        min,
+        max,
+        numeric,
+        priority,
+        fill: false,
+    }
 }
 
 const fn fill(title: &'static str, min: u16, max: u16, priority: u8) -> Column {
-    Column { title, short: title, min, max, numeric: false, priority, fill: true }
+    Column {
+        title,
+        short: title,
+        min,
+        max,
+        numeric: false,
+        priority,
+        fill: true,
+    }
 }
 
 pub const TOPIC_COLUMNS: [Column; 8] = [
@@ -147,7 +163,10 @@ pub struct Bookmark {
 pub fn bookmark(state: &AppState) -> Bookmark {
     let mut keys: [Option<String>; Pane::ALL.len()] = Default::default();
     for pane in Pane::ALL {
-        keys[pane.index()] = state.table(pane).selected_row().and_then(|src| row_key(state, pane, src));
+        keys[pane.index()] = state
+            .table(pane)
+            .selected_row()
+            .and_then(|src| row_key(state, pane, src));
     }
     Bookmark { keys }
 }
@@ -157,9 +176,10 @@ pub fn bookmark(state: &AppState) -> Bookmark {
 pub fn rebuild_all_from(state: &mut AppState, bookmark: &Bookmark) {
     for pane in Pane::ALL {
         let rows = compute_rows(state, pane, state.table(pane));
-        let found = bookmark.keys[pane.index()]
-            .as_deref()
-            .and_then(|key| rows.iter().position(|src| row_key(state, pane, *src).as_deref() == Some(key)));
+        let found = bookmark.keys[pane.index()].as_deref().and_then(|key| {
+            rows.iter()
+                .position(|src| row_key(state, pane, *src).as_deref() == Some(key))
+        });
         let view = state.table_mut(pane);
         view.rows = rows;
         reselect(view, found);
@@ -196,12 +216,24 @@ fn compute_rows(state: &AppState, pane: Pane, view: &TableView) -> Vec<usize> {
         Pane::Topics => {
             let topics = &state.snapshot.topics;
             let rows = filtered(topics.len(), |i| contains_ci(&topics[i].name, &needle));
-            sorted(rows, desc, |a, b| cmp_topic(&topics[a], &topics[b], col), |a, b| topics[a].name.cmp(&topics[b].name))
+            sorted(
+                rows,
+                desc,
+                |a, b| cmp_topic(&topics[a], &topics[b], col),
+                |a, b| topics[a].name.cmp(&topics[b].name),
+            )
         }
         Pane::Partitions => {
             let parts: &[Partition] = state.current_topic().map_or(&[], |t| &t.partitions);
-            let rows = filtered(parts.len(), |i| needle.is_empty() || contains_ci(&parts[i].id.to_string(), &needle));
-            sorted(rows, desc, |a, b| cmp_partition(&parts[a], &parts[b], col), |a, b| parts[a].id.cmp(&parts[b].id))
+            let rows = filtered(parts.len(), |i| {
+                needle.is_empty() || contains_ci(&parts[i].id.to_string(), &needle)
+            });
+            sorted(
+                rows,
+                desc,
+                |a, b| cmp_partition(&parts[a], &parts[b], col),
+                |a, b| parts[a].id.cmp(&parts[b].id),
+            )
         }
         Pane::Brokers => {
             let brokers = &state.snapshot.brokers;
@@ -333,7 +365,11 @@ fn cmp_partition(x: &Partition, y: &Partition, col: usize) -> Ordering {
 pub fn topic_health(t: &Topic) -> (usize, usize) {
     let offline = t.offline_partitions();
     // An offline partition is counted once, as offline, not also as under-replicated.
-    let urp = t.partitions.iter().filter(|p| !p.is_offline() && p.is_under_replicated()).count();
+    let urp = t
+        .partitions
+        .iter()
+        .filter(|p| !p.is_offline() && p.is_under_replicated())
+        .count();
     (offline, urp)
 }
 
@@ -423,14 +459,25 @@ mod tests {
     }
 
     fn state(topics: Vec<Topic>) -> AppState {
-        let target = Target { name: "t".into(), bootstrap: "127.0.0.1:9092".into(), bundled: false };
+        let target = Target {
+            name: "t".into(),
+            bootstrap: "127.0.0.1:9092".into(),
+            bundled: false,
+        };
         let mut s = AppState::new(target, Instant::now());
-        s.snapshot = ClusterSnapshot { topics, ..ClusterSnapshot::default() };
+        s.snapshot = ClusterSnapshot {
+            topics,
+            ..ClusterSnapshot::default()
+        };
         s
     }
 
     fn names(s: &AppState) -> Vec<&str> {
-        s.topics.rows.iter().map(|i| s.snapshot.topics[*i].name.as_str()).collect()
+        s.topics
+            .rows
+            .iter()
+            .map(|i| s.snapshot.topics[*i].name.as_str())
+            .collect()
     }
 
     #[test]
@@ -453,7 +500,11 @@ mod tests {
 
     #[test]
     fn filter_is_a_case_insensitive_substring_and_keeps_the_selected_topic() {
-        let mut s = state(vec![topic("Orders", 1, 0), topic("payments", 1, 0), topic("orders-dlq", 1, 0)]);
+        let mut s = state(vec![
+            topic("Orders", 1, 0),
+            topic("payments", 1, 0),
+            topic("orders-dlq", 1, 0),
+        ]);
         rebuild_all(&mut s);
         s.topics.selected = 2; // orders-dlq
         s.topics.filter = "ORD".into();
@@ -489,7 +540,10 @@ mod tests {
         let mark = bookmark(&s);
         s.snapshot.topics.insert(0, topic("a", 1, 0));
         rebuild_all_from(&mut s, &mark);
-        assert_eq!(s.topics.selected_row().map(|i| s.snapshot.topics[i].name.as_str()), Some("c"));
+        assert_eq!(
+            s.topics.selected_row().map(|i| s.snapshot.topics[i].name.as_str()),
+            Some("c")
+        );
     }
 
     #[test]
@@ -513,8 +567,22 @@ mod tests {
     fn brokers_filter_on_host_and_id_and_groups_on_name() {
         let mut s = state(vec![]);
         s.snapshot.brokers = vec![
-            Broker { id: 1, host: "kafka-a.example".into(), port: 9092, rack: None, is_controller: true, up: true },
-            Broker { id: 2, host: "kafka-b.example".into(), port: 9092, rack: None, is_controller: false, up: false },
+            Broker {
+                id: 1,
+                host: "kafka-a.example".into(),
+                port: 9092,
+                rack: None,
+                is_controller: true,
+                up: true,
+            },
+            Broker {
+                id: 2,
+                host: "kafka-b.example".into(),
+                port: 9092,
+                rack: None,
+                is_controller: false,
+                up: false,
+            },
         ];
         s.brokers.filter = "B.EX".into();
         rebuild(&mut s, Pane::Brokers);
@@ -527,7 +595,12 @@ mod tests {
         rebuild(&mut s, Pane::Brokers);
         assert_eq!(s.brokers.rows, [1, 0]);
 
-        let g = |name: &str, members| GroupSummary { name: name.into(), state: "Stable".into(), protocol_type: "consumer".into(), members };
+        let g = |name: &str, members| GroupSummary {
+            name: name.into(),
+            state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            members,
+        };
         s.group_list = vec![g("billing", 3), g("audit", 1)];
         s.groups.sort_column = 2;
         s.groups.descending = true;
@@ -570,7 +643,10 @@ mod tests {
     fn durations_and_sizes_in_configs_are_shown_raw_and_human() {
         assert_eq!(config_value_text("retention.ms", Some("604800000")), "604800000 (7d)");
         assert_eq!(config_value_text("retention.bytes", Some("-1")), "-1 (unlimited)");
-        assert_eq!(config_value_text("max.message.bytes", Some("1048588")), "1048588 (1.0 MiB)");
+        assert_eq!(
+            config_value_text("max.message.bytes", Some("1048588")),
+            "1048588 (1.0 MiB)"
+        );
         assert_eq!(config_value_text("cleanup.policy", Some("delete")), "delete");
         assert_eq!(config_value_text("segment.ms", None), "-");
     }

@@ -35,7 +35,11 @@ pub async fn run(
     let mut tick = tokio::time::interval(REFRESH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut refreshing: Option<tokio::task::JoinHandle<()>> = None;
-    let slow = Arc::new(std::sync::Mutex::new(Slow { sizes: Default::default(), retention: Default::default(), at: None }));
+    let slow = Arc::new(std::sync::Mutex::new(Slow {
+        sizes: Default::default(),
+        retention: Default::default(),
+        at: None,
+    }));
     // A broker to ask for the broker-level values behind topic configs (the controller when
     // known), from the last refresh.
     let config_broker = Arc::new(std::sync::atomic::AtomicI32::new(-1));
@@ -106,7 +110,11 @@ async fn refresh(
             return;
         }
         Err(e) => {
-            let _ = updates.send(Update::Unreachable { error: format!("refresh task failed: {e}") }).await;
+            let _ = updates
+                .send(Update::Unreachable {
+                    error: format!("refresh task failed: {e}"),
+                })
+                .await;
             return;
         }
     };
@@ -118,7 +126,10 @@ async fn refresh(
     }
 
     // Sizes and retention: every SLOW_REFRESH_EVERY, and degrade to "unknown" with a note.
-    let due = slow.lock().map(|s| s.at.is_none_or(|at| at.elapsed() >= SLOW_REFRESH_EVERY)).unwrap_or(true);
+    let due = slow
+        .lock()
+        .map(|s| s.at.is_none_or(|at| at.elapsed() >= SLOW_REFRESH_EVERY))
+        .unwrap_or(true);
     if due {
         let c = Arc::clone(&client);
         let probe = snap.clone();
@@ -131,11 +142,21 @@ async fn refresh(
             Ok(Ok(s)) => Some(
                 s.topics
                     .iter()
-                    .flat_map(|t| t.partitions.iter().filter_map(move |p| p.size_bytes.map(|b| ((t.name.clone(), p.id), b))))
+                    .flat_map(|t| {
+                        t.partitions
+                            .iter()
+                            .filter_map(move |p| p.size_bytes.map(|b| ((t.name.clone(), p.id), b)))
+                    })
                     .collect(),
             ),
             Ok(Err(e)) => {
-                note_once(&noted, &updates, "sizes", format!("sizes unknown: the cluster does not answer DescribeLogDirs ({e})")).await;
+                note_once(
+                    &noted,
+                    &updates,
+                    "sizes",
+                    format!("sizes unknown: the cluster does not answer DescribeLogDirs ({e})"),
+                )
+                .await;
                 None
             }
             Err(_) => None,

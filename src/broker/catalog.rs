@@ -29,8 +29,13 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     if name.len() > 249 {
         return Err(format!("topic name is {} characters; the maximum is 249", name.len()));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-        return Err(format!("topic name '{name}' contains '{c}'; allowed are ASCII letters, digits, '.', '_' and '-'"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "topic name '{name}' contains '{c}'; allowed are ASCII letters, digits, '.', '_' and '-'"
+        ));
     }
     Ok(())
 }
@@ -74,7 +79,10 @@ impl Catalog {
     pub fn open(dir: &Path, broker: &BrokerConfig, unclean: bool, now_ms: i64) -> Result<Self, BrokerError> {
         let path = dir.join(CATALOG_FILE);
         let file: CatalogFile = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| BrokerError::Catalog { path: path.clone(), reason: e.to_string() })?,
+            Ok(text) => toml::from_str(&text).map_err(|e| BrokerError::Catalog {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogFile::default(),
             Err(e) => return Err(BrokerError::Io { path, source: e }),
         };
@@ -88,11 +96,21 @@ impl Catalog {
             }
             topics.insert(
                 name.clone(),
-                Arc::new(Topic { name: name.clone(), id: entry.id, configs: entry.configs.clone(), log_config, partitions }),
+                Arc::new(Topic {
+                    name: name.clone(),
+                    id: entry.id,
+                    configs: entry.configs.clone(),
+                    log_config,
+                    partitions,
+                }),
             );
         }
         Self::remove_orphans(dir, &file);
-        Ok(Catalog { dir: dir.to_path_buf(), topics: RwLock::new(topics), change: std::sync::Mutex::new(()) })
+        Ok(Catalog {
+            dir: dir.to_path_buf(),
+            topics: RwLock::new(topics),
+            change: std::sync::Mutex::new(()),
+        })
     }
 
     /// Partition directories of deleted topics (a crash between the catalog write and the
@@ -105,9 +123,12 @@ impl Catalog {
             }
             let name = entry.file_name().to_string_lossy().to_string();
             let known = name.rsplit_once('-').is_some_and(|(topic, idx)| {
-                idx.parse::<i32>().is_ok_and(|i| file.topics.get(topic).is_some_and(|t| i < t.partitions))
+                idx.parse::<i32>()
+                    .is_ok_and(|i| file.topics.get(topic).is_some_and(|t| i < t.partitions))
             });
-            if !known && (name.ends_with("-delete") || name.rsplit_once('-').is_some_and(|(_, i)| i.parse::<i32>().is_ok())) {
+            if !known
+                && (name.ends_with("-delete") || name.rsplit_once('-').is_some_and(|(_, i)| i.parse::<i32>().is_ok()))
+            {
                 tracing::info!(dir = %entry.path().display(), "removing partition directory not in the catalog");
                 let _ = std::fs::remove_dir_all(entry.path());
             }
@@ -140,7 +161,14 @@ impl Catalog {
             topics: topics
                 .values()
                 .map(|t| {
-                    (t.name.clone(), TopicEntry { id: t.id, partitions: t.partitions.len() as i32, configs: t.configs.clone() })
+                    (
+                        t.name.clone(),
+                        TopicEntry {
+                            id: t.id,
+                            partitions: t.partitions.len() as i32,
+                            configs: t.configs.clone(),
+                        },
+                    )
                 })
                 .collect(),
         };
@@ -167,7 +195,13 @@ impl Catalog {
         for i in 0..partitions {
             parts.push(Arc::new(self.open_new_partition(name, id, i, &log_config, now_ms)?));
         }
-        let topic = Arc::new(Topic { name: name.to_string(), id, configs, log_config, partitions: parts });
+        let topic = Arc::new(Topic {
+            name: name.to_string(),
+            id,
+            configs,
+            log_config,
+            partitions: parts,
+        });
         let mut next = self.read().clone();
         next.insert(name.to_string(), Arc::clone(&topic));
         self.persist(&next)?;
@@ -175,12 +209,22 @@ impl Catalog {
         Ok(topic)
     }
 
-    fn open_new_partition(&self, name: &str, id: Uuid, i: i32, cfg: &LogConfig, now_ms: i64) -> Result<Partition, LogError> {
+    fn open_new_partition(
+        &self,
+        name: &str,
+        id: Uuid,
+        i: i32,
+        cfg: &LogConfig,
+        now_ms: i64,
+    ) -> Result<Partition, LogError> {
         let pdir = partition_dir(&self.dir, name, i);
         // A leftover directory of an uncommitted creation must not leak old records.
         let _ = std::fs::remove_dir_all(&pdir);
         let log = PartitionLog::open(&pdir, cfg.clone(), false, now_ms)?;
-        write_atomically(&pdir.join("partition.metadata"), format!("version: 0\ntopic_id: {id}\n").as_bytes())?;
+        write_atomically(
+            &pdir.join("partition.metadata"),
+            format!("version: 0\ntopic_id: {id}\n").as_bytes(),
+        )?;
         Ok(Partition::new(name.to_string(), i, log))
     }
 
@@ -188,12 +232,16 @@ impl Catalog {
     pub fn delete(&self, name: &str) -> Result<Option<Arc<Topic>>, LogError> {
         let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = self.read().clone();
-        let Some(topic) = next.remove(name) else { return Ok(None) };
+        let Some(topic) = next.remove(name) else {
+            return Ok(None);
+        };
         self.persist(&next)?;
         *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
         for p in &topic.partitions {
             let dir = partition_dir(&self.dir, name, p.index);
-            let doomed = self.dir.join(format!("{name}-{}.{}-delete", p.index, topic.id.simple()));
+            let doomed = self
+                .dir
+                .join(format!("{name}-{}.{}-delete", p.index, topic.id.simple()));
             if std::fs::rename(&dir, &doomed).is_ok() {
                 let _ = std::fs::remove_dir_all(&doomed);
             }
@@ -207,7 +255,13 @@ impl Catalog {
         let Some(old) = self.get(name) else { return Ok(()) };
         let mut parts = old.partitions.clone();
         for i in old.partitions.len() as i32..count {
-            parts.push(Arc::new(self.open_new_partition(name, old.id, i, &old.log_config, now_ms)?));
+            parts.push(Arc::new(self.open_new_partition(
+                name,
+                old.id,
+                i,
+                &old.log_config,
+                now_ms,
+            )?));
         }
         let topic = Arc::new(Topic {
             name: old.name.clone(),
@@ -225,14 +279,25 @@ impl Catalog {
 
     /// Replaces a topic's overrides (callers validated them) and pushes the new effective
     /// settings into its logs.
-    pub fn set_configs(&self, name: &str, configs: BTreeMap<String, String>, broker: &BrokerConfig) -> Result<(), LogError> {
+    pub fn set_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+        broker: &BrokerConfig,
+    ) -> Result<(), LogError> {
         let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
         let Some(old) = self.get(name) else { return Ok(()) };
         let log_config = LogConfig::resolve(broker, &configs);
         for p in &old.partitions {
             p.log().config = log_config.clone();
         }
-        let topic = Arc::new(Topic { name: old.name.clone(), id: old.id, configs, log_config, partitions: old.partitions.clone() });
+        let topic = Arc::new(Topic {
+            name: old.name.clone(),
+            id: old.id,
+            configs,
+            log_config,
+            partitions: old.partitions.clone(),
+        });
         let mut next = self.read().clone();
         next.insert(name.to_string(), topic);
         self.persist(&next)?;
@@ -251,7 +316,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
     f.sync_all().map_err(|e| LogError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| LogError::io(path, e))?;
     if let Some(parent) = path.parent() {
-        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| LogError::io(parent, e))?;
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| LogError::io(parent, e))?;
     }
     Ok(())
 }

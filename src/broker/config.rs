@@ -39,19 +39,41 @@ pub struct ConfigDef {
     pub read_only: bool,
 }
 
-const fn topic(topic_name: &'static str, broker_name: &'static str, kind: ConfigType, default: &'static str) -> ConfigDef {
-    ConfigDef { topic_name: Some(topic_name), broker_name, kind, default, read_only: false }
+const fn topic(
+    topic_name: &'static str,
+    broker_name: &'static str,
+    kind: ConfigType,
+    default: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        topic_name: Some(topic_name),
+        broker_name,
+        kind,
+        default,
+        read_only: false,
+    }
 }
 
 const fn broker(broker_name: &'static str, kind: ConfigType, default: &'static str) -> ConfigDef {
-    ConfigDef { topic_name: None, broker_name, kind, default, read_only: true }
+    ConfigDef {
+        topic_name: None,
+        broker_name,
+        kind,
+        default,
+        read_only: true,
+    }
 }
 
 /// Every config the broker understands. Defaults are Kafka's.
 pub const CONFIG_DEFS: &[ConfigDef] = &[
     topic("cleanup.policy", "log.cleanup.policy", ConfigType::String, "delete"),
     topic("max.message.bytes", "message.max.bytes", ConfigType::Int, "1048588"),
-    topic("message.timestamp.type", "log.message.timestamp.type", ConfigType::String, "CreateTime"),
+    topic(
+        "message.timestamp.type",
+        "log.message.timestamp.type",
+        ConfigType::String,
+        "CreateTime",
+    ),
     topic("retention.bytes", "log.retention.bytes", ConfigType::Long, "-1"),
     topic("retention.ms", "log.retention.ms", ConfigType::Long, "604800000"),
     topic("segment.bytes", "log.segment.bytes", ConfigType::Int, "1073741824"),
@@ -131,14 +153,22 @@ pub struct BrokerConfig {
 
 impl BrokerConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
-        Self::parse(&text).map_err(|(key, reason)| ConfigError::Invalid { path: path.to_path_buf(), key, reason })
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Self::parse(&text).map_err(|(key, reason)| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            reason,
+        })
     }
 
     /// Parses the TOML text; on error returns the offending key and why.
     pub fn parse(text: &str) -> Result<Self, (String, String)> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ("(syntax)".to_string(), e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ("(syntax)".to_string(), e.to_string()))?;
         let mut values = BTreeMap::new();
         for (key, value) in table {
             let def = def_by_broker_name(&key).ok_or_else(|| {
@@ -148,7 +178,12 @@ impl BrokerConfig {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                other => return Err((key, format!("expected a string, integer or boolean, got {}", other.type_str()))),
+                other => {
+                    return Err((
+                        key,
+                        format!("expected a string, integer or boolean, got {}", other.type_str()),
+                    ))
+                }
             };
             validate_value(def, &text).map_err(|reason| (key.clone(), reason))?;
             values.insert(key, text);
@@ -169,7 +204,9 @@ impl BrokerConfig {
         match self.values.get(broker_name) {
             Some(v) => (v.clone(), ConfigSource::StaticBroker),
             None => (
-                def_by_broker_name(broker_name).map(|d| d.default.to_string()).unwrap_or_default(),
+                def_by_broker_name(broker_name)
+                    .map(|d| d.default.to_string())
+                    .unwrap_or_default(),
                 ConfigSource::Default,
             ),
         }
@@ -305,11 +342,22 @@ pub fn effective_topic_configs(broker: &BrokerConfig, overrides: &BTreeMap<Strin
                 synonyms.push((name, v.clone(), ConfigSource::DynamicTopic));
             }
             if broker.is_set(def.broker_name) {
-                synonyms.push((def.broker_name, broker.get(def.broker_name).0, ConfigSource::StaticBroker));
+                synonyms.push((
+                    def.broker_name,
+                    broker.get(def.broker_name).0,
+                    ConfigSource::StaticBroker,
+                ));
             }
             synonyms.push((def.broker_name, def.default.to_string(), ConfigSource::Default));
             let (_, value, source) = synonyms[0].clone();
-            Some(ConfigView { name, value, source, read_only: false, kind: def.kind, synonyms })
+            Some(ConfigView {
+                name,
+                value,
+                source,
+                read_only: false,
+                kind: def.kind,
+                synonyms,
+            })
         })
         .collect()
 }
@@ -324,7 +372,14 @@ pub fn effective_broker_configs(broker: &BrokerConfig) -> Vec<ConfigView> {
             if source != ConfigSource::Default {
                 synonyms.push((def.broker_name, def.default.to_string(), ConfigSource::Default));
             }
-            ConfigView { name: def.broker_name, value, source, read_only: true, kind: def.kind, synonyms }
+            ConfigView {
+                name: def.broker_name,
+                value,
+                source,
+                read_only: true,
+                kind: def.kind,
+                synonyms,
+            }
         })
         .collect()
 }

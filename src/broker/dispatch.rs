@@ -63,7 +63,10 @@ pub async fn handle_frame(
     client_host: &str,
 ) -> Result<(RequestContext, Reply), ConnectionError> {
     if frame.len() < 8 {
-        return Err(ConnectionError::BadHeader(format!("{}-byte frame is shorter than a request header", frame.len())));
+        return Err(ConnectionError::BadHeader(format!(
+            "{}-byte frame is shorter than a request header",
+            frame.len()
+        )));
     }
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
@@ -87,26 +90,45 @@ pub async fn handle_frame(
             // UNSUPPORTED_VERSION and its ranges, so the client can retry lower.
             let mut ctx = ctx;
             ctx.api_version = 0;
-            return Ok((ctx, Reply::Now(ResponseKind::ApiVersions(handlers::api_versions::response(35)))));
+            return Ok((
+                ctx,
+                Reply::Now(ResponseKind::ApiVersions(handlers::api_versions::response(35))),
+            ));
         }
         // Kafka cannot parse a request of a version it does not support and closes the
         // connection (InvalidRequestException); clients pick versions from ApiVersions.
-        return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version, min: spec.min, max: spec.max });
+        return Err(ConnectionError::UnsupportedVersion {
+            api: format!("{key:?}"),
+            version,
+            min: spec.min,
+            max: spec.max,
+        });
     }
-    let request = RequestKind::decode(key, &mut frame, codec_version(key, version)).map_err(|e| {
-        ConnectionError::BadBody { api: format!("{key:?}"), version, reason: e.to_string() }
-    })?;
+    let request =
+        RequestKind::decode(key, &mut frame, codec_version(key, version)).map_err(|e| ConnectionError::BadBody {
+            api: format!("{key:?}"),
+            version,
+            reason: e.to_string(),
+        })?;
     let reply = (spec.handler)(Arc::clone(broker), ctx.clone(), request).await;
     Ok((ctx, reply))
 }
 
 /// Encodes header and body of a response (without the length prefix).
-pub fn encode_response(ctx: &RequestContext, response: &ResponseKind, buf: &mut BytesMut) -> Result<(), ConnectionError> {
+pub fn encode_response(
+    ctx: &RequestContext,
+    response: &ResponseKind,
+    buf: &mut BytesMut,
+) -> Result<(), ConnectionError> {
     let key = ApiKey::try_from(ctx.api_key).map_err(|_| ConnectionError::UnknownApiKey(ctx.api_key))?;
     let version = codec_version(key, ctx.api_version);
     let header_version = response.header_version(version);
     let mut header = ResponseHeader::default();
     header.correlation_id = ctx.correlation_id;
-    header.encode(buf, header_version).map_err(|e| ConnectionError::Encode(e.to_string()))?;
-    response.encode(buf, version).map_err(|e| ConnectionError::Encode(format!("{key:?} v{version}: {e}")))
+    header
+        .encode(buf, header_version)
+        .map_err(|e| ConnectionError::Encode(e.to_string()))?;
+    response
+        .encode(buf, version)
+        .map_err(|e| ConnectionError::Encode(format!("{key:?} v{version}: {e}")))
 }

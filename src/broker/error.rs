@@ -21,12 +21,19 @@ pub enum LogError {
     #[error("I/O error on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("corrupt log {path} at byte {position}: {reason}")]
-    Corrupt { path: PathBuf, position: u64, reason: String },
+    Corrupt {
+        path: PathBuf,
+        position: u64,
+        reason: String,
+    },
 }
 
 impl LogError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        LogError::Io { path: path.into(), source }
+        LogError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -59,7 +66,12 @@ pub enum ConnectionError {
     #[error("unknown api key {0}")]
     UnknownApiKey(i16),
     #[error("{api} v{version} is not supported (supported: v{min}-v{max})")]
-    UnsupportedVersion { api: String, version: i16, min: i16, max: i16 },
+    UnsupportedVersion {
+        api: String,
+        version: i16,
+        min: i16,
+        max: i16,
+    },
     #[error("{api} v{version} request body cannot be decoded: {reason}")]
     BadBody { api: String, version: i16, reason: String },
     #[error("acks=0 produce failed: {0}")]

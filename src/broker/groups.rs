@@ -41,7 +41,10 @@ fn now() -> u64 {
 
 impl GroupService {
     pub fn open(dir: &Path, config: &BrokerConfig) -> Result<Self, BrokerError> {
-        let store = OffsetStore::open(dir).map_err(|e| BrokerError::Catalog { path: dir.to_path_buf(), reason: e.to_string() })?;
+        let store = OffsetStore::open(dir).map_err(|e| BrokerError::Catalog {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         if let Some(t) = store.truncated_on_open() {
             tracing::warn!(path = %store.path().display(), at = t.at, bytes = t.dropped_bytes, reason = t.reason, "offsets store: cut a torn tail");
         }
@@ -56,7 +59,11 @@ impl GroupService {
             coord.restore_group(&group, record.as_ref(), t);
         }
         Ok(GroupService {
-            state: Mutex::new(State { coord, waiters: HashMap::new(), next_token: 0 }),
+            state: Mutex::new(State {
+                coord,
+                waiters: HashMap::new(),
+                next_token: 0,
+            }),
             store: Mutex::new(store),
             wake: Notify::new(),
             retention_ms: config.get_i64("offsets.retention.minutes").max(1) as u64 * 60_000,
@@ -137,7 +144,13 @@ impl GroupService {
         resp
     }
 
-    pub fn validate_commit(&self, group: &str, member: &str, generation: i32, instance: Option<&str>) -> Result<(), i16> {
+    pub fn validate_commit(
+        &self,
+        group: &str,
+        member: &str,
+        generation: i32,
+        instance: Option<&str>,
+    ) -> Result<(), i16> {
         let mut state = self.state();
         let r = state.coord.validate_commit(group, member, generation, instance, now());
         self.settle(&mut state, Vec::new());
@@ -209,7 +222,12 @@ impl GroupService {
             let wait = {
                 let state = self.state();
                 let t = now();
-                state.coord.next_deadline().map(|d| d.saturating_sub(t)).unwrap_or(1000).min(1000)
+                state
+                    .coord
+                    .next_deadline()
+                    .map(|d| d.saturating_sub(t))
+                    .unwrap_or(1000)
+                    .min(1000)
             };
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}

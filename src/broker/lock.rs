@@ -37,12 +37,18 @@ impl DataDirLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| BrokerError::Io { path: path.clone(), source: e })?;
+            .map_err(|e| BrokerError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
         if !try_flock(&file) {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
             let pid = parse_owner(&text).map(|o| o.pid).unwrap_or_else(|| "unknown".into());
-            return Err(BrokerError::Locked { dir: dir.to_path_buf(), pid });
+            return Err(BrokerError::Locked {
+                dir: dir.to_path_buf(),
+                pid,
+            });
         }
         let lock = DataDirLock { file, path };
         lock.write(&format!("pid={}\n", std::process::id()));
@@ -77,7 +83,10 @@ impl DataDirLock {
 
 fn parse_owner(text: &str) -> Option<LockOwner> {
     let pid = text.lines().find_map(|l| l.strip_prefix("pid="))?.to_string();
-    let address = text.lines().find_map(|l| l.strip_prefix("address=")).map(str::to_string);
+    let address = text
+        .lines()
+        .find_map(|l| l.strip_prefix("address="))
+        .map(str::to_string);
     Some(LockOwner { pid, address })
 }
 
@@ -101,7 +110,10 @@ mod tests {
             Err(BrokerError::Locked { pid, .. }) => assert_eq!(pid, std::process::id().to_string()),
             other => panic!("expected Locked, got {:?}", other.err()),
         }
-        assert_eq!(DataDirLock::owner(dir.path()).unwrap().address.as_deref(), Some("127.0.0.1:9092"));
+        assert_eq!(
+            DataDirLock::owner(dir.path()).unwrap().address.as_deref(),
+            Some("127.0.0.1:9092")
+        );
         drop(first);
         assert!(DataDirLock::owner(dir.path()).is_none());
         DataDirLock::acquire(dir.path()).unwrap();

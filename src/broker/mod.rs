@@ -90,7 +90,10 @@ fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -128,7 +131,10 @@ pub async fn run_until(
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), BrokerError> {
     let dir = opts.data_dir.clone();
-    std::fs::create_dir_all(&dir).map_err(|e| BrokerError::Io { path: dir.clone(), source: e })?;
+    std::fs::create_dir_all(&dir).map_err(|e| BrokerError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
     let lock = lock::DataDirLock::acquire(&dir)?;
     let cluster_id = load_or_create_cluster_id(&dir)?;
     let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
@@ -140,18 +146,34 @@ pub async fn run_until(
     let producer_ids = producers::ProducerIds::open(&dir)?;
     // From here on, writes happen: a crash must trigger recovery next time.
     if clean_marker.exists() {
-        std::fs::remove_file(&clean_marker).map_err(|e| BrokerError::Io { path: clean_marker.clone(), source: e })?;
-        std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| BrokerError::Io { path: dir.clone(), source: e })?;
+        std::fs::remove_file(&clean_marker).map_err(|e| BrokerError::Io {
+            path: clean_marker.clone(),
+            source: e,
+        })?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| BrokerError::Io {
+                path: dir.clone(),
+                source: e,
+            })?;
     }
 
     let group_service = Arc::new(groups::GroupService::open(&dir, &opts.config)?);
 
-    let listener = TcpListener::bind(&opts.listen)
-        .await
-        .map_err(|e| BrokerError::Listen { addr: opts.listen.clone(), source: e })?;
-    let local = listener.local_addr().map_err(|e| BrokerError::Listen { addr: opts.listen.clone(), source: e })?;
+    let listener = TcpListener::bind(&opts.listen).await.map_err(|e| BrokerError::Listen {
+        addr: opts.listen.clone(),
+        source: e,
+    })?;
+    let local = listener.local_addr().map_err(|e| BrokerError::Listen {
+        addr: opts.listen.clone(),
+        source: e,
+    })?;
     let advertised = opts.config.get("advertised.host").0;
-    let host = if advertised.is_empty() { local.ip().to_string() } else { advertised };
+    let host = if advertised.is_empty() {
+        local.ip().to_string()
+    } else {
+        advertised
+    };
     let broker = Arc::new(Broker {
         node_id: opts.config.get_i64("node.id") as i32,
         host,

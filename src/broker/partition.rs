@@ -22,7 +22,13 @@ pub struct Partition {
 impl Partition {
     pub fn new(topic: String, index: i32, log: PartitionLog) -> Self {
         let end = log.log_end_offset();
-        Partition { topic, index, log: Mutex::new(log), durable: AtomicI64::new(end), flush_lock: tokio::sync::Mutex::new(()) }
+        Partition {
+            topic,
+            index,
+            log: Mutex::new(log),
+            durable: AtomicI64::new(end),
+            flush_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The log. A poisoned lock means a panic mid-append; the log's on-disk state is still

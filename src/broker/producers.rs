@@ -85,9 +85,7 @@ impl ProducerIds {
         };
         fs::create_dir_all(dir).map_err(io_err)?;
         let reserved_until = match fs::read(&path) {
-            Ok(bytes) => {
-                decode_ids(&bytes).ok_or(ProducerIdsError::Corrupt { path: path.clone() })?
-            }
+            Ok(bytes) => decode_ids(&bytes).ok_or(ProducerIdsError::Corrupt { path: path.clone() })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(io_err(e)),
         };
@@ -180,13 +178,7 @@ impl ProducerStateTable {
     /// continue at last sequence + 1 (0 after `i32::MAX`); otherwise
     /// OUT_OF_ORDER_SEQUENCE_NUMBER. A producer with no state here (new, or its data removed by
     /// retention) may start at any sequence. Batches without a producer id are always appended.
-    pub fn check(
-        &self,
-        producer_id: i64,
-        epoch: i16,
-        first_seq: i32,
-        last_seq: i32,
-    ) -> Result<Decision, i16> {
+    pub fn check(&self, producer_id: i64, epoch: i16, first_seq: i32, last_seq: i32) -> Result<Decision, i16> {
         if producer_id < 0 {
             return Ok(Decision::Append);
         }
@@ -217,9 +209,7 @@ impl ProducerStateTable {
             };
         }
         match entry.batches.back() {
-            Some(last) if !in_sequence(last.last_seq, first_seq) => {
-                Err(OUT_OF_ORDER_SEQUENCE_NUMBER)
-            }
+            Some(last) if !in_sequence(last.last_seq, first_seq) => Err(OUT_OF_ORDER_SEQUENCE_NUMBER),
             _ => Ok(Decision::Append),
         }
     }
@@ -241,14 +231,11 @@ impl ProducerStateTable {
         if producer_id < 0 {
             return;
         }
-        let entry = self
-            .producers
-            .entry(producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch,
-                batches: VecDeque::with_capacity(BATCHES_TO_RETAIN),
-                last_timestamp_ms: timestamp_ms,
-            });
+        let entry = self.producers.entry(producer_id).or_insert_with(|| ProducerEntry {
+            epoch,
+            batches: VecDeque::with_capacity(BATCHES_TO_RETAIN),
+            last_timestamp_ms: timestamp_ms,
+        });
         if entry.epoch != epoch {
             entry.epoch = epoch;
             entry.batches.clear();
@@ -282,11 +269,8 @@ impl ProducerStateTable {
     /// Forgets producers whose data is all below the new log start offset (retention or
     /// DeleteRecords), as Kafka's `evictUnretainedProducers`.
     pub fn truncate_head(&mut self, log_start_offset: i64) {
-        self.producers.retain(|_, e| {
-            e.batches
-                .back()
-                .is_some_and(|b| b.last_offset >= log_start_offset)
-        });
+        self.producers
+            .retain(|_, e| e.batches.back().is_some_and(|b| b.last_offset >= log_start_offset));
     }
 
     /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`, Kafka's
@@ -385,7 +369,14 @@ impl ProducerStateTable {
                     timestamp_ms: i64_at(24)?,
                 });
             }
-            table.producers.insert(id, ProducerEntry { epoch, batches, last_timestamp_ms });
+            table.producers.insert(
+                id,
+                ProducerEntry {
+                    epoch,
+                    batches,
+                    last_timestamp_ms,
+                },
+            );
         }
         r.is_empty().then_some((end, table))
     }
@@ -428,18 +419,12 @@ mod tests {
 
     #[test]
     fn sequence_gap_is_out_of_order() {
-        assert_eq!(
-            table().check(PID, 0, 11, 14),
-            Err(OUT_OF_ORDER_SEQUENCE_NUMBER)
-        );
+        assert_eq!(table().check(PID, 0, 11, 14), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
     }
 
     #[test]
     fn overlapping_but_not_identical_batch_is_out_of_order() {
-        assert_eq!(
-            table().check(PID, 0, 5, 12),
-            Err(OUT_OF_ORDER_SEQUENCE_NUMBER)
-        );
+        assert_eq!(table().check(PID, 0, 5, 12), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
     }
 
     #[test]
@@ -493,10 +478,7 @@ mod tests {
         assert_eq!(t.batches(PID).len(), BATCHES_TO_RETAIN);
         assert!(matches!(
             t.check(PID, 0, 1, 1),
-            Ok(Decision::Duplicate {
-                base_offset: 101,
-                ..
-            })
+            Ok(Decision::Duplicate { base_offset: 101, .. })
         ));
         // The oldest fell out of the window: a retry of it can only be out of order.
         assert_eq!(t.check(PID, 0, 0, 0), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
@@ -504,12 +486,7 @@ mod tests {
 
     #[test]
     fn replaying_the_log_rebuilds_the_same_state() {
-        let batches = [
-            (0, 0, 4, 0, 4),
-            (0, 5, 9, 5, 9),
-            (1, 0, 2, 10, 12),
-            (1, 3, 3, 13, 13),
-        ];
+        let batches = [(0, 0, 4, 0, 4), (0, 5, 9, 5, 9), (1, 0, 2, 10, 12), (1, 3, 3, 13, 13)];
         let mut live = ProducerStateTable::new();
         for (epoch, first, last, base, end) in batches {
             assert_eq!(live.check(PID, epoch, first, last), Ok(Decision::Append));

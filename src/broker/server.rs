@@ -110,7 +110,9 @@ async fn connection(
             let want = (size - frame.len()) as u64;
             match (&mut rd).take(want).read_buf(&mut frame).await {
                 Ok(0) => {
-                    failed = Some(ConnectionError::BadHeader(format!("connection closed inside a {size}-byte frame")));
+                    failed = Some(ConnectionError::BadHeader(format!(
+                        "connection closed inside a {size}-byte frame"
+                    )));
                     break;
                 }
                 Ok(_) => {}
@@ -145,7 +147,10 @@ async fn connection(
 }
 
 fn is_reset(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe)
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
 }
 
 async fn write_loop(

@@ -65,26 +65,44 @@ impl ClusterClient {
             .set("socket.timeout.ms", timeout.as_millis().max(1000).to_string())
             .set("reconnect.backoff.max.ms", "2000")
             .set("log_level", "3");
-        let err = |e: rdkafka::error::KafkaError| ClusterError::Client { bootstrap: bootstrap.to_string(), message: e.to_string() };
+        let err = |e: rdkafka::error::KafkaError| ClusterError::Client {
+            bootstrap: bootstrap.to_string(),
+            message: e.to_string(),
+        };
         let consumer: BaseConsumer = cfg.create().map_err(err)?;
         let admin: AdminClient<DefaultClientContext> = cfg.create().map_err(err)?;
-        Ok(ClusterClient { bootstrap: bootstrap.to_string(), consumer, admin, timeout })
+        Ok(ClusterClient {
+            bootstrap: bootstrap.to_string(),
+            consumer,
+            admin,
+            timeout,
+        })
     }
 
     fn timed_out(&self, what: &str) -> ClusterError {
-        ClusterError::Timeout { bootstrap: self.bootstrap.clone(), what: what.into(), secs: self.timeout.as_secs().max(1) }
+        ClusterError::Timeout {
+            bootstrap: self.bootstrap.clone(),
+            what: what.into(),
+            secs: self.timeout.as_secs().max(1),
+        }
     }
 
     /// Brokers, topics and partitions (no offsets yet). Blocking.
     pub fn metadata(&self) -> Result<ClusterSnapshot, ClusterError> {
-        let md = self.consumer.fetch_metadata(None, self.timeout).map_err(|e| match e.rdkafka_error_code() {
-            Some(rdkafka::types::RDKafkaErrorCode::OperationTimedOut) => self.timed_out("metadata"),
-            _ => ClusterError::from_kafka("metadata", &e),
-        })?;
+        let md = self
+            .consumer
+            .fetch_metadata(None, self.timeout)
+            .map_err(|e| match e.rdkafka_error_code() {
+                Some(rdkafka::types::RDKafkaErrorCode::OperationTimedOut) => self.timed_out("metadata"),
+                _ => ClusterError::from_kafka("metadata", &e),
+            })?;
         // SAFETY: a valid client handle; librdkafka answers from its metadata cache or asks
         // the cluster, bounded by the timeout.
         let controller = unsafe {
-            rdkafka::bindings::rd_kafka_controllerid(self.consumer.client().native_ptr(), self.timeout.as_millis() as i32)
+            rdkafka::bindings::rd_kafka_controllerid(
+                self.consumer.client().native_ptr(),
+                self.timeout.as_millis() as i32,
+            )
         };
         let controller_id = (controller >= 0).then_some(controller);
         let cluster_id = self.consumer.client().fetch_cluster_id(Duration::from_millis(200));
@@ -126,7 +144,12 @@ impl ClusterClient {
         for t in &mut topics {
             t.partitions.sort_by_key(|p| p.id);
         }
-        Ok(ClusterSnapshot { cluster_id, controller_id, brokers, topics })
+        Ok(ClusterSnapshot {
+            cluster_id,
+            controller_id,
+            brokers,
+            topics,
+        })
     }
 
     /// Marks brokers that refuse connections as down. Metadata keeps listing a broker that
@@ -172,7 +195,12 @@ impl ClusterClient {
         let all: Vec<(String, i32)> = snap
             .topics
             .iter()
-            .flat_map(|t| t.partitions.iter().filter(|p| p.leader.is_some()).map(move |p| (t.name.clone(), p.id)))
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|p| p.leader.is_some())
+                    .map(move |p| (t.name.clone(), p.id))
+            })
             .collect();
         if all.is_empty() {
             return Ok(());
@@ -182,8 +210,14 @@ impl ClusterClient {
         let mut earliest: HashMap<(String, i32), i64> = HashMap::new();
         for group in chunks.chunks(OFFSETS_PARALLEL) {
             let results: Vec<Result<[Offsets; 2], ClusterError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = group.iter().map(|chunk| scope.spawn(move || self.list_offsets(chunk))).collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(self.timed_out("offsets")))).collect()
+                let handles: Vec<_> = group
+                    .iter()
+                    .map(|chunk| scope.spawn(move || self.list_offsets(chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(self.timed_out("offsets"))))
+                    .collect()
             });
             for r in results {
                 let [l, e] = r?;
@@ -211,8 +245,12 @@ impl ClusterClient {
         let mut out = [HashMap::new(), HashMap::new()];
         for (i, special) in [Offset::End, Offset::Beginning].into_iter().enumerate() {
             let mut q = tpl.clone();
-            q.set_all_offsets(special).map_err(|e| ClusterError::from_kafka("offsets", &e))?;
-            let res = self.consumer.offsets_for_times(q, self.timeout).map_err(|e| ClusterError::from_kafka("offsets", &e))?;
+            q.set_all_offsets(special)
+                .map_err(|e| ClusterError::from_kafka("offsets", &e))?;
+            let res = self
+                .consumer
+                .offsets_for_times(q, self.timeout)
+                .map_err(|e| ClusterError::from_kafka("offsets", &e))?;
             out[i] = res
                 .elements()
                 .iter()
@@ -232,7 +270,10 @@ impl ClusterClient {
         let mut by_broker = HashMap::new();
         let mut last_err = None;
         for b in &snap.brokers {
-            match logdirs::describe_log_dirs(&format!("{}:{}", b.host, b.port), self.timeout.min(Duration::from_secs(3))) {
+            match logdirs::describe_log_dirs(
+                &format!("{}:{}", b.host, b.port),
+                self.timeout.min(Duration::from_secs(3)),
+            ) {
                 Ok(sizes) => {
                     by_broker.insert(b.id, sizes);
                 }
@@ -244,7 +285,11 @@ impl ClusterClient {
         }
         for t in &mut snap.topics {
             for p in &mut t.partitions {
-                p.size_bytes = p.leader.and_then(|l| by_broker.get(&l)).and_then(|m| m.get(&(t.name.clone(), p.id))).copied();
+                p.size_bytes = p
+                    .leader
+                    .and_then(|l| by_broker.get(&l))
+                    .and_then(|m| m.get(&(t.name.clone(), p.id)))
+                    .copied();
             }
         }
         Ok(())
@@ -252,7 +297,10 @@ impl ClusterClient {
 
     /// Every consumer group with state and member count. Blocking.
     pub fn groups(&self) -> Result<Vec<GroupSummary>, ClusterError> {
-        let list = self.consumer.fetch_group_list(None, self.timeout).map_err(|e| ClusterError::from_kafka("list groups", &e))?;
+        let list = self
+            .consumer
+            .fetch_group_list(None, self.timeout)
+            .map_err(|e| ClusterError::from_kafka("list groups", &e))?;
         let mut out: Vec<GroupSummary> = list
             .groups()
             .iter()
@@ -268,7 +316,9 @@ impl ClusterClient {
     }
 
     fn admin_options(&self) -> AdminOptions {
-        AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
+        AdminOptions::new()
+            .request_timeout(Some(self.timeout))
+            .operation_timeout(Some(self.timeout))
     }
 
     /// Configs of `topic`, with the broker-level value each falls back to when the broker
@@ -286,8 +336,16 @@ impl ClusterClient {
         let mut iter = results.into_iter();
         let topic_res = iter
             .next()
-            .ok_or_else(|| ClusterError::Kafka { what: "describe configs".into(), name: "EMPTY".into(), message: "no answer for the topic".into() })?
-            .map_err(|code| ClusterError::Kafka { what: "describe configs".into(), name: kafka_name(code), message: format!("topic '{topic}'") })?;
+            .ok_or_else(|| ClusterError::Kafka {
+                what: "describe configs".into(),
+                name: "EMPTY".into(),
+                message: "no answer for the topic".into(),
+            })?
+            .map_err(|code| ClusterError::Kafka {
+                what: "describe configs".into(),
+                name: kafka_name(code),
+                message: format!("topic '{topic}'"),
+            })?;
         let broker_values: HashMap<String, Option<String>> = match iter.next() {
             Some(Ok(b)) => b.entries.into_iter().map(|e| (e.name, e.value)).collect(),
             _ => HashMap::new(),
@@ -298,7 +356,14 @@ impl ClusterClient {
             .map(|e| {
                 let source = map_source(&e.source);
                 let default_value = broker_synonym(&e.name).and_then(|b| broker_values.get(b).cloned().flatten());
-                ConfigEntry { name: e.name, value: e.value, source, read_only: e.is_read_only, sensitive: e.is_sensitive, default_value }
+                ConfigEntry {
+                    name: e.name,
+                    value: e.value,
+                    source,
+                    read_only: e.is_read_only,
+                    sensitive: e.is_sensitive,
+                    default_value,
+                }
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -306,7 +371,10 @@ impl ClusterClient {
     }
 
     /// retention.ms and retention.bytes of many topics in one DescribeConfigs round.
-    pub async fn retention(&self, topics: &[String]) -> Result<HashMap<String, (Option<i64>, Option<i64>)>, ClusterError> {
+    pub async fn retention(
+        &self,
+        topics: &[String],
+    ) -> Result<HashMap<String, (Option<i64>, Option<i64>)>, ClusterError> {
         let specs: Vec<ResourceSpecifier> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let fut = self.admin.describe_configs(specs.iter(), &self.admin_options());
         let results = tokio::time::timeout(self.timeout + Duration::from_secs(1), fut)
@@ -316,7 +384,11 @@ impl ClusterClient {
         let mut out = HashMap::new();
         for (name, r) in topics.iter().zip(results) {
             if let Ok(r) = r {
-                let get = |k: &str| r.get(k).and_then(|e| e.value.as_ref()).and_then(|v| v.parse::<i64>().ok());
+                let get = |k: &str| {
+                    r.get(k)
+                        .and_then(|e| e.value.as_ref())
+                        .and_then(|v| v.parse::<i64>().ok())
+                };
                 out.insert(name.clone(), (get("retention.ms"), get("retention.bytes")));
             }
         }

@@ -12,7 +12,11 @@ pub enum ClusterError {
     Timeout { bootstrap: String, what: String, secs: u64 },
     /// The cluster answered with a Kafka error.
     #[error("{what}: {name}: {message}")]
-    Kafka { what: String, name: String, message: String },
+    Kafka {
+        what: String,
+        name: String,
+        message: String,
+    },
     /// This cluster does not implement the request (e.g. the mock cluster's admin APIs).
     #[error("{what} is not supported by this cluster ({detail})")]
     Unsupported { what: String, detail: String },
@@ -23,16 +27,29 @@ impl ClusterError {
         use rdkafka::types::RDKafkaErrorCode;
         let code = e.rdkafka_error_code();
         match code {
-            Some(RDKafkaErrorCode::OperationTimedOut) | Some(RDKafkaErrorCode::RequestTimedOut) => ClusterError::Kafka {
+            Some(RDKafkaErrorCode::OperationTimedOut) | Some(RDKafkaErrorCode::RequestTimedOut) => {
+                ClusterError::Kafka {
+                    what: what.to_string(),
+                    name: "REQUEST_TIMED_OUT".into(),
+                    message: e.to_string(),
+                }
+            }
+            Some(RDKafkaErrorCode::UnsupportedVersion) | Some(RDKafkaErrorCode::UnsupportedFeature) => {
+                ClusterError::Unsupported {
+                    what: what.to_string(),
+                    detail: e.to_string(),
+                }
+            }
+            Some(c) => ClusterError::Kafka {
                 what: what.to_string(),
-                name: "REQUEST_TIMED_OUT".into(),
+                name: kafka_name(c),
                 message: e.to_string(),
             },
-            Some(RDKafkaErrorCode::UnsupportedVersion) | Some(RDKafkaErrorCode::UnsupportedFeature) => {
-                ClusterError::Unsupported { what: what.to_string(), detail: e.to_string() }
-            }
-            Some(c) => ClusterError::Kafka { what: what.to_string(), name: kafka_name(c), message: e.to_string() },
-            None => ClusterError::Kafka { what: what.to_string(), name: "CLIENT_ERROR".into(), message: e.to_string() },
+            None => ClusterError::Kafka {
+                what: what.to_string(),
+                name: "CLIENT_ERROR".into(),
+                message: e.to_string(),
+            },
         }
     }
 
@@ -66,7 +83,10 @@ mod tests {
 
     #[test]
     fn error_names_are_spelled_as_kafka_spells_them() {
-        assert_eq!(kafka_name(RDKafkaErrorCode::UnknownTopicOrPartition), "UNKNOWN_TOPIC_OR_PARTITION");
+        assert_eq!(
+            kafka_name(RDKafkaErrorCode::UnknownTopicOrPartition),
+            "UNKNOWN_TOPIC_OR_PARTITION"
+        );
         assert_eq!(kafka_name(RDKafkaErrorCode::InvalidConfig), "INVALID_CONFIG");
     }
 }

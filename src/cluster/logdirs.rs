@@ -8,7 +8,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse, RequestHeader, ResponseHeader,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 
 /// v1: understood by every broker since Kafka 2.0 and by the bundled one.
@@ -17,7 +19,11 @@ const VERSION: i16 = 1;
 /// Bytes per (topic, partition) on one broker (`host:port`). Replicas on several brokers are
 /// summed by the caller's choice; the console shows the leader's.
 pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(String, i32), u64>, String> {
-    let sock = addr.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address")?;
     let mut s = TcpStream::connect_timeout(&sock, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     s.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
@@ -38,7 +44,8 @@ pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(Strin
     frame.extend_from_slice(&body);
     s.write_all(&frame).map_err(|e| e.to_string())?;
     let mut len = [0u8; 4];
-    s.read_exact(&mut len).map_err(|e| format!("no DescribeLogDirs answer: {e}"))?;
+    s.read_exact(&mut len)
+        .map_err(|e| format!("no DescribeLogDirs answer: {e}"))?;
     let n = i32::from_be_bytes(len);
     if !(0..=64 << 20).contains(&n) {
         return Err(format!("implausible response length {n}"));
@@ -46,7 +53,8 @@ pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(Strin
     let mut buf = vec![0u8; n as usize];
     s.read_exact(&mut buf).map_err(|e| e.to_string())?;
     let mut bytes = bytes::Bytes::from(buf);
-    let h = ResponseHeader::decode(&mut bytes, DescribeLogDirsResponse::header_version(VERSION)).map_err(|e| e.to_string())?;
+    let h = ResponseHeader::decode(&mut bytes, DescribeLogDirsResponse::header_version(VERSION))
+        .map_err(|e| e.to_string())?;
     if h.correlation_id != 1 {
         return Err("mismatched correlation id".into());
     }
@@ -60,7 +68,8 @@ pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(Strin
         for t in dir.topics {
             for p in t.partitions {
                 if !p.is_future_key {
-                    *out.entry((t.name.0.to_string(), p.partition_index)).or_insert(0) += p.partition_size.max(0) as u64;
+                    *out.entry((t.name.0.to_string(), p.partition_index)).or_insert(0) +=
+                        p.partition_size.max(0) as u64;
                 }
             }
         }

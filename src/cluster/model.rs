@@ -144,7 +144,10 @@ pub struct ClusterSnapshot {
 
 impl ClusterSnapshot {
     pub fn topic(&self, name: &str) -> Option<&Topic> {
-        self.topics.binary_search_by(|t| t.name.as_str().cmp(name)).ok().map(|i| &self.topics[i])
+        self.topics
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.topics[i])
     }
 
     /// (leaders, replicas) hosted per broker id.

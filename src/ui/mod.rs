@@ -83,7 +83,13 @@ impl Areas {
             Constraint::Length(1),
         ])
         .areas(area);
-        Areas { header, tabs, pane, message: has_message.then_some(message), footer }
+        Areas {
+            header,
+            tabs,
+            pane,
+            message: has_message.then_some(message),
+            footer,
+        }
     }
 }
 
@@ -118,7 +124,10 @@ pub fn connection_status(state: &AppState, theme: &Theme) -> (String, Style) {
 pub fn stale_mark(state: &AppState) -> Option<String> {
     // Without data there is nothing to be stale; the pane explains the connection instead.
     let at = state.snapshot_at.filter(|_| state.is_stale())?;
-    Some(format!(" stale · data {} old ", elapsed(state.now.saturating_duration_since(at))))
+    Some(format!(
+        " stale · data {} old ",
+        elapsed(state.now.saturating_duration_since(at))
+    ))
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -126,10 +135,21 @@ fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let width = area.width as usize;
     let (status, status_style) = connection_status(state, theme);
     let status_style = theme.header.patch(status_style);
-    let stale = if state.is_stale() && state.snapshot_at.is_some() { " STALE " } else { "" };
+    let stale = if state.is_stale() && state.snapshot_at.is_some() {
+        " STALE "
+    } else {
+        ""
+    };
 
-    let name = if t.bundled && t.name != "bundled" { format!("{} (bundled)", t.name) } else { t.name.clone() };
-    let mut left = vec![Span::styled(" strom ", theme.header_name), Span::styled(format!("│ {name} "), theme.header_name)];
+    let name = if t.bundled && t.name != "bundled" {
+        format!("{} (bundled)", t.name)
+    } else {
+        t.name.clone()
+    };
+    let mut left = vec![
+        Span::styled(" strom ", theme.header_name),
+        Span::styled(format!("│ {name} "), theme.header_name),
+    ];
     // Optional parts, in the order they are given up when the line is short: the broker count
     // goes before the address, and both before the status.
     let brokers = match state.snapshot.brokers.len() {
@@ -163,8 +183,15 @@ fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 fn tabs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let mut spans = vec![Span::raw(" ")];
     for pane in Pane::ALL {
-        let key = keymap.key_for(pane_action(pane)).map(|k| format!("{} ", key_label(k))).unwrap_or_default();
-        let style = if pane == state.pane { theme.tab_active } else { theme.tab_inactive };
+        let key = keymap
+            .key_for(pane_action(pane))
+            .map(|k| format!("{} ", key_label(k)))
+            .unwrap_or_default();
+        let style = if pane == state.pane {
+            theme.tab_active
+        } else {
+            theme.tab_inactive
+        };
         spans.push(Span::styled(format!(" {key}{} ", pane.title()), style));
         spans.push(Span::raw(" "));
     }
@@ -268,13 +295,23 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
             let x = area.x + 1 + prompt.width() as u16 + shown.width() as u16;
             frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
             (
-                vec![Span::raw(" "), Span::styled(prompt, theme.key), Span::styled(shown, theme.input)],
-                if width >= hint.width() + 12 { vec![Span::styled(format!("{hint} "), theme.muted)] } else { vec![] },
+                vec![
+                    Span::raw(" "),
+                    Span::styled(prompt, theme.key),
+                    Span::styled(shown, theme.input),
+                ],
+                if width >= hint.width() + 12 {
+                    vec![Span::styled(format!("{hint} "), theme.muted)]
+                } else {
+                    vec![]
+                },
             )
         }
         Input::Normal => {
             let flash = state.visible_flash().map(|f| fit(f, (width / 2) as u16));
-            let right: Vec<Span> = flash.map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")]).unwrap_or_default();
+            let right: Vec<Span> = flash
+                .map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")])
+                .unwrap_or_default();
             let right_w: usize = right.iter().map(|s| s.width()).sum();
             let mut hints: Vec<(String, &str)> = pane_hints(state.pane)
                 .iter()
@@ -356,7 +393,12 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     let entries: Vec<(String, String)> = keymap
         .help()
         .into_iter()
-        .map(|(keys, desc)| (keys.split_whitespace().map(key_label).collect::<Vec<_>>().join(" "), desc))
+        .map(|(keys, desc)| {
+            (
+                keys.split_whitespace().map(key_label).collect::<Vec<_>>().join(" "),
+                desc,
+            )
+        })
         .collect();
     if entries.is_empty() || screen.width < 20 || screen.height < 6 {
         return;
@@ -373,7 +415,10 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     for n in 1..=4 {
         let col_w = entry_w.min(max_inner / n);
         let desc_room = col_w.saturating_sub(key_w + 4).max(1);
-        let blocks: Vec<Vec<Line>> = entries.iter().map(|(k, d)| help_entry(k, d, key_w, desc_room, theme)).collect();
+        let blocks: Vec<Vec<Line>> = entries
+            .iter()
+            .map(|(k, d)| help_entry(k, d, key_w, desc_room, theme))
+            .collect();
         columns = split_balanced(blocks, n);
         if columns.iter().all(|c| c.len() <= max_rows) {
             break;
@@ -392,7 +437,12 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     for (i, lines) in columns.into_iter().enumerate() {
-        let area = Rect { x: inner.x + (i * col_w) as u16, width: col_w as u16, ..inner }.intersection(inner);
+        let area = Rect {
+            x: inner.x + (i * col_w) as u16,
+            width: col_w as u16,
+            ..inner
+        }
+        .intersection(inner);
         frame.render_widget(Paragraph::new(lines).style(theme.popup), area);
     }
 }
@@ -404,7 +454,10 @@ fn help_entry(keys: &str, desc: &str, key_w: usize, room: usize, theme: &Theme) 
         .enumerate()
         .map(|(i, text)| {
             let keys = if i == 0 { keys } else { "" };
-            Line::from(vec![Span::styled(format!(" {keys:>key_w$}  "), theme.key), Span::raw(text)])
+            Line::from(vec![
+                Span::styled(format!(" {keys:>key_w$}  "), theme.key),
+                Span::raw(text),
+            ])
         })
         .collect()
 }
@@ -416,7 +469,9 @@ fn split_balanced<T>(blocks: Vec<Vec<T>>, n: usize) -> Vec<Vec<T>> {
     let target = total.div_ceil(n.max(1));
     let mut columns: Vec<Vec<T>> = vec![Vec::new()];
     for block in blocks {
-        let full = columns.last().is_some_and(|c| !c.is_empty() && c.len() + block.len() > target);
+        let full = columns
+            .last()
+            .is_some_and(|c| !c.is_empty() && c.len() + block.len() > target);
         if full && columns.len() < n {
             columns.push(Vec::new());
         }
@@ -449,7 +504,12 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 /// The console's view: the theme plus the drawing functions above, handed to the event loop.
@@ -490,7 +550,10 @@ mod tests {
 
     #[test]
     fn help_descriptions_wrap_at_words_and_columns_balance() {
-        assert_eq!(wrap("close, clear filter, or go back", 14), ["close, clear", "filter, or go", "back"]);
+        assert_eq!(
+            wrap("close, clear filter, or go back", 14),
+            ["close, clear", "filter, or go", "back"]
+        );
         assert_eq!(wrap("x", 5), ["x"]);
         let cols = split_balanced(vec![vec![1], vec![2, 3], vec![4], vec![5]], 2);
         assert_eq!(cols, [vec![1, 2, 3], vec![4, 5]]);

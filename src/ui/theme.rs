@@ -21,7 +21,11 @@ pub const SHIPPED: [(&str, &str); 3] = [
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
     #[error("theme '{name}' not found: not a shipped theme ({available}), not in {user_dir}, and not a file")]
-    Unknown { name: String, available: String, user_dir: String },
+    Unknown {
+        name: String,
+        available: String,
+        user_dir: String,
+    },
     #[error("theme {path}: cannot read: {source}")]
     Read { path: String, source: std::io::Error },
     #[error("theme {origin}: {message}")]
@@ -29,7 +33,11 @@ pub enum ThemeError {
     #[error("theme {origin}: unknown key '{key}' (known: {known})")]
     UnknownSlot { origin: String, key: String, known: String },
     #[error("theme {origin}: '{key}': {message}")]
-    BadStyle { origin: String, key: String, message: String },
+    BadStyle {
+        origin: String,
+        key: String,
+        message: String,
+    },
 }
 
 /// Declares the slots once: the struct fields, their TOML names, and the lookup by name.
@@ -124,7 +132,10 @@ impl Theme {
         for path in candidates.into_iter().flatten() {
             if path.is_file() {
                 let origin = path.display().to_string();
-                let text = std::fs::read_to_string(&path).map_err(|source| ThemeError::Read { path: origin.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ThemeError::Read {
+                    path: origin.clone(),
+                    source,
+                })?;
                 return Theme::parse(&origin, &text);
             }
         }
@@ -137,7 +148,14 @@ impl Theme {
 
     /// Parses theme TOML `text` over the default theme; `origin` names it in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Theme, ThemeError> {
-        parse_layered(Theme { name: origin.to_string(), ..Theme::default() }, origin, text)
+        parse_layered(
+            Theme {
+                name: origin.to_string(),
+                ..Theme::default()
+            },
+            origin,
+            text,
+        )
     }
 
     /// For `NO_COLOR`: no foreground or background colour anywhere, every meaning carried by
@@ -188,12 +206,18 @@ fn user_theme_dir() -> Option<PathBuf> {
 /// Applies every slot set in `text` on top of `base`. Keys may be quoted (`"tab.active" =
 /// {...}`) or nested (`[tab.active]`, `tab.active = {...}`): both reach the same slot.
 fn parse_layered(mut base: Theme, origin: &str, text: &str) -> Result<Theme, ThemeError> {
-    let table: toml::Table =
-        toml::from_str(text).map_err(|e| ThemeError::Syntax { origin: origin.to_string(), message: e.to_string() })?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| ThemeError::Syntax {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })?;
     let mut entries = Vec::new();
     flatten("", &table, &mut entries);
     for (key, spec) in entries {
-        let style = parse_style(spec).map_err(|message| ThemeError::BadStyle { origin: origin.to_string(), key: key.clone(), message })?;
+        let style = parse_style(spec).map_err(|message| ThemeError::BadStyle {
+            origin: origin.to_string(),
+            key: key.clone(),
+            message,
+        })?;
         let slot = base.slot_mut(&key).ok_or_else(|| ThemeError::UnknownSlot {
             origin: origin.to_string(),
             key: key.clone(),
@@ -210,7 +234,11 @@ const STYLE_KEYS: [&str; 3] = ["fg", "bg", "mods"];
 /// are slots one level down (`tab` -> `tab.active`).
 fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) if !t.is_empty() && !t.keys().all(|k| STYLE_KEYS.contains(&k.as_str())) => {
                 flatten(&key, t, out)
@@ -221,7 +249,9 @@ fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a 
 }
 
 fn parse_style(spec: &toml::Value) -> Result<Style, String> {
-    let table = spec.as_table().ok_or("expected a table like { fg = \"cyan\", mods = [\"bold\"] }")?;
+    let table = spec
+        .as_table()
+        .ok_or("expected a table like { fg = \"cyan\", mods = [\"bold\"] }")?;
     let mut style = Style::new();
     if let Some(fg) = table.get("fg") {
         style = style.fg(parse_color(fg)?);
@@ -230,7 +260,9 @@ fn parse_style(spec: &toml::Value) -> Result<Style, String> {
         style = style.bg(parse_color(bg)?);
     }
     if let Some(mods) = table.get("mods") {
-        let list = mods.as_array().ok_or("mods must be a list, e.g. [\"bold\", \"reversed\"]")?;
+        let list = mods
+            .as_array()
+            .ok_or("mods must be a list, e.g. [\"bold\", \"reversed\"]")?;
         for m in list {
             style = style.add_modifier(parse_modifier(m.as_str().ok_or("mods must be strings")?)?);
         }
@@ -241,9 +273,13 @@ fn parse_style(spec: &toml::Value) -> Result<Style, String> {
 fn parse_color(v: &toml::Value) -> Result<Color, String> {
     // Numbers are palette indices whether written 33 or "33".
     if let Some(i) = v.as_integer() {
-        return u8::try_from(i).map(Color::Indexed).map_err(|_| format!("colour index {i} is not in 0..=255"));
+        return u8::try_from(i)
+            .map(Color::Indexed)
+            .map_err(|_| format!("colour index {i} is not in 0..=255"));
     }
-    let s = v.as_str().ok_or("a colour is a name, an index 0..=255, or \"#rrggbb\"")?;
+    let s = v
+        .as_str()
+        .ok_or("a colour is a name, an index 0..=255, or \"#rrggbb\"")?;
     s.parse::<Color>()
         .map_err(|_| format!("unknown colour '{s}' (use an ANSI name like light-cyan, an index 0..=255, or #rrggbb)"))
 }
@@ -256,7 +292,11 @@ fn parse_modifier(s: &str) -> Result<Modifier, String> {
         "underlined" | "underline" => Modifier::UNDERLINED,
         "reversed" | "reverse" => Modifier::REVERSED,
         "crossedout" => Modifier::CROSSED_OUT,
-        _ => return Err(format!("unknown modifier '{s}' (bold, dim, italic, underlined, reversed, crossed-out)")),
+        _ => {
+            return Err(format!(
+                "unknown modifier '{s}' (bold, dim, italic, underlined, reversed, crossed-out)"
+            ))
+        }
     })
 }
 
@@ -318,24 +358,43 @@ mod tests {
 
     #[test]
     fn user_theme_overrides_some_slots_and_inherits_the_rest() {
-        let t = Theme::parse("mine.toml", "[status]\nerror = { fg = 196, mods = [\"bold\"] }\n[\"tab.active\"]\nbg = \"#112233\"\n").unwrap();
-        assert_eq!(t.status_error, Style::new().fg(Color::Indexed(196)).add_modifier(Modifier::BOLD));
+        let t = Theme::parse(
+            "mine.toml",
+            "[status]\nerror = { fg = 196, mods = [\"bold\"] }\n[\"tab.active\"]\nbg = \"#112233\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t.status_error,
+            Style::new().fg(Color::Indexed(196)).add_modifier(Modifier::BOLD)
+        );
         assert_eq!(t.tab_active, Style::new().bg(Color::Rgb(0x11, 0x22, 0x33)));
         assert_eq!(t.header, Theme::default().header);
     }
 
     #[test]
     fn bad_theme_files_say_what_and_where() {
-        let e = Theme::parse("x.toml", "stauts = { fg = \"red\" }").unwrap_err().to_string();
-        assert!(e.contains("x.toml") && e.contains("unknown key 'stauts'") && e.contains("status.error"), "{e}");
-        let e = Theme::parse("x.toml", "muted = { fg = \"redish\" }").unwrap_err().to_string();
+        let e = Theme::parse("x.toml", "stauts = { fg = \"red\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.toml") && e.contains("unknown key 'stauts'") && e.contains("status.error"),
+            "{e}"
+        );
+        let e = Theme::parse("x.toml", "muted = { fg = \"redish\" }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'muted'") && e.contains("unknown colour 'redish'"), "{e}");
-        let e = Theme::parse("x.toml", "muted = { mods = [\"blink\"] }").unwrap_err().to_string();
+        let e = Theme::parse("x.toml", "muted = { mods = [\"blink\"] }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown modifier 'blink'"), "{e}");
         let e = Theme::parse("x.toml", "muted = {").unwrap_err();
         assert!(matches!(e, ThemeError::Syntax { .. }), "{e}");
         let e = Theme::load("no-such-theme").unwrap_err().to_string();
-        assert!(e.contains("'no-such-theme'") && e.contains("default, light, high-contrast"), "{e}");
+        assert!(
+            e.contains("'no-such-theme'") && e.contains("default, light, high-contrast"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -49,7 +49,11 @@ impl BrokerProcess {
             .append(true)
             .open(data_dir.with_extension("log"))
             .expect("broker log file");
-        let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().expect("spawn strom broker");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn strom broker");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -62,10 +66,22 @@ impl BrokerProcess {
         });
         let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
             let _ = child.kill();
-            panic!("broker did not print 'listening on' within 30 s; see {}", data_dir.with_extension("log").display())
+            panic!(
+                "broker did not print 'listening on' within 30 s; see {}",
+                data_dir.with_extension("log").display()
+            )
         });
-        let addr = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-        BrokerProcess { child, addr, data_dir: data_dir.to_path_buf(), config, listen }
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        BrokerProcess {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            config,
+            listen,
+        }
     }
 
     /// Same data dir and config, new process (a new port, unless started with `start_on`).
@@ -103,7 +119,10 @@ impl BrokerProcess {
 }
 
 fn unsafe_signal(pid: u32, sig: i32) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 impl Drop for BrokerProcess {

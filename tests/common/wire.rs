@@ -85,7 +85,15 @@ pub fn batch(n: usize) -> Bytes {
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
     buf.freeze()
 }
 
@@ -93,7 +101,10 @@ pub fn batch(n: usize) -> Bytes {
 /// `base_sequence..base_sequence + n` and values `v{sequence}`, stamped with the current time
 /// (an old timestamp would let the broker expire the producer's state).
 pub fn idempotent_batch(producer_id: i64, producer_epoch: i16, base_sequence: i32, n: usize) -> Bytes {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let records: Vec<Record> = (0..n)
         .map(|i| {
             let sequence = base_sequence + i as i32;
@@ -117,6 +128,14 @@ pub fn idempotent_batch(producer_id: i64, producer_epoch: i16, base_sequence: i3
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
     buf.freeze()
 }

@@ -542,9 +542,9 @@ impl<T> Group<T> {
             return !protocol_type.is_empty() && !protocols.is_empty();
         }
         self.protocol_type.as_deref() == Some(protocol_type)
-            && protocols.iter().any(|(name, _)| {
-                self.members.iter().filter(|m| m.supports(name)).count() == self.members.len()
-            })
+            && protocols
+                .iter()
+                .any(|(name, _)| self.members.iter().filter(|m| m.supports(name)).count() == self.members.len())
     }
 
     /// Kafka's `selectProtocol`: among the protocols every member supports, each member votes
@@ -630,8 +630,7 @@ impl<T> Group<T> {
 
     fn add(&mut self, member: Member<T>) {
         if let Some(instance_id) = &member.instance_id {
-            self.static_members
-                .insert(instance_id.clone(), member.id.clone());
+            self.static_members.insert(instance_id.clone(), member.id.clone());
         }
         if self.members.is_empty() {
             self.protocol_type = Some(member.protocol_type.clone());
@@ -697,9 +696,7 @@ impl<T> Group<T> {
         let new_id = format!("{prefix}-{}", uuid::Uuid::new_v4());
         match req.group_instance_id.clone() {
             Some(instance_id) => match self.static_members.get(&instance_id).cloned() {
-                Some(old_id) => {
-                    self.update_static_member_and_rebalance(&old_id, new_id, token, req, ctx)
-                }
+                Some(old_id) => self.update_static_member_and_rebalance(&old_id, new_id, token, req, ctx),
                 None => self.add_member_and_rebalance(new_id, Some(instance_id), token, req, ctx),
             },
             None if req.require_known_member_id => {
@@ -714,10 +711,7 @@ impl<T> Group<T> {
     fn do_current_member_join(&mut self, token: T, req: JoinRequest, ctx: &mut Ctx<'_, T>) {
         let member_id = req.member_id.clone();
         if !self.supports_protocols(&req.protocol_type, &req.protocols) {
-            ctx.join(
-                token,
-                JoinResponse::error(&member_id, INCONSISTENT_GROUP_PROTOCOL),
-            );
+            ctx.join(token, JoinResponse::error(&member_id, INCONSISTENT_GROUP_PROTOCOL));
             return;
         }
         if self.pending_members.contains_key(&member_id) {
@@ -729,9 +723,7 @@ impl<T> Group<T> {
             }
             return;
         }
-        if let Some(error) =
-            self.validate_current_member(&member_id, req.group_instance_id.as_deref())
-        {
+        if let Some(error) = self.validate_current_member(&member_id, req.group_instance_id.as_deref()) {
             ctx.join(token, JoinResponse::error(&member_id, error));
             return;
         }
@@ -811,13 +803,7 @@ impl<T> Group<T> {
         }
     }
 
-    fn update_member_and_rebalance(
-        &mut self,
-        idx: usize,
-        token: T,
-        req: JoinRequest,
-        ctx: &mut Ctx<'_, T>,
-    ) {
+    fn update_member_and_rebalance(&mut self, idx: usize, token: T, req: JoinRequest, ctx: &mut Ctx<'_, T>) {
         self.update_member(idx, token, req, ctx);
         self.maybe_prepare_rebalance(ctx);
     }
@@ -959,9 +945,7 @@ impl<T> Group<T> {
     fn remove_member_and_update_group(&mut self, member_id: &str, ctx: &mut Ctx<'_, T>) {
         self.remove(member_id, ctx);
         match self.state {
-            GroupState::Stable | GroupState::CompletingRebalance => {
-                self.maybe_prepare_rebalance(ctx)
-            }
+            GroupState::Stable | GroupState::CompletingRebalance => self.maybe_prepare_rebalance(ctx),
             GroupState::PreparingRebalance => self.try_complete_join(ctx),
             GroupState::Empty | GroupState::Dead => {}
         }
@@ -978,8 +962,7 @@ impl<T> Group<T> {
     /// initial delay).
     fn try_complete_join(&mut self, ctx: &mut Ctx<'_, T>) {
         let regular = matches!(self.join_timer, Some(JoinTimer { initial: None, .. }));
-        if self.state == GroupState::PreparingRebalance && regular && self.has_all_members_joined()
-        {
+        if self.state == GroupState::PreparingRebalance && regular && self.has_all_members_joined() {
             self.join_timer = None;
             self.on_complete_join(ctx);
         }
@@ -1101,10 +1084,7 @@ impl<T> Group<T> {
         let Some(timer) = self.sync_timer.take() else {
             return;
         };
-        let syncing = matches!(
-            self.state,
-            GroupState::CompletingRebalance | GroupState::Stable
-        );
+        let syncing = matches!(self.state, GroupState::CompletingRebalance | GroupState::Stable);
         if timer.generation_id != self.generation_id || !syncing || self.pending_sync.is_empty() {
             return;
         }
@@ -1215,10 +1195,7 @@ impl<T> Coordinator<T> {
         if req.session_timeout_ms < self.config.min_session_timeout_ms
             || req.session_timeout_ms > self.config.max_session_timeout_ms
         {
-            ctx.join(
-                token,
-                JoinResponse::error(&req.member_id, INVALID_SESSION_TIMEOUT),
-            );
+            ctx.join(token, JoinResponse::error(&req.member_id, INVALID_SESSION_TIMEOUT));
             return out;
         }
         let is_unknown_member = req.member_id.is_empty();
@@ -1226,20 +1203,14 @@ impl<T> Coordinator<T> {
             // Only a new member may create a group; a known member id for an unknown group is
             // stale (the group expired or was deleted).
             if !is_unknown_member {
-                ctx.join(
-                    token,
-                    JoinResponse::error(&req.member_id, UNKNOWN_MEMBER_ID),
-                );
+                ctx.join(token, JoinResponse::error(&req.member_id, UNKNOWN_MEMBER_ID));
                 return out;
             }
             self.groups
                 .insert(req.group_id.clone(), Group::new(&req.group_id, now_ms));
         }
         let Some(group) = self.groups.get_mut(&req.group_id) else {
-            ctx.join(
-                token,
-                JoinResponse::error(&req.member_id, UNKNOWN_SERVER_ERROR),
-            );
+            ctx.join(token, JoinResponse::error(&req.member_id, UNKNOWN_SERVER_ERROR));
             return out;
         };
         if is_unknown_member {
@@ -1270,9 +1241,7 @@ impl<T> Coordinator<T> {
             ctx.sync(token, SyncResponse::error(UNKNOWN_MEMBER_ID));
             return out;
         };
-        if let Some(error) =
-            group.validate_current_member(&req.member_id, req.group_instance_id.as_deref())
-        {
+        if let Some(error) = group.validate_current_member(&req.member_id, req.group_instance_id.as_deref()) {
             ctx.sync(token, SyncResponse::error(error));
             return out;
         }
@@ -1292,9 +1261,7 @@ impl<T> Coordinator<T> {
         };
         match group.state {
             GroupState::Empty => ctx.sync(token, SyncResponse::error(UNKNOWN_MEMBER_ID)),
-            GroupState::PreparingRebalance => {
-                ctx.sync(token, SyncResponse::error(REBALANCE_IN_PROGRESS))
-            }
+            GroupState::PreparingRebalance => ctx.sync(token, SyncResponse::error(REBALANCE_IN_PROGRESS)),
             GroupState::Dead => ctx.sync(token, SyncResponse::error(COORDINATOR_NOT_AVAILABLE)),
             GroupState::CompletingRebalance => {
                 if let Some(old) = group.members[idx].awaiting_sync.replace(token) {
@@ -1302,8 +1269,7 @@ impl<T> Coordinator<T> {
                 }
                 group.remove_pending_sync_member(&req.member_id);
                 if group.is_leader(&req.member_id) {
-                    let mut assignments: HashMap<String, Vec<u8>> =
-                        req.assignments.into_iter().collect();
+                    let mut assignments: HashMap<String, Vec<u8>> = req.assignments.into_iter().collect();
                     // Members the leader left out get an empty assignment, as in Kafka.
                     for member in &mut group.members {
                         member.assignment = assignments.remove(&member.id).unwrap_or_default();
@@ -1335,9 +1301,7 @@ impl<T> Coordinator<T> {
         let Some(group) = self.groups.get_mut(&req.group_id) else {
             return UNKNOWN_MEMBER_ID;
         };
-        if let Some(error) =
-            group.validate_current_member(&req.member_id, req.group_instance_id.as_deref())
-        {
+        if let Some(error) = group.validate_current_member(&req.member_id, req.group_instance_id.as_deref()) {
             return error;
         }
         if req.generation_id != group.generation_id {
@@ -1362,11 +1326,7 @@ impl<T> Coordinator<T> {
 
     /// LeaveGroup, for one member (v0-v2) or a batch (v3+). Removing members may complete a
     /// pending rebalance, hence the completions.
-    pub fn leave(
-        &mut self,
-        req: &LeaveRequest,
-        now_ms: u64,
-    ) -> (LeaveResponse, Vec<Completion<T>>) {
+    pub fn leave(&mut self, req: &LeaveRequest, now_ms: u64) -> (LeaveResponse, Vec<Completion<T>>) {
         let mut out = Vec::new();
         if req.group_id.is_empty() {
             return (
@@ -1383,11 +1343,7 @@ impl<T> Coordinator<T> {
             error_code,
         };
         let Some(group) = self.groups.get_mut(&req.group_id) else {
-            let members = req
-                .members
-                .iter()
-                .map(|m| answer(m, UNKNOWN_MEMBER_ID))
-                .collect();
+            let members = req.members.iter().map(|m| answer(m, UNKNOWN_MEMBER_ID)).collect();
             return (
                 LeaveResponse {
                     error_code: NONE,
@@ -1420,8 +1376,8 @@ impl<T> Coordinator<T> {
             } else if group.pending_members.contains_key(&leaving.member_id) {
                 group.remove_pending_member_and_update_group(&leaving.member_id, &mut ctx);
                 NONE
-            } else if let Some(error) = group
-                .validate_current_member(&leaving.member_id, leaving.group_instance_id.as_deref())
+            } else if let Some(error) =
+                group.validate_current_member(&leaving.member_id, leaving.group_instance_id.as_deref())
             {
                 error
             } else {
@@ -1459,8 +1415,7 @@ impl<T> Coordinator<T> {
     ) -> Result<(), i16> {
         let Some(group) = self.groups.get_mut(group_id) else {
             if generation_id < 0 {
-                self.groups
-                    .insert(group_id.to_string(), Group::new(group_id, now_ms));
+                self.groups.insert(group_id.to_string(), Group::new(group_id, now_ms));
                 return Ok(());
             }
             // Most likely a member of a generation that no longer exists.
@@ -1510,16 +1465,8 @@ impl<T> Coordinator<T> {
                 group_instance_id: m.instance_id.clone(),
                 client_id: m.client_id.clone(),
                 client_host: m.client_host.clone(),
-                metadata: if stable {
-                    m.metadata(&protocol)
-                } else {
-                    Vec::new()
-                },
-                assignment: if stable {
-                    m.assignment.clone()
-                } else {
-                    Vec::new()
-                },
+                metadata: if stable { m.metadata(&protocol) } else { Vec::new() },
+                assignment: if stable { m.assignment.clone() } else { Vec::new() },
             })
             .collect();
         Some(GroupDescription {
@@ -1606,12 +1553,10 @@ impl<T> Coordinator<T> {
         match group.state {
             GroupState::Dead => Err(GROUP_ID_NOT_FOUND),
             GroupState::Empty => Ok(OffsetDeletePolicy::DeleteAny),
-            _ if group.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL_TYPE) => {
-                Ok(match &group.subscribed_topics {
-                    Some(topics) => OffsetDeletePolicy::KeepSubscribed(topics.clone()),
-                    None => OffsetDeletePolicy::KeepAll,
-                })
-            }
+            _ if group.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL_TYPE) => Ok(match &group.subscribed_topics {
+                Some(topics) => OffsetDeletePolicy::KeepSubscribed(topics.clone()),
+                None => OffsetDeletePolicy::KeepAll,
+            }),
             _ => Err(NON_EMPTY_GROUP),
         }
     }
@@ -1624,9 +1569,7 @@ impl<T> Coordinator<T> {
         match (&group.protocol_type, group.state) {
             (None, _) => RetentionBase::CommitTimestamp,
             (Some(_), GroupState::Empty) => RetentionBase::EmptySince(group.state_timestamp),
-            (Some(protocol_type), GroupState::Stable)
-                if protocol_type == CONSUMER_PROTOCOL_TYPE =>
-            {
+            (Some(protocol_type), GroupState::Stable) if protocol_type == CONSUMER_PROTOCOL_TYPE => {
                 match &group.subscribed_topics {
                     Some(topics) => RetentionBase::CommitTimestampExceptSubscribed(topics.clone()),
                     None => RetentionBase::Keep,
@@ -1785,12 +1728,7 @@ mod tests {
     }
 
     /// Gets a member id via MEMBER_ID_REQUIRED, then joins with it (parked).
-    fn join_dynamic(
-        c: &mut Coordinator<u32>,
-        token: u32,
-        client: &str,
-        now: u64,
-    ) -> (String, Vec<Completion<u32>>) {
+    fn join_dynamic(c: &mut Coordinator<u32>, token: u32, client: &str, now: u64) -> (String, Vec<Completion<u32>>) {
         let first = c.join(token, join_req("", client), now);
         let id = join_of(&first, token).expect("answered").member_id;
         let done = c.join(token, join_req(&id, client), now);
@@ -1813,10 +1751,7 @@ mod tests {
             .next()
             .expect("leader answered");
         let generation = leader_resp.generation_id;
-        let assignments: Vec<(String, Vec<u8>)> = ids
-            .iter()
-            .map(|id| (id.clone(), id.as_bytes().to_vec()))
-            .collect();
+        let assignments: Vec<(String, Vec<u8>)> = ids.iter().map(|id| (id.clone(), id.as_bytes().to_vec())).collect();
         for (i, id) in ids.iter().enumerate() {
             let req = if *id == leader_resp.leader {
                 sync_req(id, generation, assignments.clone())
@@ -1902,17 +1837,10 @@ mod tests {
         let a = join_dynamic(&mut c, 1, "a", 0).0;
         let b = join_dynamic(&mut c, 2, "b", 0).0;
         c.tick(1);
-        assert!(
-            c.sync(20, sync_req(&b, 1, vec![]), 2).is_empty(),
-            "follower parked"
-        );
+        assert!(c.sync(20, sync_req(&b, 1, vec![]), 2).is_empty(), "follower parked");
         let out = c.sync(
             10,
-            sync_req(
-                &a,
-                1,
-                vec![(a.clone(), b"A".to_vec()), (b.clone(), b"B".to_vec())],
-            ),
+            sync_req(&a, 1, vec![(a.clone(), b"A".to_vec()), (b.clone(), b"B".to_vec())]),
             3,
         );
         assert_eq!(sync_of(&out, 10).unwrap().assignment, b"A");
@@ -1941,9 +1869,7 @@ mod tests {
     fn sync_errors_follow_kafka() {
         let mut c = no_delay();
         assert_eq!(
-            sync_of(&c.sync(1, sync_req("x", 0, vec![]), 0), 1)
-                .unwrap()
-                .error_code,
+            sync_of(&c.sync(1, sync_req("x", 0, vec![]), 0), 1).unwrap().error_code,
             UNKNOWN_MEMBER_ID
         );
         let empty_group = SyncRequest {
@@ -1957,16 +1883,12 @@ mod tests {
         let a = join_dynamic(&mut c, 1, "a", 0).0;
         // PreparingRebalance: generation 0 is current, but the rebalance is running.
         assert_eq!(
-            sync_of(&c.sync(2, sync_req(&a, 0, vec![]), 0), 2)
-                .unwrap()
-                .error_code,
+            sync_of(&c.sync(2, sync_req(&a, 0, vec![]), 0), 2).unwrap().error_code,
             REBALANCE_IN_PROGRESS
         );
         c.tick(1);
         assert_eq!(
-            sync_of(&c.sync(2, sync_req(&a, 7, vec![]), 2), 2)
-                .unwrap()
-                .error_code,
+            sync_of(&c.sync(2, sync_req(&a, 7, vec![]), 2), 2).unwrap().error_code,
             ILLEGAL_GENERATION
         );
         assert_eq!(
@@ -1980,9 +1902,7 @@ mod tests {
             ..sync_req(&a, 1, vec![])
         };
         assert_eq!(
-            sync_of(&c.sync(2, wrong_protocol, 2), 2)
-                .unwrap()
-                .error_code,
+            sync_of(&c.sync(2, wrong_protocol, 2), 2).unwrap().error_code,
             INCONSISTENT_GROUP_PROTOCOL
         );
         let wrong_type = SyncRequest {
@@ -2056,20 +1976,14 @@ mod tests {
         c.tick(s + 1);
         assert_eq!(c.group_state(GROUP), Some(GroupState::PreparingRebalance));
         assert_eq!(hb(&mut c, &ids[0], generation, s + 2), UNKNOWN_MEMBER_ID);
-        assert_eq!(
-            hb(&mut c, &ids[1], generation, s + 2),
-            REBALANCE_IN_PROGRESS
-        );
+        assert_eq!(hb(&mut c, &ids[1], generation, s + 2), REBALANCE_IN_PROGRESS);
         // The survivor rejoins: it is the only member, so the rebalance completes at once.
         let mut rejoin = join_req(&ids[1], "client2");
         rejoin.require_known_member_id = true;
         let out = c.join(9, rejoin, s + 3);
         let resp = join_of(&out, 9).unwrap();
         assert_eq!(resp.generation_id, generation + 1);
-        assert_eq!(
-            resp.leader, ids[1],
-            "leadership moves to a member that rejoined"
-        );
+        assert_eq!(resp.leader, ids[1], "leadership moves to a member that rejoined");
         assert_eq!(resp.members.len(), 1);
     }
 
@@ -2081,10 +1995,7 @@ mod tests {
         assert_eq!(c.group_state(GROUP), Some(GroupState::Empty));
         let desc = c.describe(GROUP).unwrap();
         assert!(desc.members.is_empty());
-        assert_eq!(
-            c.take_dirty_groups().last().unwrap().generation_id,
-            generation + 1
-        );
+        assert_eq!(c.take_dirty_groups().last().unwrap().generation_id, generation + 1);
     }
 
     #[test]
@@ -2094,18 +2005,9 @@ mod tests {
         // The leader rejoins (forcing a rebalance); the follower never does, but keeps its
         // session alive by heartbeating.
         assert!(c.join(7, join_req(&ids[0], "client1"), 100).is_empty());
-        assert_eq!(
-            hb(&mut c, &ids[1], generation, 5_000),
-            REBALANCE_IN_PROGRESS
-        );
-        assert_eq!(
-            hb(&mut c, &ids[1], generation, 14_000),
-            REBALANCE_IN_PROGRESS
-        );
-        assert_eq!(
-            hb(&mut c, &ids[1], generation, 23_000),
-            REBALANCE_IN_PROGRESS
-        );
+        assert_eq!(hb(&mut c, &ids[1], generation, 5_000), REBALANCE_IN_PROGRESS);
+        assert_eq!(hb(&mut c, &ids[1], generation, 14_000), REBALANCE_IN_PROGRESS);
+        assert_eq!(hb(&mut c, &ids[1], generation, 23_000), REBALANCE_IN_PROGRESS);
         assert!(c.tick(100 + REBALANCE as u64 - 1).is_empty());
         let out = c.tick(100 + REBALANCE as u64);
         let resp = join_of(&out, 7).unwrap();
@@ -2190,11 +2092,7 @@ mod tests {
         let a = join_dynamic(&mut c, 1, "a", 0).0;
         let b = join_dynamic(&mut c, 2, "b", 0).0;
         c.tick(1);
-        c.sync(
-            10,
-            sync_req(&a, 1, vec![(a.clone(), vec![1]), (b.clone(), vec![2])]),
-            2,
-        );
+        c.sync(10, sync_req(&a, 1, vec![(a.clone(), vec![1]), (b.clone(), vec![2])]), 2);
         assert_eq!(c.group_state(GROUP), Some(GroupState::Stable));
         // b heartbeats but never sends SyncGroup.
         for t in [5_000u64, 14_000, 23_000] {
@@ -2262,10 +2160,7 @@ mod tests {
         let mut other = join_req("", "x");
         other.protocols = vec![("roundrobin".into(), vec![])];
         let out = c.join(5, other, 10);
-        assert_eq!(
-            join_of(&out, 5).unwrap().error_code,
-            INCONSISTENT_GROUP_PROTOCOL
-        );
+        assert_eq!(join_of(&out, 5).unwrap().error_code, INCONSISTENT_GROUP_PROTOCOL);
         let mut wrong_type = join_req("", "x");
         wrong_type.protocol_type = "connect".into();
         assert_eq!(
@@ -2286,10 +2181,7 @@ mod tests {
     fn protocol_with_most_votes_among_common_ones_is_selected() {
         let mut c = no_delay();
         let protocols = |names: &[&str]| -> Vec<(String, Vec<u8>)> {
-            names
-                .iter()
-                .map(|n| (n.to_string(), n.as_bytes().to_vec()))
-                .collect()
+            names.iter().map(|n| (n.to_string(), n.as_bytes().to_vec())).collect()
         };
         let prefs: [&[&str]; 3] = [
             &["cooperative-sticky", "range", "roundrobin"],
@@ -2334,10 +2226,7 @@ mod tests {
             group_id: String::new(),
             ..join_req("", "a")
         };
-        assert_eq!(
-            join_of(&c.join(1, req, 0), 1).unwrap().error_code,
-            INVALID_GROUP_ID
-        );
+        assert_eq!(join_of(&c.join(1, req, 0), 1).unwrap().error_code, INVALID_GROUP_ID);
         let leave = LeaveRequest {
             group_id: String::new(),
             members: vec![],
@@ -2433,9 +2322,7 @@ mod tests {
     #[test]
     fn pending_member_can_leave() {
         let mut c = no_delay();
-        let id = join_of(&c.join(1, join_req("", "a"), 0), 1)
-            .unwrap()
-            .member_id;
+        let id = join_of(&c.join(1, join_req("", "a"), 0), 1).unwrap().member_id;
         let req = LeaveRequest {
             group_id: GROUP.into(),
             members: vec![LeaveMember {
@@ -2445,9 +2332,7 @@ mod tests {
         };
         assert_eq!(c.leave(&req, 1).0.members[0].error_code, NONE);
         assert_eq!(
-            join_of(&c.join(1, join_req(&id, "a"), 2), 1)
-                .unwrap()
-                .error_code,
+            join_of(&c.join(1, join_req(&id, "a"), 2), 1).unwrap().error_code,
             UNKNOWN_MEMBER_ID
         );
     }
@@ -2468,10 +2353,7 @@ mod tests {
                 ..sync_req(
                     &s.member_id,
                     generation,
-                    vec![
-                        (s.member_id.clone(), b"S".to_vec()),
-                        (dynamic.clone(), b"D".to_vec()),
-                    ],
+                    vec![(s.member_id.clone(), b"S".to_vec()), (dynamic.clone(), b"D".to_vec())],
                 )
             },
             2,
@@ -2539,15 +2421,10 @@ mod tests {
             c.validate_commit(GROUP, "i1-someone-else", generation, Some("i1"), 100),
             Err(FENCED_INSTANCE_ID)
         );
-        assert_eq!(
-            c.validate_commit(GROUP, &id, generation, Some("i1"), 100),
-            Ok(())
-        );
+        assert_eq!(c.validate_commit(GROUP, &id, generation, Some("i1"), 100), Ok(()));
         let unknown_instance = static_req(&id, "i9");
         assert_eq!(
-            join_of(&c.join(6, unknown_instance, 100), 6)
-                .unwrap()
-                .error_code,
+            join_of(&c.join(6, unknown_instance, 100), 6).unwrap().error_code,
             UNKNOWN_MEMBER_ID
         );
     }
@@ -2566,15 +2443,8 @@ mod tests {
         }
         let out = c.tick(10 + REBALANCE as u64);
         let resp = join_of(&out, 2).unwrap();
-        assert_eq!(
-            resp.leader, dynamic,
-            "leadership moved to the member that rejoined"
-        );
-        assert_eq!(
-            resp.members.len(),
-            2,
-            "the static member stays in the group"
-        );
+        assert_eq!(resp.leader, dynamic, "leadership moved to the member that rejoined");
+        assert_eq!(resp.members.len(), 2, "the static member stays in the group");
     }
 
     #[test]
@@ -2617,10 +2487,7 @@ mod tests {
                 group_instance_id: Some("i1".into()),
             }],
         };
-        assert_eq!(
-            c.leave(&req, 10).0.members[0].error_code,
-            FENCED_INSTANCE_ID
-        );
+        assert_eq!(c.leave(&req, 10).0.members[0].error_code, FENCED_INSTANCE_ID);
         assert_eq!(c.group_state(GROUP), Some(GroupState::Stable));
     }
 
@@ -2633,10 +2500,7 @@ mod tests {
         c.join(2, req, 10);
         c.join(
             1,
-            static_req(
-                &c.describe(GROUP).unwrap().members[0].member_id.clone(),
-                "i1",
-            ),
+            static_req(&c.describe(GROUP).unwrap().members[0].member_id.clone(), "i1"),
             10,
         );
         assert_eq!(c.group_state(GROUP), Some(GroupState::CompletingRebalance));
@@ -2662,10 +2526,7 @@ mod tests {
         let resp = join_of(&out, 5).expect("new incarnation answered");
         assert_eq!(resp.error_code, NONE);
         assert_eq!(resp.generation_id, generation + 1);
-        assert_eq!(
-            resp.leader, resp.member_id,
-            "leadership follows the replaced member"
-        );
+        assert_eq!(resp.leader, resp.member_id, "leadership follows the replaced member");
         assert!(resp.member_id.starts_with("i1-") && resp.member_id != static_id);
     }
 
@@ -2710,9 +2571,7 @@ mod tests {
             protocols: both(),
             ..join_req("", "d")
         };
-        dynamic.member_id = join_of(&c.join(2, dynamic.clone(), 0), 2)
-            .unwrap()
-            .member_id;
+        dynamic.member_id = join_of(&c.join(2, dynamic.clone(), 0), 2).unwrap().member_id;
         c.join(2, dynamic.clone(), 0);
         let out = c.tick(1);
         let s = join_of(&out, 1).unwrap();
@@ -2729,10 +2588,7 @@ mod tests {
         assert!(join_of(&out, 3).is_none(), "parked for the rebalance");
         assert_eq!(c.group_state(GROUP), Some(GroupState::PreparingRebalance));
         let out = c.join(2, dynamic, 4);
-        assert_eq!(
-            join_of(&out, 3).unwrap().protocol_name.as_deref(),
-            Some("range")
-        );
+        assert_eq!(join_of(&out, 3).unwrap().protocol_name.as_deref(), Some("range"));
     }
 
     #[test]
@@ -2787,9 +2643,7 @@ mod tests {
     #[test]
     fn static_instance_with_a_pending_member_id_is_a_server_error() {
         let mut c = no_delay();
-        let pending = join_of(&c.join(1, join_req("", "a"), 0), 1)
-            .unwrap()
-            .member_id;
+        let pending = join_of(&c.join(1, join_req("", "a"), 0), 1).unwrap().member_id;
         let out = c.join(2, static_req(&pending, "i1"), 1);
         assert_eq!(join_of(&out, 2).unwrap().error_code, UNKNOWN_SERVER_ERROR);
     }
@@ -2800,15 +2654,8 @@ mod tests {
         let (ids, generation) = stable_group(&mut c, 1, 0);
         c.tick(SESSION as u64 + 1);
         assert_eq!(c.group_state(GROUP), Some(GroupState::Empty));
-        assert_eq!(
-            hb(&mut c, &ids[0], generation, SESSION as u64 + 2),
-            UNKNOWN_MEMBER_ID
-        );
-        let out = c.sync(
-            3,
-            sync_req(&ids[0], generation + 1, vec![]),
-            SESSION as u64 + 2,
-        );
+        assert_eq!(hb(&mut c, &ids[0], generation, SESSION as u64 + 2), UNKNOWN_MEMBER_ID);
+        let out = c.sync(3, sync_req(&ids[0], generation + 1, vec![]), SESSION as u64 + 2);
         assert_eq!(sync_of(&out, 3).unwrap().error_code, UNKNOWN_MEMBER_ID);
         let out = c.join(4, join_req(&ids[0], "client1"), SESSION as u64 + 2);
         assert_eq!(join_of(&out, 4).unwrap().error_code, UNKNOWN_MEMBER_ID);
@@ -2822,10 +2669,7 @@ mod tests {
             c.validate_commit(GROUP, &ids[0], generation - 1, None, 5),
             Err(ILLEGAL_GENERATION)
         );
-        assert_eq!(
-            c.validate_commit(GROUP, &ids[0], generation, None, 5),
-            Ok(())
-        );
+        assert_eq!(c.validate_commit(GROUP, &ids[0], generation, None, 5), Ok(()));
         assert_eq!(
             c.validate_commit(GROUP, "stranger", generation, None, 5),
             Err(UNKNOWN_MEMBER_ID)
@@ -2841,10 +2685,7 @@ mod tests {
     fn standalone_commit_refused_for_active_group() {
         let mut c = no_delay();
         stable_group(&mut c, 1, 0);
-        assert_eq!(
-            c.validate_commit(GROUP, "", -1, None, 5),
-            Err(UNKNOWN_MEMBER_ID)
-        );
+        assert_eq!(c.validate_commit(GROUP, "", -1, None, 5), Err(UNKNOWN_MEMBER_ID));
     }
 
     #[test]
@@ -2867,10 +2708,7 @@ mod tests {
     fn member_commit_in_empty_group_is_unknown_member() {
         let mut c = no_delay();
         c.validate_commit(GROUP, "", -1, None, 0).unwrap();
-        assert_eq!(
-            c.validate_commit(GROUP, "m-1", 0, None, 1),
-            Err(UNKNOWN_MEMBER_ID)
-        );
+        assert_eq!(c.validate_commit(GROUP, "m-1", 0, None, 1), Err(UNKNOWN_MEMBER_ID));
     }
 
     #[test]
@@ -2878,10 +2716,7 @@ mod tests {
         let mut c = no_delay();
         let a = join_dynamic(&mut c, 1, "a", 0).0;
         c.tick(1);
-        assert_eq!(
-            c.validate_commit(GROUP, &a, 1, None, 2),
-            Err(REBALANCE_IN_PROGRESS)
-        );
+        assert_eq!(c.validate_commit(GROUP, &a, 1, None, 2), Err(REBALANCE_IN_PROGRESS));
     }
 
     #[test]
@@ -2890,10 +2725,7 @@ mod tests {
         let (ids, generation) = stable_group(&mut c, 2, 0);
         c.join(9, join_req(&ids[0], "client1"), 10);
         assert_eq!(c.group_state(GROUP), Some(GroupState::PreparingRebalance));
-        assert_eq!(
-            c.validate_commit(GROUP, &ids[1], generation, None, 11),
-            Ok(())
-        );
+        assert_eq!(c.validate_commit(GROUP, &ids[1], generation, None, 11), Ok(()));
     }
 
     #[test]
@@ -2946,10 +2778,7 @@ mod tests {
         let names = |l: Vec<GroupListing>| l.into_iter().map(|g| g.group_id).collect::<Vec<_>>();
         assert_eq!(names(c.list(&[])), vec!["g", "idle"]);
         assert_eq!(names(c.list(&["stable".into()])), vec!["g"]);
-        assert_eq!(
-            names(c.list(&["EMPTY".into(), "Dead".into()])),
-            vec!["idle"]
-        );
+        assert_eq!(names(c.list(&["EMPTY".into(), "Dead".into()])), vec!["idle"]);
         assert_eq!(c.list(&[])[0].protocol_type, "consumer");
     }
 
@@ -2958,18 +2787,12 @@ mod tests {
         let mut c = no_delay();
         assert_eq!(c.offset_delete_policy(GROUP), Err(GROUP_ID_NOT_FOUND));
         stable_group(&mut c, 1, 0);
-        assert_eq!(
-            c.subscribed_topics(GROUP),
-            Some(HashSet::from(["orders".to_string()]))
-        );
+        assert_eq!(c.subscribed_topics(GROUP), Some(HashSet::from(["orders".to_string()])));
         let policy = c.offset_delete_policy(GROUP).unwrap();
         assert_eq!(policy.topic_error("orders"), GROUP_SUBSCRIBED_TO_TOPIC);
         assert_eq!(policy.topic_error("old"), NONE);
         c.validate_commit("idle", "", -1, None, 0).unwrap();
-        assert_eq!(
-            c.offset_delete_policy("idle"),
-            Ok(OffsetDeletePolicy::DeleteAny)
-        );
+        assert_eq!(c.offset_delete_policy("idle"), Ok(OffsetDeletePolicy::DeleteAny));
     }
 
     #[test]
@@ -3009,10 +2832,7 @@ mod tests {
         c.join(1, req, 0);
         c.tick(1);
         assert_eq!(c.subscribed_topics(GROUP), None);
-        assert_eq!(
-            c.offset_delete_policy(GROUP),
-            Ok(OffsetDeletePolicy::KeepAll)
-        );
+        assert_eq!(c.offset_delete_policy(GROUP), Ok(OffsetDeletePolicy::KeepAll));
     }
 
     #[test]
@@ -3024,14 +2844,8 @@ mod tests {
             RetentionBase::CommitTimestampExceptSubscribed(HashSet::from(["orders".to_string()]))
         );
         c.tick(SESSION as u64 + 1);
-        assert_eq!(
-            c.retention_base(GROUP),
-            RetentionBase::EmptySince(SESSION as u64 + 1)
-        );
-        assert_eq!(
-            c.retention_base("never-seen"),
-            RetentionBase::CommitTimestamp
-        );
+        assert_eq!(c.retention_base(GROUP), RetentionBase::EmptySince(SESSION as u64 + 1));
+        assert_eq!(c.retention_base("never-seen"), RetentionBase::CommitTimestamp);
     }
 
     #[test]
@@ -3048,14 +2862,8 @@ mod tests {
         let listed = c.list(&[]);
         assert_eq!(listed.len(), 2);
         assert!(listed.iter().all(|g| g.state == GroupState::Empty));
-        assert_eq!(
-            c.retention_base("orders-app"),
-            RetentionBase::EmptySince(1_000)
-        );
-        assert_eq!(
-            c.retention_base("standalone"),
-            RetentionBase::CommitTimestamp
-        );
+        assert_eq!(c.retention_base("orders-app"), RetentionBase::EmptySince(1_000));
+        assert_eq!(c.retention_base("standalone"), RetentionBase::CommitTimestamp);
         let dirty = c.take_dirty_groups();
         assert_eq!(
             dirty.len(),

@@ -267,16 +267,11 @@ impl OffsetStore {
     }
 
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&CommittedOffset> {
-        self.groups
-            .get(group)?
-            .offsets
-            .get(&(topic.to_string(), partition))
+        self.groups.get(group)?.offsets.get(&(topic.to_string(), partition))
     }
 
     pub fn has_offsets(&self, group: &str) -> bool {
-        self.groups
-            .get(group)
-            .is_some_and(|e| !e.offsets.is_empty())
+        self.groups.get(group).is_some_and(|e| !e.offsets.is_empty())
     }
 
     /// Groups with at least one committed offset, sorted.
@@ -295,10 +290,7 @@ impl OffsetStore {
     /// Every group the store knows (offsets or a record), with its record: what to hand to
     /// `Coordinator::restore_group` on start.
     pub fn restorable_groups(&self) -> Vec<(String, Option<GroupRecord>)> {
-        self.groups
-            .iter()
-            .map(|(g, e)| (g.clone(), e.record.clone()))
-            .collect()
+        self.groups.iter().map(|(g, e)| (g.clone(), e.record.clone())).collect()
     }
 
     /// Persists a group's record (from `Coordinator::take_dirty_groups`).
@@ -306,10 +298,7 @@ impl OffsetStore {
         let mut buf = Vec::new();
         encode_group(&mut buf, record)?;
         self.append(&buf)?;
-        self.groups
-            .entry(record.group_id.clone())
-            .or_default()
-            .record = Some(record.clone());
+        self.groups.entry(record.group_id.clone()).or_default().record = Some(record.clone());
         Ok(())
     }
 
@@ -326,12 +315,7 @@ impl OffsetStore {
     }
 
     /// OffsetDelete: removes the given partitions' offsets of `topic`. Returns how many existed.
-    pub fn delete_offsets(
-        &mut self,
-        group: &str,
-        topic: &str,
-        partitions: &[i32],
-    ) -> io::Result<usize> {
+    pub fn delete_offsets(&mut self, group: &str, topic: &str, partitions: &[i32]) -> io::Result<usize> {
         let doomed: Vec<(String, String, i32)> = partitions
             .iter()
             .filter(|p| self.get(group, topic, **p).is_some())
@@ -374,12 +358,9 @@ impl OffsetStore {
                 let expired = match &base {
                     RetentionBase::Keep => false,
                     RetentionBase::EmptySince(since) => explicit.unwrap_or(aged_since(*since)),
-                    RetentionBase::CommitTimestamp => {
-                        explicit.unwrap_or(aged_since(c.commit_timestamp_ms))
-                    }
+                    RetentionBase::CommitTimestamp => explicit.unwrap_or(aged_since(c.commit_timestamp_ms)),
                     RetentionBase::CommitTimestampExceptSubscribed(topics) => {
-                        !topics.contains(topic)
-                            && explicit.unwrap_or(aged_since(c.commit_timestamp_ms))
+                        !topics.contains(topic) && explicit.unwrap_or(aged_since(c.commit_timestamp_ms))
                     }
                 };
                 if expired {
@@ -406,10 +387,7 @@ impl OffsetStore {
         drop(tmp);
         fs::rename(&tmp_path, &self.path)?;
         sync_dir(&self.dir)?;
-        self.file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = OpenOptions::new().read(true).append(true).open(&self.path)?;
         self.file_len = (HEADER.len() + live.len()) as u64;
         Ok(true)
     }
@@ -520,10 +498,7 @@ fn frame(body: Vec<u8>) -> Vec<u8> {
 }
 
 fn too_long(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("{what} is too long to store"),
-    )
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{what} is too long to store"))
 }
 
 fn put_str16(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
@@ -546,13 +521,7 @@ fn ts(ms: Option<u64>) -> i64 {
     ms.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64)
 }
 
-fn encode_commit(
-    buf: &mut Vec<u8>,
-    group: &str,
-    topic: &str,
-    partition: i32,
-    c: &CommittedOffset,
-) -> io::Result<()> {
+fn encode_commit(buf: &mut Vec<u8>, group: &str, topic: &str, partition: i32, c: &CommittedOffset) -> io::Result<()> {
     let mut body = Vec::with_capacity(64 + group.len() + topic.len() + c.metadata.len());
     begin(&mut body, KIND_COMMIT);
     put_str16(&mut body, group)?;
@@ -730,13 +699,8 @@ mod tests {
     fn fetch_filters_by_topic() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = OffsetStore::open(dir.path()).unwrap();
-        store
-            .commit("g", &[po("a", 0, 1, 0), po("b", 0, 2, 0)])
-            .unwrap();
-        assert_eq!(
-            store.fetch("g", Some(&["b".to_string()])),
-            vec![po("b", 0, 2, 0)]
-        );
+        store.commit("g", &[po("a", 0, 1, 0), po("b", 0, 2, 0)]).unwrap();
+        assert_eq!(store.fetch("g", Some(&["b".to_string()])), vec![po("b", 0, 2, 0)]);
         assert!(store.fetch("nope", None).is_empty());
     }
 
@@ -763,10 +727,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        assert_eq!(
-            OffsetStore::open(dir.path()).unwrap().get("g", "t", 0),
-            Some(&c)
-        );
+        assert_eq!(OffsetStore::open(dir.path()).unwrap().get("g", "t", 0), Some(&c));
     }
 
     #[test]
@@ -795,11 +756,7 @@ mod tests {
         store.commit("g", &[po("t", 0, 3, 0)]).unwrap();
         drop(store);
         assert_eq!(
-            OffsetStore::open(dir.path())
-                .unwrap()
-                .get("g", "t", 0)
-                .unwrap()
-                .offset,
+            OffsetStore::open(dir.path()).unwrap().get("g", "t", 0).unwrap().offset,
             3
         );
     }
@@ -813,14 +770,10 @@ mod tests {
         }
         let path = dir.path().join(FILE_NAME);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 9, 9, 9, 9, 9])
-            .unwrap();
+        f.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 9, 9, 9, 9, 9]).unwrap();
         drop(f);
         let store = OffsetStore::open(dir.path()).unwrap();
-        assert_eq!(
-            store.truncated_on_open().unwrap().reason,
-            "record CRC mismatch"
-        );
+        assert_eq!(store.truncated_on_open().unwrap().reason, "record CRC mismatch");
         assert_eq!(store.get("g", "t", 0).unwrap().offset, 1);
     }
 
@@ -850,11 +803,7 @@ mod tests {
             grown = file_len(&store);
         }
         let store = OffsetStore::open(dir.path()).unwrap();
-        assert!(
-            file_len(&store) * 10 < grown,
-            "{} vs {grown}",
-            file_len(&store)
-        );
+        assert!(file_len(&store) * 10 < grown, "{} vs {grown}", file_len(&store));
         assert_eq!(store.get("g", "t", 0), Some(&committed(99, 99)));
         assert_eq!(store.get("g", "t", 1).unwrap().offset, 1_099);
         assert!(store.get("gone", "t", 0).is_none());
@@ -870,9 +819,7 @@ mod tests {
     fn small_live_file_is_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = OffsetStore::open(dir.path()).unwrap();
-        store
-            .commit("g", &[po("t", 0, 1, 0), po("t", 1, 1, 0)])
-            .unwrap();
+        store.commit("g", &[po("t", 0, 1, 0), po("t", 1, 1, 0)]).unwrap();
         assert!(!store.maybe_compact().unwrap());
     }
 
@@ -909,16 +856,10 @@ mod tests {
             empty_since_ms: Some(0),
         };
         store.put_group(&record).unwrap();
-        assert_eq!(
-            store.restorable_groups(),
-            vec![("g".to_string(), Some(record))]
-        );
+        assert_eq!(store.restorable_groups(), vec![("g".to_string(), Some(record))]);
         store.delete_group("g").unwrap();
         drop(store);
-        assert!(OffsetStore::open(dir.path())
-            .unwrap()
-            .restorable_groups()
-            .is_empty());
+        assert!(OffsetStore::open(dir.path()).unwrap().restorable_groups().is_empty());
     }
 
     #[test]
@@ -946,9 +887,7 @@ mod tests {
             .commit("s", &[po("t", 0, 1, DAY), po("t", 1, 1, 3 * DAY)])
             .unwrap();
         let expired = store
-            .expire(DAY + RETENTION, RETENTION, |_| {
-                RetentionBase::CommitTimestamp
-            })
+            .expire(DAY + RETENTION, RETENTION, |_| RetentionBase::CommitTimestamp)
             .unwrap();
         assert_eq!(expired, vec![("s".to_string(), "t".to_string(), 0)]);
         assert!(store.get("s", "t", 1).is_some());
@@ -980,12 +919,8 @@ mod tests {
     fn stable_group_expires_only_unsubscribed_topics() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = OffsetStore::open(dir.path()).unwrap();
-        store
-            .commit("g", &[po("live", 0, 1, 0), po("old", 0, 1, 0)])
-            .unwrap();
-        let base = |_: &str| {
-            RetentionBase::CommitTimestampExceptSubscribed(HashSet::from(["live".to_string()]))
-        };
+        store.commit("g", &[po("live", 0, 1, 0), po("old", 0, 1, 0)]).unwrap();
+        let base = |_: &str| RetentionBase::CommitTimestampExceptSubscribed(HashSet::from(["live".to_string()]));
         let expired = store.expire(RETENTION, RETENTION, base).unwrap();
         assert_eq!(expired, vec![("g".to_string(), "old".to_string(), 0)]);
     }

@@ -34,7 +34,10 @@ pub(super) fn duplicate_resource() -> ResourceError {
 
 /// Kafka's refusal of a null value where one is needed.
 pub(super) fn null_values(names: &[&str]) -> ResourceError {
-    (code::INVALID_REQUEST, format!("Null value not supported for : {}", names.join(", ")))
+    (
+        code::INVALID_REQUEST,
+        format!("Null value not supported for : {}", names.join(", ")),
+    )
 }
 
 /// Counts each (type, name) so duplicates can be refused.
@@ -50,7 +53,8 @@ pub(super) fn count_resources<'a>(keys: impl Iterator<Item = (i8, &'a str)>) -> 
 pub(super) fn broker_read_only() -> ResourceError {
     (
         code::INVALID_REQUEST,
-        "broker configs are read-only on this broker: they come from its config file (--config) and apply at start".into(),
+        "broker configs are read-only on this broker: they come from its config file (--config) and apply at start"
+            .into(),
     )
 }
 
@@ -73,7 +77,10 @@ pub(super) async fn replace_topic_overrides(
 ) -> Result<(), ResourceError> {
     validate_topic_configs(&overrides).map_err(|e| (code::INVALID_CONFIG, e))?;
     let Some(old) = broker.catalog.get(name) else {
-        return Err((code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic '{name}' does not exist")));
+        return Err((
+            code::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("topic '{name}' does not exist"),
+        ));
     };
     if validate_only || old.configs == overrides {
         return Ok(());
@@ -94,18 +101,30 @@ pub(super) async fn replace_topic_overrides(
 }
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: AlterConfigsRequest) -> Reply {
-    let seen = count_resources(req.resources.iter().map(|r| (r.resource_type, r.resource_name.as_str())));
+    let seen = count_resources(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.as_str())),
+    );
     let mut resp = AlterConfigsResponse::default();
     for res in &req.resources {
         let name = res.resource_name.as_str();
         let outcome = if seen[&(res.resource_type, name.to_string())] > 1 {
             Err(duplicate_resource())
         } else {
-            let nulls: Vec<&str> = res.configs.iter().filter(|c| c.value.is_none()).map(|c| c.name.as_str()).collect();
+            let nulls: Vec<&str> = res
+                .configs
+                .iter()
+                .filter(|c| c.value.is_none())
+                .map(|c| c.name.as_str())
+                .collect();
             match res.resource_type {
                 // The legacy API names a broker only by its id; "" is not accepted.
                 RESOURCE_BROKER => match name.parse::<i32>() {
-                    Err(_) => Err((code::INVALID_REQUEST, format!("Node id must be an integer, but it is: {name}"))),
+                    Err(_) => Err((
+                        code::INVALID_REQUEST,
+                        format!("Node id must be an integer, but it is: {name}"),
+                    )),
                     Ok(id) if id != broker.node_id => Err((
                         code::INVALID_REQUEST,
                         format!("Unexpected broker id, expected {}, but received {name}", broker.node_id),

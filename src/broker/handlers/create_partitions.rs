@@ -23,34 +23,51 @@ pub const MAX_NEW_PARTITIONS: i32 = 10_000;
 fn check(broker: &Broker, t: &CreatePartitionsTopic, duplicate: bool) -> Result<i32, (i16, String)> {
     let name = t.name.0.as_str();
     if duplicate {
-        return Err((code::INVALID_REQUEST, format!("topic '{name}' appears more than once in the request")));
+        return Err((
+            code::INVALID_REQUEST,
+            format!("topic '{name}' appears more than once in the request"),
+        ));
     }
     let Some(topic) = broker.catalog.get(name) else {
-        return Err((code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic '{name}' does not exist")));
+        return Err((
+            code::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("topic '{name}' does not exist"),
+        ));
     };
     let current = topic.partitions.len() as i32;
     if t.count <= current {
         return Err((
             code::INVALID_PARTITIONS,
-            format!("topic '{name}' has {current} partitions; new count must be greater (requested {})", t.count),
+            format!(
+                "topic '{name}' has {current} partitions; new count must be greater (requested {})",
+                t.count
+            ),
         ));
     }
     let added = t.count - current;
     if added > MAX_NEW_PARTITIONS {
         return Err((
             code::INVALID_PARTITIONS,
-            format!("adding {added} partitions to '{name}' at once is refused; at most {MAX_NEW_PARTITIONS} per request"),
+            format!(
+                "adding {added} partitions to '{name}' at once is refused; at most {MAX_NEW_PARTITIONS} per request"
+            ),
         ));
     }
     if let Some(assignments) = &t.assignments {
         if assignments.len() as i32 != added {
             return Err((
                 code::INVALID_REPLICA_ASSIGNMENT,
-                format!("adding {added} partitions to '{name}' needs {added} assignments, not {}", assignments.len()),
+                format!(
+                    "adding {added} partitions to '{name}' needs {added} assignments, not {}",
+                    assignments.len()
+                ),
             ));
         }
         let me = broker.node_id;
-        if !assignments.iter().all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == me) {
+        if !assignments
+            .iter()
+            .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == me)
+        {
             return Err((
                 code::INVALID_REPLICA_ASSIGNMENT,
                 format!("replicas must be exactly [{me}] on this single-node broker"),

@@ -32,31 +32,57 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
             .iter()
             .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
             .collect();
-        let partitions = if t.num_partitions == -1 { broker.config.get_i64("num.partitions") as i32 } else { t.num_partitions };
+        let partitions = if t.num_partitions == -1 {
+            broker.config.get_i64("num.partitions") as i32
+        } else {
+            t.num_partitions
+        };
         let check = if seen[&name] > 1 {
-            Err((code::INVALID_REQUEST, format!("topic '{name}' appears more than once in the request")))
+            Err((
+                code::INVALID_REQUEST,
+                format!("topic '{name}' appears more than once in the request"),
+            ))
         } else if let Err(e) = validate_topic_name(&name) {
             Err((code::INVALID_TOPIC_EXCEPTION, e))
         } else if broker.catalog.get(&name).is_some() {
             Err((code::TOPIC_ALREADY_EXISTS, format!("topic '{name}' already exists")))
         } else if !t.assignments.is_empty() {
-            let ok = t.assignments.iter().all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == broker.node_id);
+            let ok = t
+                .assignments
+                .iter()
+                .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == broker.node_id);
             if ok {
                 Ok(t.assignments.len() as i32)
             } else {
-                Err((code::INVALID_REPLICA_ASSIGNMENT, format!("replicas must be exactly [{}] on this single-node broker", broker.node_id)))
+                Err((
+                    code::INVALID_REPLICA_ASSIGNMENT,
+                    format!(
+                        "replicas must be exactly [{}] on this single-node broker",
+                        broker.node_id
+                    ),
+                ))
             }
         } else if partitions < 1 {
-            Err((code::INVALID_PARTITIONS, format!("number of partitions must be at least 1, not {partitions}")))
+            Err((
+                code::INVALID_PARTITIONS,
+                format!("number of partitions must be at least 1, not {partitions}"),
+            ))
         } else if t.replication_factor != -1 && t.replication_factor != 1 {
             Err((
                 code::INVALID_REPLICATION_FACTOR,
-                format!("replication factor {} is larger than the 1 broker available", t.replication_factor),
+                format!(
+                    "replication factor {} is larger than the 1 broker available",
+                    t.replication_factor
+                ),
             ))
         } else {
             Ok(partitions)
         };
-        let check = check.and_then(|p| validate_topic_configs(&configs).map(|_| p).map_err(|e| (code::INVALID_CONFIG, e)));
+        let check = check.and_then(|p| {
+            validate_topic_configs(&configs)
+                .map(|_| p)
+                .map_err(|e| (code::INVALID_CONFIG, e))
+        });
         match check {
             Err((code, msg)) => {
                 r.error_code = code;
@@ -66,7 +92,10 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
                 let created = if req.validate_only {
                     Ok(None)
                 } else {
-                    broker.catalog.create(&name, partitions, configs.clone(), &broker.config, now_ms()).map(Some)
+                    broker
+                        .catalog
+                        .create(&name, partitions, configs.clone(), &broker.config, now_ms())
+                        .map(Some)
                 };
                 match created {
                     Err(e) => {

@@ -35,9 +35,21 @@ fn result(name: Option<String>, id: Uuid, error_code: i16, message: Option<Strin
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteTopicsRequest) -> Reply {
     let wanted: Vec<Wanted> = if ctx.api_version >= 6 {
-        req.topics.into_iter().map(|t| Wanted { name: t.name.map(|n| n.0.to_string()), id: t.topic_id }).collect()
+        req.topics
+            .into_iter()
+            .map(|t| Wanted {
+                name: t.name.map(|n| n.0.to_string()),
+                id: t.topic_id,
+            })
+            .collect()
     } else {
-        req.topic_names.into_iter().map(|n| Wanted { name: Some(n.0.to_string()), id: Uuid::nil() }).collect()
+        req.topic_names
+            .into_iter()
+            .map(|n| Wanted {
+                name: Some(n.0.to_string()),
+                id: Uuid::nil(),
+            })
+            .collect()
     };
     let mut names = HashMap::new();
     let mut ids = HashMap::new();
@@ -57,12 +69,18 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteTopicsR
                 code::INVALID_REQUEST,
                 Some("You may not specify both topic name and topic id.".into()),
             ),
-            (None, true) => {
-                result(None, w.id, code::INVALID_REQUEST, Some("Neither topic name nor id were specified.".into()))
-            }
-            (Some(name), true) if names[&name] > 1 => {
-                result(Some(name), w.id, code::INVALID_REQUEST, Some("Duplicate topic name.".into()))
-            }
+            (None, true) => result(
+                None,
+                w.id,
+                code::INVALID_REQUEST,
+                Some("Neither topic name nor id were specified.".into()),
+            ),
+            (Some(name), true) if names[&name] > 1 => result(
+                Some(name),
+                w.id,
+                code::INVALID_REQUEST,
+                Some("Duplicate topic name.".into()),
+            ),
             (None, false) if ids[&w.id] > 1 => {
                 result(None, w.id, code::INVALID_REQUEST, Some("Duplicate topic id.".into()))
             }
@@ -77,7 +95,12 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteTopicsR
             },
             (None, false) => match broker.catalog.get_by_id(w.id) {
                 Some(topic) => delete(&broker, &ctx, topic.name.clone()).await,
-                None => result(None, w.id, code::UNKNOWN_TOPIC_ID, Some(format!("no topic has the id {}", w.id))),
+                None => result(
+                    None,
+                    w.id,
+                    code::UNKNOWN_TOPIC_ID,
+                    Some(format!("no topic has the id {}", w.id)),
+                ),
             },
         };
         resp.responses.push(r);

@@ -39,13 +39,21 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DescribeClust
             resp.controller_id = BrokerId(broker.node_id);
         }
         ENDPOINT_CONTROLLER => {
-            resp.error_code = if v0 { code::INVALID_REQUEST } else { code::MISMATCHED_ENDPOINT_TYPE };
+            resp.error_code = if v0 {
+                code::INVALID_REQUEST
+            } else {
+                code::MISMATCHED_ENDPOINT_TYPE
+            };
             resp.error_message = Some(StrBytes::from_static_str(
                 "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
             ));
         }
         other => {
-            resp.error_code = if v0 { code::INVALID_REQUEST } else { code::UNSUPPORTED_ENDPOINT_TYPE };
+            resp.error_code = if v0 {
+                code::INVALID_REQUEST
+            } else {
+                code::UNSUPPORTED_ENDPOINT_TYPE
+            };
             resp.error_message = Some(StrBytes::from_string(format!("Unsupported endpoint type {other}")));
         }
     }

@@ -39,13 +39,19 @@ fn broker_target(broker: &Broker, name: &str) -> Result<BrokerTarget, (i16, Stri
     if name.is_empty() {
         return Ok(BrokerTarget::ClusterDefaults);
     }
-    let id: i32 = name
-        .parse()
-        .map_err(|_| (code::INVALID_REQUEST, format!("Broker id must be an integer, but it is: {name}")))?;
+    let id: i32 = name.parse().map_err(|_| {
+        (
+            code::INVALID_REQUEST,
+            format!("Broker id must be an integer, but it is: {name}"),
+        )
+    })?;
     if id != broker.node_id {
         return Err((
             code::INVALID_REQUEST,
-            format!("Unexpected broker id, expected {} or empty string, but received {name}", broker.node_id),
+            format!(
+                "Unexpected broker id, expected {} or empty string, but received {name}",
+                broker.node_id
+            ),
         ));
     }
     Ok(BrokerTarget::ThisNode)
@@ -83,18 +89,29 @@ fn describe(broker: &Broker, res: &DescribeConfigsResource) -> Result<Vec<Config
     let views = match res.resource_type {
         RESOURCE_TOPIC => {
             validate_topic_name(name).map_err(|e| (code::INVALID_TOPIC_EXCEPTION, Some(e)))?;
-            let topic = broker.catalog.get(name).ok_or((code::UNKNOWN_TOPIC_OR_PARTITION, None))?;
+            let topic = broker
+                .catalog
+                .get(name)
+                .ok_or((code::UNKNOWN_TOPIC_OR_PARTITION, None))?;
             effective_topic_configs(&broker.config, &topic.configs)
         }
         RESOURCE_BROKER => match broker_target(broker, name).map_err(|(c, m)| (c, Some(m)))? {
             BrokerTarget::ClusterDefaults => Vec::new(),
             BrokerTarget::ThisNode => effective_broker_configs(&broker.config),
         },
-        other => return Err((code::INVALID_REQUEST, Some(format!("Unsupported resource type: {other}")))),
+        other => {
+            return Err((
+                code::INVALID_REQUEST,
+                Some(format!("Unsupported resource type: {other}")),
+            ))
+        }
     };
     // Kafka treats a null or empty key list alike: every config.
     Ok(match &res.configuration_keys {
-        Some(keys) if !keys.is_empty() => views.into_iter().filter(|v| keys.iter().any(|k| k.as_str() == v.name)).collect(),
+        Some(keys) if !keys.is_empty() => views
+            .into_iter()
+            .filter(|v| keys.iter().any(|k| k.as_str() == v.name))
+            .collect(),
         _ => views,
     })
 }

@@ -17,8 +17,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DescribeGroup
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
-        g.authorized_operations =
-            if req.include_authorized_operations && ctx.api_version >= 3 { GROUP_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
+        g.authorized_operations = if req.include_authorized_operations && ctx.api_version >= 3 {
+            GROUP_OPERATIONS
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        };
         match broker.groups.describe(&id.0) {
             None => g.group_state = StrBytes::from_static_str("Dead"),
             Some(d) => {

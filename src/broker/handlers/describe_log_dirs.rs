@@ -32,7 +32,10 @@ fn disk_space(path: &Path) -> Option<(i64, i64)> {
     let unit = st.f_frsize as u64;
     let total = (st.f_blocks as u64).saturating_mul(unit);
     let usable = (st.f_bavail as u64).saturating_mul(unit);
-    Some((i64::try_from(total).unwrap_or(i64::MAX), i64::try_from(usable).unwrap_or(i64::MAX)))
+    Some((
+        i64::try_from(total).unwrap_or(i64::MAX),
+        i64::try_from(usable).unwrap_or(i64::MAX),
+    ))
 }
 
 fn topic_entry(t: &Topic, only: Option<&BTreeSet<i32>>) -> DescribeLogDirsTopic {

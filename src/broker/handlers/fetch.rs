@@ -21,12 +21,20 @@ struct Pass {
 }
 
 fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
-    let mut budget: usize = if req.max_bytes > 0 { req.max_bytes as usize } else { i32::MAX as usize };
+    let mut budget: usize = if req.max_bytes > 0 {
+        req.max_bytes as usize
+    } else {
+        i32::MAX as usize
+    };
     let mut total = 0usize;
     let mut errors = false;
     let mut resp = FetchResponse::default();
     for t in &req.topics {
-        let topic = if version >= 13 { broker.catalog.get_by_id(t.topic_id) } else { broker.catalog.get(&t.topic.0) };
+        let topic = if version >= 13 {
+            broker.catalog.get_by_id(t.topic_id)
+        } else {
+            broker.catalog.get(&t.topic.0)
+        };
         let mut tr = FetchableTopicResponse::default();
         tr.topic = t.topic.clone();
         tr.topic_id = t.topic_id;
@@ -39,10 +47,16 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
             pd.preferred_read_replica = (-1).into();
             pd.aborted_transactions = Some(Vec::new());
             pd.records = Some(Bytes::new());
-            let part = topic.as_ref().and_then(|t| usize::try_from(p.partition).ok().and_then(|i| t.partitions.get(i)));
+            let part = topic
+                .as_ref()
+                .and_then(|t| usize::try_from(p.partition).ok().and_then(|i| t.partitions.get(i)));
             match part {
                 None => {
-                    pd.error_code = if version >= 13 { code::UNKNOWN_TOPIC_ID } else { code::UNKNOWN_TOPIC_OR_PARTITION };
+                    pd.error_code = if version >= 13 {
+                        code::UNKNOWN_TOPIC_ID
+                    } else {
+                        code::UNKNOWN_TOPIC_OR_PARTITION
+                    };
                     errors = true;
                 }
                 Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
@@ -52,7 +66,11 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
                 Some(part) => {
                     let (plan, hw, start) = {
                         let log = part.log();
-                        (log.plan_read(p.fetch_offset), log.log_end_offset(), log.log_start_offset())
+                        (
+                            log.plan_read(p.fetch_offset),
+                            log.log_end_offset(),
+                            log.log_start_offset(),
+                        )
                     };
                     // Single node: the high watermark is the log end, and with no
                     // transactions the last stable offset equals it (read_committed clients
@@ -92,7 +110,11 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
         }
         resp.responses.push(tr);
     }
-    Pass { response: resp, bytes: total, errors }
+    Pass {
+        response: resp,
+        bytes: total,
+        errors,
+    }
 }
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FetchRequest) -> Reply {
@@ -112,7 +134,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FetchRequest)
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pass = read_all(&broker, &req, version);
-            if pass.bytes >= min_bytes.max(1) || pass.errors || tokio::time::Instant::now() >= deadline || *shutdown.borrow() {
+            if pass.bytes >= min_bytes.max(1)
+                || pass.errors
+                || tokio::time::Instant::now() >= deadline
+                || *shutdown.borrow()
+            {
                 return ResponseKind::Fetch(pass.response);
             }
             tokio::select! {

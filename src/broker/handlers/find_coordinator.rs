@@ -26,7 +26,9 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FindCoordinat
             c.node_id = BrokerId(-1);
             c.port = -1;
             c.error_code = COORDINATOR_NOT_AVAILABLE;
-            c.error_message = Some(StrBytes::from_static_str("transactions are not supported by this broker"));
+            c.error_message = Some(StrBytes::from_static_str(
+                "transactions are not supported by this broker",
+            ));
         }
         c
     };

@@ -29,16 +29,25 @@ const OP_SUBTRACT: i8 = 3;
 
 /// Applies the operations of one resource to its current overrides. Values are checked later,
 /// on the whole result.
-fn apply_ops(current: &BTreeMap<String, String>, ops: &[AlterableConfig]) -> Result<BTreeMap<String, String>, ResourceError> {
+fn apply_ops(
+    current: &BTreeMap<String, String>,
+    ops: &[AlterableConfig],
+) -> Result<BTreeMap<String, String>, ResourceError> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for op in ops {
         *counts.entry(op.name.as_str()).or_insert(0) += 1;
     }
     if let Some(dup) = ops.iter().map(|o| o.name.as_str()).find(|n| counts[n] > 1) {
-        return Err((code::INVALID_REQUEST, format!("config '{dup}' appears more than once for one resource")));
+        return Err((
+            code::INVALID_REQUEST,
+            format!("config '{dup}' appears more than once for one resource"),
+        ));
     }
-    let nulls: Vec<&str> =
-        ops.iter().filter(|o| o.config_operation != OP_DELETE && o.value.is_none()).map(|o| o.name.as_str()).collect();
+    let nulls: Vec<&str> = ops
+        .iter()
+        .filter(|o| o.config_operation != OP_DELETE && o.value.is_none())
+        .map(|o| o.name.as_str())
+        .collect();
     if !nulls.is_empty() {
         return Err(null_values(&nulls));
     }
@@ -53,8 +62,15 @@ fn apply_ops(current: &BTreeMap<String, String>, ops: &[AlterableConfig]) -> Res
                 next.remove(&key);
             }
             OP_APPEND | OP_SUBTRACT => {
-                let verb = if op.config_operation == OP_APPEND { "APPEND" } else { "SUBTRACT" };
-                return Err((code::INVALID_CONFIG, format!("Can't {verb} to key {key} because its type is not LIST.")));
+                let verb = if op.config_operation == OP_APPEND {
+                    "APPEND"
+                } else {
+                    "SUBTRACT"
+                };
+                return Err((
+                    code::INVALID_CONFIG,
+                    format!("Can't {verb} to key {key} because its type is not LIST."),
+                ));
             }
             other => return Err((code::INVALID_REQUEST, format!("Unknown operation type {other}"))),
         }
@@ -63,7 +79,11 @@ fn apply_ops(current: &BTreeMap<String, String>, ops: &[AlterableConfig]) -> Res
 }
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: IncrementalAlterConfigsRequest) -> Reply {
-    let seen = count_resources(req.resources.iter().map(|r| (r.resource_type, r.resource_name.as_str())));
+    let seen = count_resources(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.as_str())),
+    );
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in &req.resources {
         let name = res.resource_name.as_str();
@@ -74,7 +94,10 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: IncrementalAl
                 RESOURCE_BROKER => {
                     // "" is the cluster-wide default; otherwise it must be this node's id.
                     if !name.is_empty() && name.parse::<i32>().is_err() {
-                        Err((code::INVALID_REQUEST, format!("Node id must be an integer, but it is: {name}")))
+                        Err((
+                            code::INVALID_REQUEST,
+                            format!("Node id must be an integer, but it is: {name}"),
+                        ))
                     } else if !name.is_empty() && name.parse::<i32>() != Ok(broker.node_id) {
                         Err((
                             code::INVALID_REQUEST,
@@ -139,7 +162,10 @@ mod tests {
         let current = map(&[("retention.ms", "1000"), ("segment.bytes", "4096")]);
         let next = apply_ops(
             &current,
-            &[op("retention.ms", OP_DELETE, None), op("max.message.bytes", OP_SET, Some("2048"))],
+            &[
+                op("retention.ms", OP_DELETE, None),
+                op("max.message.bytes", OP_SET, Some("2048")),
+            ],
         )
         .unwrap();
         assert_eq!(next, map(&[("max.message.bytes", "2048"), ("segment.bytes", "4096")]));
@@ -148,7 +174,10 @@ mod tests {
     #[test]
     fn deleting_an_absent_key_is_a_no_op() {
         let current = map(&[("retention.ms", "1000")]);
-        assert_eq!(apply_ops(&current, &[op("segment.ms", OP_DELETE, Some("ignored"))]).unwrap(), current);
+        assert_eq!(
+            apply_ops(&current, &[op("segment.ms", OP_DELETE, Some("ignored"))]).unwrap(),
+            current
+        );
     }
 
     #[test]
@@ -164,12 +193,18 @@ mod tests {
     #[test]
     fn malformed_operations_are_invalid_requests() {
         let (c, msg) = apply_ops(&BTreeMap::new(), &[op("retention.ms", OP_SET, None)]).unwrap_err();
-        assert_eq!((c, msg.as_str()), (code::INVALID_REQUEST, "Null value not supported for : retention.ms"));
+        assert_eq!(
+            (c, msg.as_str()),
+            (code::INVALID_REQUEST, "Null value not supported for : retention.ms")
+        );
         let (c, _) = apply_ops(&BTreeMap::new(), &[op("retention.ms", 9, Some("1"))]).unwrap_err();
         assert_eq!(c, code::INVALID_REQUEST);
         let (c, msg) = apply_ops(
             &BTreeMap::new(),
-            &[op("retention.ms", OP_SET, Some("1")), op("retention.ms", OP_DELETE, None)],
+            &[
+                op("retention.ms", OP_SET, Some("1")),
+                op("retention.ms", OP_DELETE, None),
+            ],
         )
         .unwrap_err();
         assert_eq!(c, code::INVALID_REQUEST);

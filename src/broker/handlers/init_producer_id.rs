@@ -35,7 +35,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: InitProducerI
     }
     // A new block of ids is reserved with an fsync: keep that off the async workers.
     let b = Arc::clone(&broker);
-    let allocated = tokio::task::spawn_blocking(move || b.producer_ids.lock().unwrap_or_else(|p| p.into_inner()).allocate()).await;
+    let allocated =
+        tokio::task::spawn_blocking(move || b.producer_ids.lock().unwrap_or_else(|p| p.into_inner()).allocate()).await;
     match allocated {
         Ok(Ok(id)) => {
             tracing::debug!(client = %ctx.client_id, producer_id = id, "allocated producer id");

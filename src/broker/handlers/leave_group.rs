@@ -22,9 +22,15 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: LeaveGroupReq
             })
             .collect()
     } else {
-        vec![LeaveMember { member_id: req.member_id.to_string(), group_instance_id: None }]
+        vec![LeaveMember {
+            member_id: req.member_id.to_string(),
+            group_instance_id: None,
+        }]
     };
-    let out = broker.groups.leave(&LeaveRequest { group_id: req.group_id.0.to_string(), members });
+    let out = broker.groups.leave(&LeaveRequest {
+        group_id: req.group_id.0.to_string(),
+        members,
+    });
     let mut resp = LeaveGroupResponse::default();
     if v >= 3 {
         resp.error_code = out.error_code;
@@ -41,7 +47,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: LeaveGroupReq
             .collect();
     } else {
         // One member: its error is the answer.
-        resp.error_code = if out.error_code != 0 { out.error_code } else { out.members.first().map(|m| m.error_code).unwrap_or(0) };
+        resp.error_code = if out.error_code != 0 {
+            out.error_code
+        } else {
+            out.members.first().map(|m| m.error_code).unwrap_or(0)
+        };
     }
     Reply::Now(ResponseKind::LeaveGroup(resp))
 }

@@ -13,7 +13,8 @@ use crate::broker::Broker;
 
 pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: ListGroupsRequest) -> Reply {
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-    let classic_wanted = req.types_filter.is_empty() || req.types_filter.iter().any(|t| t.eq_ignore_ascii_case("classic"));
+    let classic_wanted =
+        req.types_filter.is_empty() || req.types_filter.iter().any(|t| t.eq_ignore_ascii_case("classic"));
     let mut resp = ListGroupsResponse::default();
     if classic_wanted {
         resp.groups = broker

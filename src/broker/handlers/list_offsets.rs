@@ -22,7 +22,9 @@ const MAX_TIMESTAMP: i64 = -3;
 
 /// The first record with timestamp >= `ts`: (offset, its timestamp).
 fn offset_for_time(plan: &ReadPlan, log_start: i64, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-    let Some(mut pos) = plan.reader.seek_offset(plan.offset, plan.start_pos)? else { return Ok(None) };
+    let Some(mut pos) = plan.reader.seek_offset(plan.offset, plan.start_pos)? else {
+        return Ok(None);
+    };
     while let Some((h, bytes)) = plan.reader.read_batch_at(pos)? {
         pos += h.total_len() as u64;
         if h.max_timestamp < ts || h.last_offset() < log_start {
@@ -73,7 +75,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ListOffsetsRe
             pr.timestamp = -1;
             pr.offset = -1;
             pr.leader_epoch = -1;
-            match topic.as_ref().and_then(|t| usize::try_from(p.partition_index).ok().and_then(|i| t.partitions.get(i))) {
+            match topic.as_ref().and_then(|t| {
+                usize::try_from(p.partition_index)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            }) {
                 None => pr.error_code = code::UNKNOWN_TOPIC_OR_PARTITION,
                 Some(_) if p.current_leader_epoch > LEADER_EPOCH => pr.error_code = code::UNKNOWN_LEADER_EPOCH,
                 Some(part) if p.timestamp < MAX_TIMESTAMP => {

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
@@ -71,7 +73,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
     if req.include_cluster_authorized_operations && (8..=10).contains(&v) {
         resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
     }
-    let topic_ops = if req.include_topic_authorized_operations && v >= 8 { TOPIC_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
+    let topic_ops = if req.include_topic_authorized_operations && v >= 8 {
+        TOPIC_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
     let Some(wanted) = wanted else {
         resp.topics = broker.catalog.all().iter().map(|t| topic_entry(&broker, t)).collect();
         for t in &mut resp.topics {
@@ -92,10 +98,15 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
                     Some(topic) => topic_entry(&broker, &topic),
                     None => match validate_topic_name(&name) {
                         Err(_) => error_entry(Some(name), Uuid::nil(), code::INVALID_TOPIC_EXCEPTION),
-                        Ok(()) if !auto_create => error_entry(Some(name), Uuid::nil(), code::UNKNOWN_TOPIC_OR_PARTITION),
+                        Ok(()) if !auto_create => {
+                            error_entry(Some(name), Uuid::nil(), code::UNKNOWN_TOPIC_OR_PARTITION)
+                        }
                         Ok(()) => {
                             let partitions = broker.config.get_i64("num.partitions").max(1) as i32;
-                            match broker.catalog.create(&name, partitions, BTreeMap::new(), &broker.config, now_ms()) {
+                            match broker
+                                .catalog
+                                .create(&name, partitions, BTreeMap::new(), &broker.config, now_ms())
+                            {
                                 Ok(topic) => {
                                     tracing::info!(topic = %name, partitions, client = %ctx.client_id, "auto-created topic");
                                     topic_entry(&broker, &topic)

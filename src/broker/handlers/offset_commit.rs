@@ -41,7 +41,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetCommitR
             let metadata = p.committed_metadata.as_ref().map(|m| m.to_string()).unwrap_or_default();
             pr.error_code = match &verdict {
                 Err(code) => *code,
-                Ok(()) if topic.as_ref().is_none_or(|t| p.partition_index < 0 || p.partition_index as usize >= t.partitions.len()) => {
+                Ok(())
+                    if topic
+                        .as_ref()
+                        .is_none_or(|t| p.partition_index < 0 || p.partition_index as usize >= t.partitions.len()) =>
+                {
                     code::UNKNOWN_TOPIC_OR_PARTITION
                 }
                 Ok(()) if metadata.len() > MAX_METADATA => OFFSET_METADATA_TOO_LARGE,

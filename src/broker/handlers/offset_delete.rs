@@ -29,7 +29,10 @@ pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: OffsetDelete
         for p in &t.partitions {
             let mut pr = OffsetDeleteResponsePartition::default();
             pr.partition_index = p.partition_index;
-            pr.error_code = if known.as_ref().is_none_or(|k| p.partition_index < 0 || p.partition_index as usize >= k.partitions.len()) {
+            pr.error_code = if known
+                .as_ref()
+                .is_none_or(|k| p.partition_index < 0 || p.partition_index as usize >= k.partitions.len())
+            {
                 code::UNKNOWN_TOPIC_OR_PARTITION
             } else {
                 topic_error

@@ -22,7 +22,12 @@ fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) 
         None => {
             let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String)>> = Default::default();
             for o in broker.groups.fetch(group, None) {
-                by_topic.entry(o.topic).or_default().push((o.partition, o.committed.offset, o.committed.leader_epoch, o.committed.metadata));
+                by_topic.entry(o.topic).or_default().push((
+                    o.partition,
+                    o.committed.offset,
+                    o.committed.leader_epoch,
+                    o.committed.metadata,
+                ));
             }
             by_topic.into_iter().collect()
         }
@@ -34,7 +39,12 @@ fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) 
                 let rows = parts
                     .into_iter()
                     .map(|p| match have.iter().find(|o| o.partition == p) {
-                        Some(o) => (p, o.committed.offset, o.committed.leader_epoch, o.committed.metadata.clone()),
+                        Some(o) => (
+                            p,
+                            o.committed.offset,
+                            o.committed.leader_epoch,
+                            o.committed.metadata.clone(),
+                        ),
                         None => (p, -1, -1, String::new()),
                     })
                     .collect();
@@ -48,10 +58,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetFetchRe
     let mut resp = OffsetFetchResponse::default();
     if ctx.api_version >= 8 {
         for g in &req.groups {
-            let wanted = g
-                .topics
-                .as_ref()
-                .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+            let wanted = g.topics.as_ref().map(|ts| {
+                ts.iter()
+                    .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                    .collect()
+            });
             let mut out = OffsetFetchResponseGroup::default();
             out.group_id = g.group_id.clone();
             out.topics = fetch(&broker, &g.group_id.0, wanted)
@@ -76,10 +87,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetFetchRe
             resp.groups.push(out);
         }
     } else {
-        let wanted = req
-            .topics
-            .as_ref()
-            .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+        let wanted = req.topics.as_ref().map(|ts| {
+            ts.iter()
+                .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                .collect()
+        });
         resp.topics = fetch(&broker, &req.group_id.0, wanted)
             .into_iter()
             .map(|(topic, rows)| {

@@ -50,19 +50,31 @@ impl Outcome {
 /// Validates the records field of one partition: exactly one v2 batch with a good CRC.
 fn validate(records: &[u8], max_message_bytes: usize) -> Result<BatchHeader, (i16, String)> {
     if records.len() < HEADER_LEN {
-        return Err((code::CORRUPT_MESSAGE, format!("{} bytes of records hold no complete batch header", records.len())));
+        return Err((
+            code::CORRUPT_MESSAGE,
+            format!("{} bytes of records hold no complete batch header", records.len()),
+        ));
     }
     let h = BatchHeader::parse(records).map_err(|e| (code::INVALID_RECORD, e))?;
     if h.total_len() > records.len() {
-        return Err((code::CORRUPT_MESSAGE, format!("batch says {} bytes, only {} sent", h.total_len(), records.len())));
+        return Err((
+            code::CORRUPT_MESSAGE,
+            format!("batch says {} bytes, only {} sent", h.total_len(), records.len()),
+        ));
     }
     if h.total_len() < records.len() {
-        return Err((code::INVALID_RECORD, "produce v3+ must carry exactly one record batch per partition".into()));
+        return Err((
+            code::INVALID_RECORD,
+            "produce v3+ must carry exactly one record batch per partition".into(),
+        ));
     }
     if records.len() > max_message_bytes {
         return Err((
             code::MESSAGE_TOO_LARGE,
-            format!("batch of {} bytes exceeds max.message.bytes {max_message_bytes}", records.len()),
+            format!(
+                "batch of {} bytes exceeds max.message.bytes {max_message_bytes}",
+                records.len()
+            ),
         ));
     }
     let h = batch::validate(records).map_err(|e| (code::CORRUPT_MESSAGE, e))?;
@@ -70,12 +82,18 @@ fn validate(records: &[u8], max_message_bytes: usize) -> Result<BatchHeader, (i1
         return Err((code::INVALID_RECORD, "clients may not produce control batches".into()));
     }
     if h.is_transactional() {
-        return Err((code::INVALID_TXN_STATE, "transactions are not supported by this broker".into()));
+        return Err((
+            code::INVALID_TXN_STATE,
+            "transactions are not supported by this broker".into(),
+        ));
     }
     if h.records_count != h.last_offset_delta + 1 && h.records_count > 0 {
         return Err((
             code::INVALID_RECORD,
-            format!("record count {} does not match last offset delta {}", h.records_count, h.last_offset_delta),
+            format!(
+                "record count {} does not match last offset delta {}",
+                h.records_count, h.last_offset_delta
+            ),
         ));
     }
     Ok(h)
@@ -93,7 +111,12 @@ fn producer_error(log: &PartitionLog, partition: &Partition, h: &BatchHeader, co
     if epoch != current {
         return format!("producer {pid} starts epoch {epoch} on {tp} at sequence {first}; a new epoch must start at 0");
     }
-    let expected = state.batches(pid).last().map(|b| i64::from(b.last_seq) + 1).unwrap_or(0) % (i64::from(i32::MAX) + 1);
+    let expected = state
+        .batches(pid)
+        .last()
+        .map(|b| i64::from(b.last_seq) + 1)
+        .unwrap_or(0)
+        % (i64::from(i32::MAX) + 1);
     format!("producer {pid} epoch {epoch} sent sequence {first} on {tp}; expected {expected}")
 }
 
@@ -107,7 +130,11 @@ fn append(partition: &Partition, records: &[u8], max_message_bytes: usize, now: 
     let mut log = partition.log();
     match log.check_producer(&header) {
         Ok(Decision::Append) => {}
-        Ok(Decision::Duplicate { base_offset, last_offset, timestamp_ms }) => {
+        Ok(Decision::Duplicate {
+            base_offset,
+            last_offset,
+            timestamp_ms,
+        }) => {
             tracing::debug!(
                 topic = %partition.topic, partition = partition.index, producer_id = header.producer_id,
                 sequence = header.base_sequence, base_offset, "duplicate batch acknowledged, not appended"
@@ -117,7 +144,11 @@ fn append(partition: &Partition, records: &[u8], max_message_bytes: usize, now: 
                 message: None,
                 base_offset,
                 // As the first answer said: the stored time for LogAppendTime topics, else -1.
-                log_append_time: if log.config.timestamp_type == TimestampType::LogAppendTime { timestamp_ms } else { -1 },
+                log_append_time: if log.config.timestamp_type == TimestampType::LogAppendTime {
+                    timestamp_ms
+                } else {
+                    -1
+                },
                 log_start: log.log_start_offset(),
                 end: last_offset + 1,
                 appended: false,
@@ -154,12 +185,27 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
         let mut parts = Vec::new();
         for pd in td.partition_data {
             let outcome = if !matches!(acks, -1..=1) {
-                (Outcome::error(code::INVALID_REQUIRED_ACKS, format!("acks={acks} is not 0, 1 or -1")), None)
+                (
+                    Outcome::error(code::INVALID_REQUIRED_ACKS, format!("acks={acks} is not 0, 1 or -1")),
+                    None,
+                )
             } else if req.transactional_id.is_some() {
-                (Outcome::error(code::INVALID_TXN_STATE, "transactions are not supported by this broker"), None)
+                (
+                    Outcome::error(code::INVALID_TXN_STATE, "transactions are not supported by this broker"),
+                    None,
+                )
             } else {
-                match topic.as_ref().and_then(|t| usize::try_from(pd.index).ok().and_then(|i| t.partitions.get(i))) {
-                    None => (Outcome::error(code::UNKNOWN_TOPIC_OR_PARTITION, format!("{}-{} does not exist", td.name.0, pd.index)), None),
+                match topic
+                    .as_ref()
+                    .and_then(|t| usize::try_from(pd.index).ok().and_then(|i| t.partitions.get(i)))
+                {
+                    None => (
+                        Outcome::error(
+                            code::UNKNOWN_TOPIC_OR_PARTITION,
+                            format!("{}-{} does not exist", td.name.0, pd.index),
+                        ),
+                        None,
+                    ),
                     Some(p) => {
                         let max = topic.as_ref().map(|t| t.log_config.max_message_bytes).unwrap_or(0);
                         let o = append(p, pd.records.as_deref().unwrap_or(&[]), max, now);
@@ -178,7 +224,10 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
         broker.appended.notify_waiters();
     }
     if acks == 0 {
-        let failed = results.iter().flat_map(|(_, ps)| ps).find(|(_, o, _)| o.error != code::NONE);
+        let failed = results
+            .iter()
+            .flat_map(|(_, ps)| ps)
+            .find(|(_, o, _)| o.error != code::NONE);
         return match failed {
             // acks=0 producers read no responses; closing the socket is Kafka's only signal.
             Some((i, o, _)) => Reply::Close(ConnectionError::AcksZeroFailure(format!(
@@ -209,7 +258,10 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
 }
 
 /// Per topic, per partition: index, outcome, and the partition to fsync for acks=all.
-type Results = Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Outcome, Option<Arc<Partition>>)>)>;
+type Results = Vec<(
+    kafka_protocol::messages::TopicName,
+    Vec<(i32, Outcome, Option<Arc<Partition>>)>,
+)>;
 
 fn response(results: Results) -> ProduceResponse {
     let mut resp = ProduceResponse::default();
@@ -252,9 +304,15 @@ mod tests {
         assert_eq!(append(&p, &make_batch(2, 1_000, 10), MAX, 1_000).base_offset, 0);
         let b = make_idempotent_batch(5, 1_000, 7, 0, 0);
         let first = append(&p, &b, MAX, 1_000);
-        assert_eq!((first.error, first.base_offset, first.end, first.appended), (code::NONE, 2, 7, true));
+        assert_eq!(
+            (first.error, first.base_offset, first.end, first.appended),
+            (code::NONE, 2, 7, true)
+        );
         let again = append(&p, &b, MAX, 2_000);
-        assert_eq!((again.error, again.base_offset, again.end, again.appended), (code::NONE, 2, 7, false));
+        assert_eq!(
+            (again.error, again.base_offset, again.end, again.appended),
+            (code::NONE, 2, 7, false)
+        );
         assert_eq!(again.log_append_time, -1);
         assert_eq!(p.log().log_end_offset(), 7, "stored once");
     }
@@ -277,16 +335,28 @@ mod tests {
 
         let gap = append(&p, &make_idempotent_batch(1, 1_000, 7, 0, 6), MAX, 1_000);
         assert_eq!(gap.error, producers::OUT_OF_ORDER_SEQUENCE_NUMBER);
-        assert!(gap.message.as_deref().unwrap().contains("expected 5"), "{:?}", gap.message);
+        assert!(
+            gap.message.as_deref().unwrap().contains("expected 5"),
+            "{:?}",
+            gap.message
+        );
 
         // The producer bumps its epoch: sequences restart at 0.
         assert!(append(&p, &make_idempotent_batch(1, 1_000, 7, 1, 0), MAX, 1_000).appended);
         let stale = append(&p, &make_idempotent_batch(1, 1_000, 7, 0, 5), MAX, 1_000);
         assert_eq!(stale.error, producers::INVALID_PRODUCER_EPOCH);
-        assert!(stale.message.as_deref().unwrap().contains("current epoch 1"), "{:?}", stale.message);
+        assert!(
+            stale.message.as_deref().unwrap().contains("current epoch 1"),
+            "{:?}",
+            stale.message
+        );
         let not_zero = append(&p, &make_idempotent_batch(1, 1_000, 7, 2, 3), MAX, 1_000);
         assert_eq!(not_zero.error, producers::OUT_OF_ORDER_SEQUENCE_NUMBER);
-        assert!(not_zero.message.as_deref().unwrap().contains("must start at 0"), "{:?}", not_zero.message);
+        assert!(
+            not_zero.message.as_deref().unwrap().contains("must start at 0"),
+            "{:?}",
+            not_zero.message
+        );
         assert_eq!(p.log().log_end_offset(), 6, "refused batches are not appended");
     }
 }

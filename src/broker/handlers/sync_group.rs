@@ -21,7 +21,11 @@ pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: SyncGroupReq
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
         protocol_type: req.protocol_type.as_ref().map(|s| s.to_string()),
         protocol_name: req.protocol_name.as_ref().map(|s| s.to_string()),
-        assignments: req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.to_vec())).collect(),
+        assignments: req
+            .assignments
+            .iter()
+            .map(|a| (a.member_id.to_string(), a.assignment.to_vec()))
+            .collect(),
     };
     let rx = broker.groups.sync(sync);
     Reply::Later(Box::pin(async move {

@@ -81,7 +81,10 @@ impl BatchHeader {
             return Err(format!("record batch magic {} is not supported (only v2)", h.magic));
         }
         if (h.batch_length as i64) < (HEADER_LEN - LOG_OVERHEAD) as i64 {
-            return Err(format!("batch length {} is shorter than a batch header", h.batch_length));
+            return Err(format!(
+                "batch length {} is shorter than a batch header",
+                h.batch_length
+            ));
         }
         Ok(h)
     }
@@ -126,14 +129,21 @@ pub fn compute_crc(batch: &[u8]) -> u32 {
 pub fn validate(batch: &[u8]) -> Result<BatchHeader, String> {
     let h = BatchHeader::parse(batch)?;
     if h.total_len() != batch.len() {
-        return Err(format!("batch length field says {} bytes, {} present", h.total_len(), batch.len()));
+        return Err(format!(
+            "batch length field says {} bytes, {} present",
+            h.total_len(),
+            batch.len()
+        ));
     }
     let crc = compute_crc(batch);
     if crc != h.crc {
         return Err(format!("CRC mismatch: stored {:#010x}, computed {crc:#010x}", h.crc));
     }
     if h.records_count < 0 || h.last_offset_delta < 0 {
-        return Err(format!("negative record count {} or offset delta {}", h.records_count, h.last_offset_delta));
+        return Err(format!(
+            "negative record count {} or offset delta {}",
+            h.records_count, h.last_offset_delta
+        ));
     }
     Ok(h)
 }
@@ -182,7 +192,13 @@ pub(crate) mod tests {
     }
 
     /// [`make_batch`] of an idempotent producer: producer id, epoch and base sequence set.
-    pub fn make_idempotent_batch(count: i32, timestamp: i64, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+    pub fn make_idempotent_batch(
+        count: i32,
+        timestamp: i64,
+        producer_id: i64,
+        epoch: i16,
+        base_sequence: i32,
+    ) -> Vec<u8> {
         let mut b = make_batch(count, timestamp, 20);
         b[43..51].copy_from_slice(&producer_id.to_be_bytes());
         b[51..53].copy_from_slice(&epoch.to_be_bytes());

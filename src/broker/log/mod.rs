@@ -158,7 +158,8 @@ impl PartitionLog {
             None => self.rebuild_producer_state()?,
         }
         self.producers.truncate_head(self.log_start_offset);
-        self.producers.remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
+        self.producers
+            .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
         Ok(())
     }
 
@@ -189,7 +190,12 @@ impl PartitionLog {
     /// [`ProducerStateTable::check`]); `Err` is a Kafka error code. Call under the same lock
     /// guard as the [`append`](Self::append) that follows.
     pub fn check_producer(&self, header: &BatchHeader) -> Result<Decision, i16> {
-        self.producers.check(header.producer_id, header.producer_epoch, header.base_sequence, header.last_sequence())
+        self.producers.check(
+            header.producer_id,
+            header.producer_epoch,
+            header.base_sequence,
+            header.last_sequence(),
+        )
     }
 
     /// The idempotent producers this partition remembers.
@@ -215,7 +221,10 @@ impl PartitionLog {
     }
 
     fn active(&mut self) -> &mut Segment {
-        self.segments.values_mut().next_back().expect("a log always has an active segment")
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has an active segment")
     }
 
     /// Closes the active segment (fsync, indexes written) and starts a new one at the end.
@@ -270,14 +279,21 @@ impl PartitionLog {
             last_offset,
             stamped.max_timestamp,
         );
-        Ok(Appended { base_offset, last_offset, log_append_time })
+        Ok(Appended {
+            base_offset,
+            last_offset,
+            log_append_time,
+        })
     }
 
     /// Plans a read at `offset`. `Ok(None)` means the offset is the log end (nothing yet).
     pub fn plan_read(&self, offset: i64) -> Result<Option<ReadPlan>, ReadError> {
         let leo = self.log_end_offset();
         if offset < self.log_start_offset || offset > leo {
-            return Err(ReadError::OutOfRange { log_start: self.log_start_offset, high_watermark: leo });
+            return Err(ReadError::OutOfRange {
+                log_start: self.log_start_offset,
+                high_watermark: leo,
+            });
         }
         if offset == leo {
             return Ok(None);
@@ -298,7 +314,11 @@ impl PartitionLog {
             seg
         };
         Ok(Some(ReadPlan {
-            reader: SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size },
+            reader: SegmentReader {
+                file: Arc::clone(&seg.file),
+                path: seg.log_path.clone(),
+                end: seg.size,
+            },
             start_pos: seg.lookup_position(offset),
             offset,
         }))
@@ -310,7 +330,11 @@ impl PartitionLog {
         let seg = self.segments.values().find(|s| s.max_timestamp >= ts)?;
         let from = seg.lookup_timestamp(ts).max(self.log_start_offset);
         Some(ReadPlan {
-            reader: SegmentReader { file: Arc::clone(&seg.file), path: seg.log_path.clone(), end: seg.size },
+            reader: SegmentReader {
+                file: Arc::clone(&seg.file),
+                path: seg.log_path.clone(),
+                end: seg.size,
+            },
             start_pos: seg.lookup_position(from),
             offset: from,
         })
@@ -371,7 +395,8 @@ impl PartitionLog {
         }
         // Producers idle past their expiration are forgotten on the cleaner's schedule, as
         // Kafka's `removeExpiredProducers` does.
-        self.producers.remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
+        self.producers
+            .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
         if removed > 0 {
             self.producers.truncate_head(self.log_start_offset);
             self.persist_log_start()?;
@@ -380,7 +405,11 @@ impl PartitionLog {
     }
 
     fn expired(seg: &Segment, now_ms: i64, retention_ms: i64) -> bool {
-        let ts = if seg.max_timestamp >= 0 { seg.max_timestamp } else { seg.last_append_ms };
+        let ts = if seg.max_timestamp >= 0 {
+            seg.max_timestamp
+        } else {
+            seg.last_append_ms
+        };
         now_ms - ts > retention_ms
     }
 
@@ -389,7 +418,10 @@ impl PartitionLog {
         let leo = self.log_end_offset();
         let target = if offset == -1 { leo } else { offset };
         if target < 0 || target > leo {
-            return Err(ReadError::OutOfRange { log_start: self.log_start_offset, high_watermark: leo });
+            return Err(ReadError::OutOfRange {
+                log_start: self.log_start_offset,
+                high_watermark: leo,
+            });
         }
         if target > self.log_start_offset {
             self.log_start_offset = target;
@@ -405,7 +437,9 @@ impl PartitionLog {
         let path = self.dir.join(LOG_START_FILE);
         let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
         std::fs::write(&tmp, format!("{}\n", self.log_start_offset)).map_err(|e| LogError::io(&tmp, e))?;
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| LogError::io(&tmp, e))?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| LogError::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
         Ok(())
     }
@@ -426,10 +460,14 @@ impl PartitionLog {
         // is missing, and the next start replays the log instead.
         let snapshot = self.producers.encode(self.log_end_offset());
         let tmp = dir.join(format!("{PRODUCER_SNAPSHOT_FILE}.tmp"));
-        if let Err(e) = std::fs::write(&tmp, snapshot).and_then(|_| std::fs::rename(&tmp, dir.join(PRODUCER_SNAPSHOT_FILE))) {
+        if let Err(e) =
+            std::fs::write(&tmp, snapshot).and_then(|_| std::fs::rename(&tmp, dir.join(PRODUCER_SNAPSHOT_FILE)))
+        {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot write the producer-state snapshot; the next start replays the log");
         }
-        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| LogError::io(&dir, e))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| LogError::io(&dir, e))?;
         Ok(())
     }
 
@@ -459,7 +497,9 @@ impl PartitionLog {
                 };
                 f(&h);
                 let total = h.total_len() as u64;
-                reader.seek_relative((total - batch::HEADER_LEN as u64) as i64).map_err(io)?;
+                reader
+                    .seek_relative((total - batch::HEADER_LEN as u64) as i64)
+                    .map_err(io)?;
                 pos += total;
             }
         }
@@ -479,8 +519,8 @@ pub fn execute_read(plan: &ReadPlan, max_bytes: usize) -> Result<Vec<u8>, LogErr
 mod tests {
     use super::batch::tests::{make_batch, make_idempotent_batch};
     use super::*;
-    use crate::broker::producers::{INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER};
     use crate::broker::config::BrokerConfig;
+    use crate::broker::producers::{INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER};
     use std::collections::BTreeMap;
 
     fn cfg(segment_bytes: &str, retention_ms: &str, retention_bytes: &str) -> LogConfig {
@@ -515,7 +555,13 @@ mod tests {
         assert_eq!(h.base_offset, 5, "read starts at the batch holding offset 7");
         assert_eq!(bytes.len(), 2 * h.total_len());
         assert!(log.plan_read(15).unwrap().is_none());
-        assert_eq!(log.plan_read(16).err(), Some(ReadError::OutOfRange { log_start: 0, high_watermark: 15 }));
+        assert_eq!(
+            log.plan_read(16).err(),
+            Some(ReadError::OutOfRange {
+                log_start: 0,
+                high_watermark: 15
+            })
+        );
     }
 
     #[test]
@@ -563,7 +609,11 @@ mod tests {
             log.close().unwrap();
         }
         let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
-        assert_eq!(log.max_timestamp(), Some((1, 900)), "retention must see the real largest timestamp");
+        assert_eq!(
+            log.max_timestamp(),
+            Some((1, 900)),
+            "retention must see the real largest timestamp"
+        );
     }
 
     #[test]
@@ -611,7 +661,11 @@ mod tests {
         append_n(&mut log, 6, 1, 1_000);
         append_n(&mut log, 2, 1, 5_000);
         let before = log.segment_count();
-        assert_eq!(log.apply_retention(5_500).unwrap(), before - 1, "every closed segment is past retention");
+        assert_eq!(
+            log.apply_retention(5_500).unwrap(),
+            before - 1,
+            "every closed segment is past retention"
+        );
         assert_eq!(log.log_start_offset(), 6);
         assert!(log.plan_read(2).is_err());
         // Everything expired: the active segment is rolled and removed, log start = end.
@@ -685,7 +739,11 @@ mod tests {
     }
 
     fn duplicate_at(base_offset: i64, last_offset: i64, timestamp_ms: i64) -> Result<Decision, i16> {
-        Ok(Decision::Duplicate { base_offset, last_offset, timestamp_ms })
+        Ok(Decision::Duplicate {
+            base_offset,
+            last_offset,
+            timestamp_ms,
+        })
     }
 
     #[test]
@@ -694,7 +752,11 @@ mod tests {
         let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         append_n(&mut log, 1, 3, 1_000);
         assert_eq!(produce(&mut log, 7, 0, 0, 5, 1_000), Ok(Decision::Append));
-        assert_eq!(check(&log, 7, 0, 0, 5), duplicate_at(3, 7, 1_000), "offsets are the log's, not the client's");
+        assert_eq!(
+            check(&log, 7, 0, 0, 5),
+            duplicate_at(3, 7, 1_000),
+            "offsets are the log's, not the client's"
+        );
         assert_eq!(log.log_end_offset(), 8);
         assert_eq!(check(&log, 7, 0, 6, 1), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
         assert_eq!(produce(&mut log, 7, 1, 0, 1, 1_000), Ok(Decision::Append));
@@ -723,7 +785,11 @@ mod tests {
             // Producer 7's batches sit at offsets 0, 6, 12, ...: each batch of 5 plus one plain record.
             assert_eq!(check(&log, 7, 0, 25, 5), duplicate_at(30, 34, 1_000));
             assert_eq!(check(&log, 7, 0, 5, 5), duplicate_at(6, 10, 1_000));
-            assert_eq!(check(&log, 7, 0, 0, 5), Err(OUT_OF_ORDER_SEQUENCE_NUMBER), "only the last five are kept");
+            assert_eq!(
+                check(&log, 7, 0, 0, 5),
+                Err(OUT_OF_ORDER_SEQUENCE_NUMBER),
+                "only the last five are kept"
+            );
             assert_eq!(check(&log, 7, 0, 30, 1), Ok(Decision::Append));
             assert_eq!(check(&log, 7, 0, 31, 1), Err(OUT_OF_ORDER_SEQUENCE_NUMBER));
             assert_eq!(check(&log, 8, 1, 2, 1), Err(INVALID_PRODUCER_EPOCH));
@@ -739,10 +805,20 @@ mod tests {
             produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
             produce(&mut log, 8, 0, 0, 5, 50_000).unwrap();
         }
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 1_000 + producers::PRODUCER_ID_EXPIRATION_MS).unwrap();
+        let log = PartitionLog::open(
+            dir.path(),
+            cfg("1000000", "-1", "-1"),
+            true,
+            1_000 + producers::PRODUCER_ID_EXPIRATION_MS,
+        )
+        .unwrap();
         assert_eq!(log.producer_state().epoch(7), None);
         assert_eq!(log.producer_state().epoch(8), Some(0));
-        assert_eq!(check(&log, 7, 0, 42, 1), Ok(Decision::Append), "a forgotten producer may start anywhere");
+        assert_eq!(
+            check(&log, 7, 0, 42, 1),
+            Ok(Decision::Append),
+            "a forgotten producer may start anywhere"
+        );
     }
 
     #[test]
@@ -783,9 +859,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         produce(&mut log, 7, 0, 0, 1, 1_000).unwrap();
-        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS - 1).unwrap();
+        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS - 1)
+            .unwrap();
         assert_eq!(log.producer_state().len(), 1);
-        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS).unwrap();
+        log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS)
+            .unwrap();
         assert!(log.producer_state().is_empty());
         assert_eq!(log.log_end_offset(), 1, "the data itself stays");
     }
@@ -806,7 +884,10 @@ mod tests {
         other.record(99, 3, 0, 0, 4, 4, 1_000);
         std::fs::write(&snap, other.encode(5)).unwrap();
         let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
-        assert_eq!((log.producer_state().epoch(99), log.producer_state().epoch(7)), (Some(3), None));
+        assert_eq!(
+            (log.producer_state().epoch(99), log.producer_state().epoch(7)),
+            (Some(3), None)
+        );
         assert!(!snap.exists(), "a snapshot is read once");
     }
 
@@ -823,7 +904,10 @@ mod tests {
         // After a crash the log tail may have been cut: only the log itself is trusted.
         std::fs::write(&snap, other.encode(5)).unwrap();
         let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
-        assert_eq!((log.producer_state().epoch(99), log.producer_state().epoch(7)), (None, Some(0)));
+        assert_eq!(
+            (log.producer_state().epoch(99), log.producer_state().epoch(7)),
+            (None, Some(0))
+        );
         assert!(!snap.exists());
         // A snapshot of an older log end describes another log.
         produce(&mut log, 7, 0, 5, 1, 1_000).unwrap();

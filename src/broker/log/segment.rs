@@ -198,7 +198,9 @@ impl Segment {
             if reader.read_exact(&mut buf).is_err() {
                 return Ok(pos);
             }
-            let Ok(h) = BatchHeader::parse(&buf) else { return Ok(pos) };
+            let Ok(h) = BatchHeader::parse(&buf) else {
+                return Ok(pos);
+            };
             let total = h.total_len() as u64;
             if pos + total > file_len || h.base_offset < self.next_offset.max(self.base_offset) && self.size > 0 {
                 return Ok(pos);
@@ -227,7 +229,8 @@ impl Segment {
             self.max_timestamp = h.max_timestamp;
             self.max_timestamp_offset = h.last_offset();
             if self.time_index.is_empty() || self.bytes_since_time_index >= INDEX_INTERVAL_BYTES {
-                self.time_index.push((h.max_timestamp, (h.last_offset() - self.base_offset) as u32));
+                self.time_index
+                    .push((h.max_timestamp, (h.last_offset() - self.base_offset) as u32));
                 self.bytes_since_time_index = 0;
             }
         }
@@ -329,12 +332,18 @@ impl SegmentReader {
     pub fn seek_offset(&self, offset: i64, mut pos: u64) -> Result<Option<u64>, LogError> {
         let mut head = [0u8; 27];
         while pos + HEADER_LEN as u64 <= self.end {
-            self.file.read_exact_at(&mut head, pos).map_err(|e| LogError::io(&self.path, e))?;
+            self.file
+                .read_exact_at(&mut head, pos)
+                .map_err(|e| LogError::io(&self.path, e))?;
             let base = i64::from_be_bytes(head[0..8].try_into().unwrap_or_default());
             let len = i32::from_be_bytes(head[8..12].try_into().unwrap_or_default());
             let delta = i32::from_be_bytes(head[23..27].try_into().unwrap_or_default());
             if len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
-                return Err(LogError::Corrupt { path: self.path.clone(), position: pos, reason: format!("batch length {len}") });
+                return Err(LogError::Corrupt {
+                    path: self.path.clone(),
+                    position: pos,
+                    reason: format!("batch length {len}"),
+                });
             }
             if base + delta as i64 >= offset {
                 return Ok(Some(pos));
@@ -350,7 +359,9 @@ impl SegmentReader {
         let avail = (self.end - pos) as usize;
         let mut want = avail.min(max_bytes.max(HEADER_LEN));
         let mut buf = vec![0u8; want];
-        self.file.read_exact_at(&mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
+        self.file
+            .read_exact_at(&mut buf, pos)
+            .map_err(|e| LogError::io(&self.path, e))?;
         let mut cut = 0usize;
         loop {
             if cut + LOG_OVERHEAD > buf.len() {
@@ -363,7 +374,9 @@ impl SegmentReader {
                     // The first batch is larger than max_bytes: return it whole.
                     want = total;
                     buf.resize(want, 0);
-                    self.file.read_exact_at(&mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
+                    self.file
+                        .read_exact_at(&mut buf, pos)
+                        .map_err(|e| LogError::io(&self.path, e))?;
                     cut = total;
                 }
                 break;
@@ -380,10 +393,18 @@ impl SegmentReader {
             return Ok(None);
         }
         let mut head = vec![0u8; HEADER_LEN];
-        self.file.read_exact_at(&mut head, pos).map_err(|e| LogError::io(&self.path, e))?;
-        let h = BatchHeader::parse(&head).map_err(|reason| LogError::Corrupt { path: self.path.clone(), position: pos, reason })?;
+        self.file
+            .read_exact_at(&mut head, pos)
+            .map_err(|e| LogError::io(&self.path, e))?;
+        let h = BatchHeader::parse(&head).map_err(|reason| LogError::Corrupt {
+            path: self.path.clone(),
+            position: pos,
+            reason,
+        })?;
         let mut all = vec![0u8; h.total_len()];
-        self.file.read_exact_at(&mut all, pos).map_err(|e| LogError::io(&self.path, e))?;
+        self.file
+            .read_exact_at(&mut all, pos)
+            .map_err(|e| LogError::io(&self.path, e))?;
         Ok(Some((h, all)))
     }
 }

@@ -24,7 +24,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             say(format!("no brokers match '{}'", view.filter), theme)
         }
     });
-    let mut extra: Vec<Span> = state.snapshot.controller_id.map(|c| Span::styled(format!(" · controller {c}"), theme.muted)).into_iter().collect();
+    let mut extra: Vec<Span> = state
+        .snapshot
+        .controller_id
+        .map(|c| Span::styled(format!(" · controller {c}"), theme.muted))
+        .into_iter()
+        .collect();
     let down = brokers.iter().filter(|b| !b.up).count();
     if down > 0 {
         extra.push(Span::styled(format!(" · {down} down"), theme.status_error));
@@ -37,15 +42,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         empty,
     };
     table::draw(frame, area, theme, spec, |i| {
-        let Some(b) = brokers.get(i) else { return (Vec::new(), Style::new()) };
+        let Some(b) = brokers.get(i) else {
+            return (Vec::new(), Style::new());
+        };
         let (leaders, replicas) = load.get(&b.id).copied().unwrap_or((0, 0));
         let count = |n: usize| (n.to_string(), if n == 0 { theme.muted } else { Style::new() });
         let cells = vec![
             (b.id.to_string(), Style::new()),
             (format!("{}:{}", b.host, b.port), Style::new()),
-            b.rack.as_ref().map_or_else(|| unknown(theme), |r| (r.clone(), Style::new())),
-            if b.up { ("up".into(), theme.status_ok) } else { ("down".into(), theme.status_error) },
-            if b.is_controller { ("yes".into(), theme.status_ok) } else { (String::new(), Style::new()) },
+            b.rack
+                .as_ref()
+                .map_or_else(|| unknown(theme), |r| (r.clone(), Style::new())),
+            if b.up {
+                ("up".into(), theme.status_ok)
+            } else {
+                ("down".into(), theme.status_error)
+            },
+            if b.is_controller {
+                ("yes".into(), theme.status_ok)
+            } else {
+                (String::new(), Style::new())
+            },
             count(leaders),
             count(replicas),
         ];

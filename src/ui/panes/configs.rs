@@ -28,12 +28,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         (None, _) => say("select a topic in the Topics pane (Enter)", theme),
         (Some(t), None) => say(format!("loading configs of '{t}'…"), theme),
         (Some(t), Some((_, Err(e)))) => {
-            let mut text = Text::from(Line::from(Span::styled(format!("could not read the configs of '{t}'"), theme.status_error)));
+            let mut text = Text::from(Line::from(Span::styled(
+                format!("could not read the configs of '{t}'"),
+                theme.status_error,
+            )));
             text.push_line(Line::from(""));
             text.push_line(Line::from(Span::styled(e.clone(), theme.muted)));
             text
         }
-        (Some(_), Some((_, Ok(list)))) if list.is_empty() => say("the cluster returned no configs for this topic", theme),
+        (Some(_), Some((_, Ok(list)))) if list.is_empty() => {
+            say("the cluster returned no configs for this topic", theme)
+        }
         (Some(_), Some(_)) => say(format!("no configs match '{}'", view.filter), theme),
     });
     let name = match fetched_for.or(current) {
@@ -41,11 +46,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         None => "Configs".into(),
     };
     let overrides = entries.iter().filter(|e| e.source.is_override()).count();
-    let extra = if overrides > 0 { vec![Span::styled(format!(" · {overrides} overridden"), theme.override_)] } else { Vec::new() };
+    let extra = if overrides > 0 {
+        vec![Span::styled(format!(" · {overrides} overridden"), theme.override_)]
+    } else {
+        Vec::new()
+    };
     let spec = TableSpec {
         columns: tables::columns(Pane::Configs),
         view,
-        title: title(name, view, matches!(state.topic_configs, Some((_, Ok(_)))).then_some(entries.len()), state, theme, extra),
+        title: title(
+            name,
+            view,
+            matches!(state.topic_configs, Some((_, Ok(_)))).then_some(entries.len()),
+            state,
+            theme,
+            extra,
+        ),
         title_right: stale_title(state, theme),
         empty,
     };
@@ -57,7 +73,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
 fn cells(e: &ConfigEntry, theme: &Theme) -> (Vec<CellText>, Style) {
     let overridden = e.source.is_override();
-    let value = if e.sensitive && e.value.is_none() { "(sensitive)".into() } else { config_value_text(&e.name, e.value.as_deref()) };
+    let value = if e.sensitive && e.value.is_none() {
+        "(sensitive)".into()
+    } else {
+        config_value_text(&e.name, e.value.as_deref())
+    };
     let default = match &e.default_value {
         Some(d) => (config_value_text(&e.name, Some(d)), theme.muted),
         None => ("-".into(), theme.muted),
@@ -68,7 +88,10 @@ fn cells(e: &ConfigEntry, theme: &Theme) -> (Vec<CellText>, Style) {
         (format!("{mark}{}", e.name), Style::new()),
         (value, Style::new()),
         default,
-        (e.source.label().to_string(), if overridden { theme.override_ } else { theme.muted }),
+        (
+            e.source.label().to_string(),
+            if overridden { theme.override_ } else { theme.muted },
+        ),
     ];
     (cells, row_style)
 }

@@ -25,12 +25,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Groups),
         view,
-        title: title("Consumer groups".into(), view, Some(groups.len()), state, theme, Vec::<Span>::new()),
+        title: title(
+            "Consumer groups".into(),
+            view,
+            Some(groups.len()),
+            state,
+            theme,
+            Vec::<Span>::new(),
+        ),
         title_right: stale_title(state, theme),
         empty,
     };
     table::draw(frame, area, theme, spec, |i| {
-        let Some(g) = groups.get(i) else { return (Vec::new(), Style::new()) };
+        let Some(g) = groups.get(i) else {
+            return (Vec::new(), Style::new());
+        };
         // Kafka's group states: a rebalance is transient, Dead is gone, Empty has no members.
         let state_style = match g.state.as_str() {
             "Stable" => theme.status_ok,
@@ -41,7 +50,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         let cells = vec![
             (g.name.clone(), Style::new()),
             (g.state.clone(), state_style),
-            (g.members.to_string(), if g.members == 0 { theme.muted } else { Style::new() }),
+            (
+                g.members.to_string(),
+                if g.members == 0 { theme.muted } else { Style::new() },
+            ),
             (g.protocol_type.clone(), Style::new()),
         ];
         (cells, Style::new())

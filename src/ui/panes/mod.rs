@@ -18,7 +18,14 @@ use crate::ui::{connection_status, elapsed, stale_mark};
 /// "Topics (40)", or "Topics (12/40)  /ord" while a filter hides rows; no count when `total`
 /// is None (nothing known yet: "(0)" would claim there is nothing). `extra` spans follow
 /// (per-pane summaries such as "1 offline").
-pub fn title<'a>(name: String, view: &TableView, total: Option<usize>, state: &AppState, theme: &Theme, extra: Vec<Span<'a>>) -> Line<'a> {
+pub fn title<'a>(
+    name: String,
+    view: &TableView,
+    total: Option<usize>,
+    state: &AppState,
+    theme: &Theme,
+    extra: Vec<Span<'a>>,
+) -> Line<'a> {
     let count = match total {
         _ if state.snapshot_at.is_none() => String::new(),
         None => String::new(),
@@ -49,9 +56,15 @@ pub fn no_data<'a>(state: &AppState, theme: &Theme) -> Option<Text<'a>> {
     Some(match &state.connection {
         Connection::Connecting { since } => {
             let waited = state.now.saturating_duration_since(*since);
-            let mut text = Text::from(Line::from(Span::styled(format!("connecting to {}…", state.target.bootstrap), theme.status_warn)));
+            let mut text = Text::from(Line::from(Span::styled(
+                format!("connecting to {}…", state.target.bootstrap),
+                theme.status_warn,
+            )));
             if waited.as_secs() >= 3 {
-                text.push_line(Line::from(Span::styled(format!("waiting {}", elapsed(waited)), theme.muted)));
+                text.push_line(Line::from(Span::styled(
+                    format!("waiting {}", elapsed(waited)),
+                    theme.muted,
+                )));
             }
             text
         }

@@ -30,7 +30,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
     let empty = no_data(state, theme).unwrap_or_else(|| match (&state.current_topic, topic) {
         (None, _) => say("select a topic in the Topics pane (Enter)", theme),
-        (Some(name), None) => say(format!("topic '{name}' is not in the cluster's metadata (deleted?)"), theme),
+        (Some(name), None) => say(
+            format!("topic '{name}' is not in the cluster's metadata (deleted?)"),
+            theme,
+        ),
         (Some(_), Some(t)) if t.partitions.is_empty() => say("this topic reports no partitions", theme),
         (Some(_), Some(_)) => say(format!("no partitions match '{}'", view.filter), theme),
     });
@@ -42,7 +45,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     if let Some(t) = topic {
         let offline = t.offline_partitions();
         // Offline partitions are counted once, not also as under-replicated.
-        let urp = t.partitions.iter().filter(|p| !p.is_offline() && p.is_under_replicated()).count();
+        let urp = t
+            .partitions
+            .iter()
+            .filter(|p| !p.is_offline() && p.is_under_replicated())
+            .count();
         if offline > 0 {
             extra.push(Span::styled(format!(" · {offline} offline"), theme.status_error));
         }
@@ -69,7 +76,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
 /// The table's area and the chart's, if there is room and a topic to chart.
 pub fn split(area: Rect, state: &AppState) -> (Rect, Option<Rect>) {
-    let Some(topic) = state.current_topic() else { return (area, None) };
+    let Some(topic) = state.current_topic() else {
+        return (area, None);
+    };
     if topic.partitions.is_empty() {
         return (area, None);
     }
@@ -117,12 +126,19 @@ fn leader_chart(frame: &mut Frame, area: Rect, state: &AppState, topic: &Topic, 
                 Some(b) if !b.up => (format!("broker {id} down"), theme.status_error),
                 Some(_) => (format!("broker {id}"), if *n == 0 { theme.muted } else { Style::new() }),
             };
-            Bar { label, value: *n, style }
+            Bar {
+                label,
+                value: *n,
+                style,
+            }
         })
         .collect();
     let mut extra = Vec::new();
     if offline > 0 {
-        extra.push(Line::from(Span::styled(format!(" no leader: {offline} partition(s)"), theme.status_error)));
+        extra.push(Line::from(Span::styled(
+            format!(" no leader: {offline} partition(s)"),
+            theme.status_error,
+        )));
     }
     bars::draw(frame, area, theme, Line::from(" Leaders per broker "), &items, extra);
 }
@@ -139,12 +155,23 @@ fn cells(p: &Partition, theme: &Theme) -> Vec<CellText> {
     };
     vec![
         (p.id.to_string(), Style::new()),
-        p.leader.map_or_else(|| ("none".into(), theme.status_error), |l| (l.to_string(), Style::new())),
+        p.leader.map_or_else(
+            || ("none".into(), theme.status_error),
+            |l| (l.to_string(), Style::new()),
+        ),
         (ids(&p.replicas), Style::new()),
-        (ids(&p.isr), if p.is_under_replicated() { theme.status_warn } else { Style::new() }),
+        (
+            ids(&p.isr),
+            if p.is_under_replicated() {
+                theme.status_warn
+            } else {
+                Style::new()
+            },
+        ),
         (status.to_string(), status_style),
         offset(p.log_start),
         offset(p.high_watermark),
-        p.size_bytes.map_or_else(|| unknown(theme), |b| (human::bytes(b as i64), Style::new())),
+        p.size_bytes
+            .map_or_else(|| unknown(theme), |b| (human::bytes(b as i64), Style::new())),
     ]
 }

@@ -26,7 +26,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let spec = TableSpec {
         columns: tables::columns(Pane::Topics),
         view,
-        title: title("Topics".into(), view, Some(topics.len()), state, theme, Vec::<Span>::new()),
+        title: title(
+            "Topics".into(),
+            view,
+            Some(topics.len()),
+            state,
+            theme,
+            Vec::<Span>::new(),
+        ),
         title_right: stale_title(state, theme),
         empty,
     };
@@ -47,18 +54,28 @@ fn cells(t: &Topic, theme: &Theme) -> Vec<CellText> {
         (None, o, u) => (format!("{o} offline, {u} under-rep"), theme.status_error),
     };
     // The name carries the trouble too, for when the health column is cut off.
-    let name_style = if t.error.is_none() && offline == 0 && urp == 0 { Style::new() } else { style };
+    let name_style = if t.error.is_none() && offline == 0 && urp == 0 {
+        Style::new()
+    } else {
+        style
+    };
     vec![
         (t.name.clone(), name_style),
         (t.partitions.len().to_string(), Style::new()),
         (t.replication_factor().to_string(), Style::new()),
-        t.records().map_or_else(|| unknown(theme), |r| (human::count(r), Style::new())),
-        t.size_bytes().map_or_else(|| unknown(theme), |b| (human::bytes(b as i64), Style::new())),
+        t.records()
+            .map_or_else(|| unknown(theme), |r| (human::count(r), Style::new())),
+        t.size_bytes()
+            .map_or_else(|| unknown(theme), |b| (human::bytes(b as i64), Style::new())),
         match tables::retention_text(t) {
             r if r == "-" => unknown(theme),
             r => (r, Style::new()),
         },
         (health, style),
-        if t.internal { ("yes".into(), theme.muted) } else { (String::new(), Style::new()) },
+        if t.internal {
+            ("yes".into(), theme.muted)
+        } else {
+            (String::new(), Style::new())
+        },
     ]
 }

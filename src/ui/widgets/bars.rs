@@ -22,14 +22,21 @@ pub struct Bar {
 /// Draws `bars` in a bordered block titled `title`; `extra` lines (e.g. "offline 2") follow
 /// the bars. When the block is too short, the last visible line says how many were left out.
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, title: Line<'_>, bars: &[Bar], extra: Vec<Line<'_>>) {
-    let block = Block::bordered().border_style(theme.border).title(title.style(theme.title));
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(title.style(theme.title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width < 8 {
         return;
     }
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0);
-    let label_w = bars.iter().map(|b| b.label.width()).max().unwrap_or(0).min(inner.width as usize / 3);
+    let label_w = bars
+        .iter()
+        .map(|b| b.label.width())
+        .max()
+        .unwrap_or(0)
+        .min(inner.width as usize / 3);
     let count_w = bars.iter().map(|b| b.value.to_string().len()).max().unwrap_or(1);
     // " label bar count ": two spaces between the parts, one margin each side.
     let bar_w = (inner.width as usize).saturating_sub(label_w + count_w + 4);
@@ -37,7 +44,11 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, title: Line<'_>, bars:
     let height = inner.height as usize;
     let total = bars.len() + extra.len();
     let mut lines: Vec<Line> = Vec::with_capacity(height);
-    let shown_bars = if total > height { bars.len().min(height.saturating_sub(1)) } else { bars.len() };
+    let shown_bars = if total > height {
+        bars.len().min(height.saturating_sub(1))
+    } else {
+        bars.len()
+    };
     for b in &bars[..shown_bars] {
         let label = format!("{:>label_w$}", fit(&b.label, label_w as u16));
         lines.push(Line::from(vec![
@@ -47,7 +58,10 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, title: Line<'_>, bars:
         ]));
     }
     if shown_bars < bars.len() {
-        lines.push(Line::from(Span::styled(format!(" … {} more", bars.len() - shown_bars), theme.muted)));
+        lines.push(Line::from(Span::styled(
+            format!(" … {} more", bars.len() - shown_bars),
+            theme.muted,
+        )));
     } else {
         lines.extend(extra.into_iter().take(height - lines.len()));
     }

@@ -40,8 +40,16 @@ pub struct TableSpec<'a> {
 
 /// Draws `spec` into `area`; `cells(src)` formats the source row `src` (an entry of
 /// `view.rows`) into one cell per column, plus a style for the whole row.
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>, mut cells: impl FnMut(usize) -> (Vec<CellText>, Style)) {
-    let mut block = Block::bordered().border_style(theme.border).title(spec.title.style(theme.title));
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    spec: TableSpec<'_>,
+    mut cells: impl FnMut(usize) -> (Vec<CellText>, Style),
+) {
+    let mut block = Block::bordered()
+        .border_style(theme.border)
+        .title(spec.title.style(theme.title));
     if let Some(right) = spec.title_right {
         block = block.title(right.right_aligned());
     }
@@ -59,7 +67,12 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>, m
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let content = formatted.iter().filter_map(|(t, _)| t.get(i)).map(|(t, _)| t.width()).max().unwrap_or(0);
+            let content = formatted
+                .iter()
+                .filter_map(|(t, _)| t.get(i))
+                .map(|(t, _)| t.width())
+                .max()
+                .unwrap_or(0);
             // Room for the short title at least, and the sort mark on the sorted column.
             let title = c.short.width() + usize::from(view.sort_column == i);
             content.max(title).min(u16::MAX as usize) as u16
@@ -77,7 +90,11 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>, m
         } else {
             "▲"
         };
-        let title = if c.title.width() + usize::from(sorted) <= *w as usize { c.title } else { c.short };
+        let title = if c.title.width() + usize::from(sorted) <= *w as usize {
+            c.title
+        } else {
+            c.short
+        };
         let style = if sorted { theme.table_sorted } else { theme.table_header };
         aligned(fit(&format!("{title}{mark}"), *w), c.numeric).style(style)
     }));
@@ -111,8 +128,14 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>, m
     frame.render_stateful_widget(table, area, &mut state);
 
     if empty && inner.height > 2 {
-        let msg_area = Rect { y: inner.y + 2, height: inner.height - 2, ..inner };
-        let msg = Paragraph::new(spec.empty).alignment(Alignment::Center).wrap(Wrap { trim: true });
+        let msg_area = Rect {
+            y: inner.y + 2,
+            height: inner.height - 2,
+            ..inner
+        };
+        let msg = Paragraph::new(spec.empty)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true });
         frame.render_widget(msg, msg_area);
     }
 }
@@ -244,12 +267,19 @@ mod tests {
         assert!(total <= 40);
 
         let p = layout_columns(&PARTITION_COLUMNS, &[], 76);
-        assert_eq!(p.len(), PARTITION_COLUMNS.len(), "all partition columns fit in 80 columns");
+        assert_eq!(
+            p.len(),
+            PARTITION_COLUMNS.len(),
+            "all partition columns fit in 80 columns"
+        );
     }
 
     #[test]
     fn window_follows_the_selection_without_leaving_blank_rows() {
-        let mut v = TableView { rows: (0..100).collect(), ..TableView::default() };
+        let mut v = TableView {
+            rows: (0..100).collect(),
+            ..TableView::default()
+        };
         assert_eq!(window(&v, 10), (0, Some(0)));
         v.selected = 25;
         assert_eq!(window(&v, 10), (16, Some(9)));

@@ -8,18 +8,23 @@ use std::process::Command;
 
 use common::BrokerProcess;
 
+/// Runs `strom broker` with a config file to completion (it must exit by itself).
+fn broker_with_config(data: &std::path::Path, cfg: &std::path::Path) -> std::process::Output {
+    Command::new(common::strom_bin())
+        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn bad_config_file_exits_non_zero_with_file_key_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("broker.toml");
     std::fs::write(&cfg, "\"log.retention.ms\" = \"soon\"\n").unwrap();
-    let out = Command::new(common::strom_bin())
-        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = broker_with_config(&dir.path().join("data"), &cfg);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&cfg.display().to_string()), "names the file: {err}");
@@ -28,13 +33,7 @@ fn bad_config_file_exits_non_zero_with_file_key_and_reason() {
     assert!(out.stdout.is_empty(), "never claims to listen");
 
     std::fs::write(&cfg, "\"log.retention.msec\" = 5\n").unwrap();
-    let out = Command::new(common::strom_bin())
-        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = broker_with_config(&dir.path().join("data"), &cfg);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown broker config"));
 }

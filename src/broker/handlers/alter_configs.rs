@@ -58,6 +58,22 @@ pub(super) fn broker_read_only() -> ResourceError {
     )
 }
 
+/// A broker resource named by id must be this node: Kafka's two messages for a non-number and
+/// for another node's id.
+pub(super) fn check_node_id(name: &str, node_id: i32) -> Result<(), ResourceError> {
+    match name.parse::<i32>() {
+        Err(_) => Err((
+            code::INVALID_REQUEST,
+            format!("Node id must be an integer, but it is: {name}"),
+        )),
+        Ok(id) if id != node_id => Err((
+            code::INVALID_REQUEST,
+            format!("Unexpected broker id, expected {node_id}, but received {name}"),
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Checks a topic resource name before anything else, as Kafka's config validator does.
 pub(super) fn check_topic_name(name: &str) -> Result<(), ResourceError> {
     if name.is_empty() {
@@ -120,15 +136,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: AlterConfigsR
                 .collect();
             match res.resource_type {
                 // The legacy API names a broker only by its id; "" is not accepted.
-                RESOURCE_BROKER => match name.parse::<i32>() {
-                    Err(_) => Err((
-                        code::INVALID_REQUEST,
-                        format!("Node id must be an integer, but it is: {name}"),
-                    )),
-                    Ok(id) if id != broker.node_id => Err((
-                        code::INVALID_REQUEST,
-                        format!("Unexpected broker id, expected {}, but received {name}", broker.node_id),
-                    )),
+                RESOURCE_BROKER => match check_node_id(name, broker.node_id) {
+                    Err(e) => Err(e),
                     Ok(_) if !nulls.is_empty() => Err(null_values(&nulls)),
                     // Replacing "no dynamic configs" with none is true already.
                     Ok(_) if res.configs.is_empty() => Ok(()),

@@ -12,8 +12,8 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use kafka_protocol::protocol::StrBytes;
 
 use super::alter_configs::{
-    broker_read_only, check_topic_name, count_resources, duplicate_resource, null_values, replace_topic_overrides,
-    ResourceError, CONFIG_CHANGE,
+    broker_read_only, check_node_id, check_topic_name, count_resources, duplicate_resource, null_values,
+    replace_topic_overrides, ResourceError, CONFIG_CHANGE,
 };
 use super::code;
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
@@ -93,16 +93,13 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: IncrementalAl
             match res.resource_type {
                 RESOURCE_BROKER => {
                     // "" is the cluster-wide default; otherwise it must be this node's id.
-                    if !name.is_empty() && name.parse::<i32>().is_err() {
-                        Err((
-                            code::INVALID_REQUEST,
-                            format!("Node id must be an integer, but it is: {name}"),
-                        ))
-                    } else if !name.is_empty() && name.parse::<i32>() != Ok(broker.node_id) {
-                        Err((
-                            code::INVALID_REQUEST,
-                            format!("Unexpected broker id, expected {}, but received {name}", broker.node_id),
-                        ))
+                    let named = if name.is_empty() {
+                        Ok(())
+                    } else {
+                        check_node_id(name, broker.node_id)
+                    };
+                    if let Err(e) = named {
+                        Err(e)
                     } else {
                         // Validate the operations themselves first, so a malformed request
                         // gets the same answer as for a topic.

@@ -18,7 +18,7 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
-use common::wire::{self, batch, call, connect, frame, is_closed, read_frame};
+use common::wire::{batch, call, connect, frame, is_closed, read_frame};
 use common::BrokerProcess;
 
 fn produce_req(topic: &str, records: Bytes) -> ProduceRequest {
@@ -271,5 +271,4 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     ] {
         assert!(log.contains(reason), "broker log names the reason '{reason}'");
     }
-    let _ = wire::connect;
 }

@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -379,5 +378,4 @@ fn group_list_shows_state_members_and_assignments() {
         assert!(Instant::now() < deadline, "group became Empty after its members left");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Arc::new(());
 }

@@ -9,7 +9,9 @@ CreatePartitions v1, DeleteRecords v0, DescribeLogDirs v0, DeleteTopics v3 (at m
 Usage: admin.py HOST:PORT
 """
 
-from helpers import check, check_eq, fail, log, main, poll_until, wait_for
+from helpers import check, check_eq, fail, log, main, poll_until, require, wait_for
+
+require("kafka", "kafka-python")
 
 import kafka.errors as Errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition

@@ -14,7 +14,9 @@ Usage: group_admin.py HOST:PORT
 
 import time
 
-from helpers import check, check_eq, fail, log, main, wait_for
+from helpers import check, check_eq, fail, log, main, require, wait_for
+
+require("kafka", "kafka-python")
 
 import kafka.errors as Errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer

@@ -16,7 +16,9 @@ Usage: group_consume.py HOST:PORT
 
 import time
 
-from helpers import check, check_eq, fail, log, main
+from helpers import check, check_eq, fail, log, main, require
+
+require("kafka", "kafka-python")
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic

@@ -13,7 +13,9 @@ import os
 import sys
 import time
 
-from helpers import check, fail, log, main
+from helpers import check, fail, log, main, require
+
+require("kafka", "kafka-python")
 
 from kafka import KafkaConsumer
 from kafka.coordinator.assignors.range import RangePartitionAssignor

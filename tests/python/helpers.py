@@ -1,22 +1,29 @@
-"""Shared bits of the kafka-python compatibility scripts (run by tests/compat_kafka_python.rs).
+"""Shared bits of the Python client scripts (run by tests/compat_kafka_python.rs with kafka-python,
+tests/compat_aiokafka.rs with aiokafka, tests/compat_confluent.rs with confluent-kafka).
 
 Every script takes the bootstrap address as argv[1], prints what it checks, and exits non-zero
 with a message on the first failure. Every wait is bounded in count and in time.
 """
 
+import asyncio
+import importlib
 import os
 import sys
 import time
 import traceback
 
-try:
-    import kafka  # noqa: F401
-except ImportError as e:  # pragma: no cover - the message is the point
-    sys.stderr.write(
-        "kafka-python is not installed for %s (%s): run `bash .ci/run`, or "
-        "`.venv/bin/pip install -r tests/python/requirements.txt`\n" % (sys.executable, e)
-    )
-    sys.exit(2)
+
+def require(module, package):
+    """Exits 2 with the install command when `module` (from pip package `package`) is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - the message is the point
+        sys.stderr.write(
+            "%s is not installed for %s (%s): run `bash .ci/run`, or "
+            "`.venv/bin/pip install -r tests/python/requirements.txt`\n" % (package, sys.executable, e)
+        )
+        sys.exit(2)
+
 
 SCRIPT = os.path.basename(sys.argv[0])
 
@@ -50,11 +57,20 @@ def bootstrap():
     return sys.argv[1]
 
 
+def report(key, value):
+    """A `KEY value` line for the Rust side of the test to read (common/scripts.rs `reported`)."""
+    print("%s %s" % (key, value), flush=True)
+
+
 def main(body):
-    """Runs body(addr); any failure or exception exits 1 with the reason on stderr."""
+    """Runs body(addr); any failure or exception exits 1 with the reason on stderr. A coroutine
+    function is run with asyncio. Scripts with more arguments read them from sys.argv."""
     addr = bootstrap()
     try:
-        body(addr)
+        if asyncio.iscoroutinefunction(body):
+            asyncio.run(body(addr))
+        else:
+            body(addr)
     except Failure as e:
         sys.stderr.write("%s: FAIL: %s\n" % (SCRIPT, e))
         sys.exit(1)
@@ -104,3 +120,19 @@ def wait_for(predicate, timeout_s, what, interval_s=0.1):
         if time.monotonic() >= deadline or tries > timeout_s / interval_s + 10:
             fail("%s: not true within %ss (last value %r)" % (what, timeout_s, last))
         time.sleep(interval_s)
+
+
+async def wait_for_async(predicate, timeout_s, what, interval_s=0.1):
+    """wait_for for coroutines: awaits predicate() until it returns a true value, at most
+    timeout_s; returns that value."""
+    deadline = time.monotonic() + timeout_s
+    tries = 0
+    last = None
+    while True:
+        tries += 1
+        last = await predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline or tries > timeout_s / interval_s + 10:
+            fail("%s: not true within %ss (last value %r)" % (what, timeout_s, last))
+        await asyncio.sleep(interval_s)

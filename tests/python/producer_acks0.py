@@ -8,7 +8,9 @@ lost records nor desynchronised the connection's replies.
 Usage: producer_acks0.py HOST:PORT
 """
 
-from helpers import check_eq, log, main, poll_nothing_more, poll_until
+from helpers import check_eq, log, main, poll_nothing_more, poll_until, require
+
+require("kafka", "kafka-python")
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic

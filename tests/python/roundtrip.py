@@ -12,7 +12,9 @@ Usage: roundtrip.py HOST:PORT
 
 import random
 
-from helpers import check, check_eq, fail, log, main, poll_nothing_more, poll_until
+from helpers import check, check_eq, fail, log, main, poll_nothing_more, poll_until, require
+
+require("kafka", "kafka-python")
 
 import kafka.codec
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition

@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::scripts::{manifest_dir, node_with, run_to_end};
+use common::scripts::{manifest_dir, node_with, run_to_end, Script};
 use common::BrokerProcess;
 
 /// A script that runs longer than this fails (each also bounds itself at 150 s).
@@ -42,6 +42,25 @@ fn kafkajs_producer_and_consumer_roundtrip_with_acks_codecs_idempotence_and_seek
 #[test]
 fn kafkajs_admin_client_manages_topics_configs_records_offsets_and_groups() {
     run_script("kafkajs_admin.js");
+}
+
+/// Two idempotent kafkajs producers send while the broker is SIGKILLed twice and comes back on
+/// the same port: kafkajs resends what was not answered with the same sequence numbers, and
+/// every record ends up stored exactly once and in order (the script checks with a consumer).
+#[test]
+fn kafkajs_idempotent_producers_through_broker_sigkills_store_every_record_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listen = common::free_port();
+    let mut broker = BrokerProcess::start_on(&dir.path().join("data"), Some(GROUP_BROKER_TOML), &listen);
+    let name = "kafkajs_idempotent.js";
+    let mut run = Script::spawn(script(name, &broker.addr, &["12000"]), name);
+    for at in ["ACKED 3000", "ACKED 7000"] {
+        run.wait_line(at, Duration::from_secs(90), &broker);
+        broker.kill9();
+        broker = broker.restart();
+        assert_eq!(broker.addr, listen, "the broker came back on another address");
+    }
+    run.finish(SCRIPT_TIMEOUT, &broker);
 }
 
 /// A kafkajs group of two rebalances on a join and a leave and commits; the broker is SIGKILLed

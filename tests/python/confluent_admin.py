@@ -9,7 +9,7 @@ describe_configs (overrides and defaults with their sources, synonyms, the broke
 alter_configs (replaces the overrides), incremental_alter_configs (SET, DELETE, APPEND of a refused
 policy, validate_only, a bad value and an unknown key refused), list_offsets (earliest, latest,
 max timestamp, by timestamp), delete_records (an offset and "to the end"), and on groups:
-list_consumer_groups (with a state filter), describe_consumer_groups (members, assignments,
+list_consumer_groups (with state and type filters), describe_consumer_groups (members, assignments,
 assignor, coordinator), list_consumer_group_offsets, alter_consumer_group_offsets (refused while
 the group has members, applied once it is empty), delete_consumer_groups (refused while not
 empty), delete_topics.
@@ -26,6 +26,7 @@ require("confluent_kafka", "confluent-kafka")
 from confluent_kafka import (
     Consumer,
     ConsumerGroupState,
+    ConsumerGroupType,
     ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
@@ -283,6 +284,8 @@ def groups(addr, admin):
     check_eq(listed().get(GROUP), ConsumerGroupState.STABLE, "state in list_consumer_groups")
     check(GROUP in listed(states={ConsumerGroupState.STABLE}), "not listed among the Stable groups")
     check(GROUP not in listed(states={ConsumerGroupState.EMPTY}), "listed among the Empty groups")
+    check(GROUP in listed(types={ConsumerGroupType.CLASSIC}), "not listed among the classic groups")
+    check(GROUP not in listed(types={ConsumerGroupType.CONSUMER}), "listed among the KIP-848 groups")
 
     desc = one(admin.describe_consumer_groups([GROUP], include_authorized_operations=True, request_timeout=T))
     check_eq(

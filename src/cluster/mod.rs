@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod error;
+pub mod lag;
 pub mod logdirs;
 pub mod model;

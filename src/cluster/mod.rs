@@ -3,6 +3,7 @@
 //! with kafka-protocol). No terminal, no app state: `app` drives this, `ui` never sees it.
 
 pub mod client;
+pub mod consumer_protocol;
 pub mod error;
 pub mod lag;
 pub mod logdirs;

@@ -8,3 +8,5 @@ pub mod error;
 pub mod lag;
 pub mod logdirs;
 pub mod model;
+pub mod record_view;
+pub mod tail_buffer;

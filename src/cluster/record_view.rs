@@ -447,6 +447,9 @@ impl JsonCompactor {
     }
 }
 
+/// Values up to this size are validated before a preview compacts them as JSON.
+const JSON_PREVIEW_VALIDATE: usize = 64 << 10;
+
 /// One line of at most `width` terminal columns showing the start of a value: compact JSON
 /// (whitespace outside strings dropped) for what looks like a JSON document, space-separated
 /// hex for binary, else escaped text; `…` when cut. Reads only as much of the value as fits.
@@ -458,8 +461,14 @@ pub fn preview(bytes: &[u8], width: usize) -> String {
     if is_binary_prefix(bytes, (width * 4).max(64)) {
         return hex_preview(bytes, width);
     }
-    let mut json =
-        matches!(bytes.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')).then(JsonCompactor::default);
+    // Whitespace is only dropped from JSON: a small value is validated first (cheap, and the UI
+    // previews only the rows it draws); a large one that starts like JSON is taken as JSON.
+    let json_like = if bytes.len() <= JSON_PREVIEW_VALIDATE {
+        is_json_document(bytes)
+    } else {
+        matches!(bytes.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
+    };
+    let mut json = json_like.then(JsonCompactor::default);
     text_fit(bytes, width, |c| json.as_mut().is_some_and(|j| j.skip(c)))
 }
 
@@ -974,6 +983,9 @@ mod tests {
             preview(b"{\"s\": \"q\\\" }\", \"t\": 2}", 40),
             "{\"s\":\"q\\\" }\",\"t\":2}"
         );
+        // Text that merely starts like JSON keeps its spaces (its newline is escaped).
+        assert_eq!(preview(b"{ not json }\nnext", 40), "{ not json }\\nnext");
+        assert_eq!(preview(b"[INFO] started  ok", 40), "[INFO] started  ok");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::broker::config::{BrokerConfig, LogConfig};
 use crate::broker::error::{BrokerError, LogError};
 use crate::broker::log::PartitionLog;
 use crate::broker::partition::Partition;
+use crate::broker::storage::{self, Disk};
 
 const CATALOG_FILE: &str = "catalog.toml";
 
@@ -64,6 +65,7 @@ struct TopicEntry {
 
 pub struct Catalog {
     dir: PathBuf,
+    disk: Disk,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises catalog changes (create, delete, alter) so file writes never interleave.
     change: std::sync::Mutex<()>,
@@ -76,13 +78,22 @@ fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
 impl Catalog {
     /// Loads the catalog and opens every partition log. `unclean`: the last run did not shut
     /// down cleanly, so log tails are verified.
-    pub fn open(dir: &Path, broker: &BrokerConfig, unclean: bool, now_ms: i64) -> Result<Self, BrokerError> {
+    pub fn open(
+        disk: Disk,
+        dir: &Path,
+        broker: &BrokerConfig,
+        unclean: bool,
+        now_ms: i64,
+    ) -> Result<Self, BrokerError> {
         let path = dir.join(CATALOG_FILE);
-        let file: CatalogFile = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| BrokerError::Catalog {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?,
+        let file: CatalogFile = match disk.read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|text| toml::from_str(&text).map_err(|e| e.to_string()))
+                .map_err(|reason| BrokerError::Catalog {
+                    path: path.clone(),
+                    reason,
+                })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogFile::default(),
             Err(e) => return Err(BrokerError::Io { path, source: e }),
         };
@@ -91,7 +102,13 @@ impl Catalog {
             let log_config = LogConfig::resolve(broker, &entry.configs);
             let mut partitions = Vec::new();
             for i in 0..entry.partitions {
-                let log = PartitionLog::open(&partition_dir(dir, name, i), log_config.clone(), unclean, now_ms)?;
+                let log = PartitionLog::open(
+                    Arc::clone(&disk),
+                    &partition_dir(dir, name, i),
+                    log_config.clone(),
+                    unclean,
+                    now_ms,
+                )?;
                 partitions.push(Arc::new(Partition::new(name.clone(), i, log)));
             }
             topics.insert(
@@ -105,9 +122,10 @@ impl Catalog {
                 }),
             );
         }
-        Self::remove_orphans(dir, &file);
+        Self::remove_orphans(&*disk, dir, &file);
         Ok(Catalog {
             dir: dir.to_path_buf(),
+            disk,
             topics: RwLock::new(topics),
             change: std::sync::Mutex::new(()),
         })
@@ -115,13 +133,13 @@ impl Catalog {
 
     /// Partition directories of deleted topics (a crash between the catalog write and the
     /// removal) and of topics whose creation never committed.
-    fn remove_orphans(dir: &Path, file: &CatalogFile) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            if !entry.path().is_dir() {
+    fn remove_orphans(disk: &dyn storage::Storage, dir: &Path, file: &CatalogFile) {
+        let Ok(entries) = disk.list(dir) else { return };
+        for entry in entries {
+            if !entry.is_dir {
                 continue;
             }
-            let name = entry.file_name().to_string_lossy().to_string();
+            let name = entry.name;
             let known = name.rsplit_once('-').is_some_and(|(topic, idx)| {
                 idx.parse::<i32>()
                     .is_ok_and(|i| file.topics.get(topic).is_some_and(|t| i < t.partitions))
@@ -129,8 +147,11 @@ impl Catalog {
             if !known
                 && (name.ends_with("-delete") || name.rsplit_once('-').is_some_and(|(_, i)| i.parse::<i32>().is_ok()))
             {
-                tracing::info!(dir = %entry.path().display(), "removing partition directory not in the catalog");
-                let _ = std::fs::remove_dir_all(entry.path());
+                let path = dir.join(&name);
+                tracing::info!(dir = %path.display(), "removing partition directory not in the catalog");
+                if let Err(e) = disk.remove_dir_all(&path) {
+                    tracing::warn!(dir = %path.display(), error = %e, "cannot remove an orphaned partition directory");
+                }
             }
         }
     }
@@ -173,7 +194,8 @@ impl Catalog {
                 .collect(),
         };
         let text = toml::to_string(&file).map_err(|e| LogError::io(&self.dir, std::io::Error::other(e)))?;
-        write_atomically(&self.dir.join(CATALOG_FILE), text.as_bytes())
+        let path = self.dir.join(CATALOG_FILE);
+        storage::write_atomically(&*self.disk, &path, text.as_bytes()).map_err(|e| LogError::io(&path, e))
     }
 
     /// Creates a topic with `partitions` empty logs. Callers validated name and configs.
@@ -219,12 +241,13 @@ impl Catalog {
     ) -> Result<Partition, LogError> {
         let pdir = partition_dir(&self.dir, name, i);
         // A leftover directory of an uncommitted creation must not leak old records.
-        let _ = std::fs::remove_dir_all(&pdir);
-        let log = PartitionLog::open(&pdir, cfg.clone(), false, now_ms)?;
-        write_atomically(
-            &pdir.join("partition.metadata"),
-            format!("version: 0\ntopic_id: {id}\n").as_bytes(),
-        )?;
+        if self.disk.exists(&pdir) {
+            self.disk.remove_dir_all(&pdir).map_err(|e| LogError::io(&pdir, e))?;
+        }
+        let log = PartitionLog::open(Arc::clone(&self.disk), &pdir, cfg.clone(), false, now_ms)?;
+        let meta = pdir.join("partition.metadata");
+        storage::write_atomically(&*self.disk, &meta, format!("version: 0\ntopic_id: {id}\n").as_bytes())
+            .map_err(|e| LogError::io(&meta, e))?;
         Ok(Partition::new(name.to_string(), i, log))
     }
 
@@ -242,8 +265,10 @@ impl Catalog {
             let doomed = self
                 .dir
                 .join(format!("{name}-{}.{}-delete", p.index, topic.id.simple()));
-            if std::fs::rename(&dir, &doomed).is_ok() {
-                let _ = std::fs::remove_dir_all(&doomed);
+            if self.disk.rename(&dir, &doomed).is_ok() {
+                if let Err(e) = self.disk.remove_dir_all(&doomed) {
+                    tracing::warn!(dir = %doomed.display(), error = %e, "cannot remove a deleted partition's directory");
+                }
             }
         }
         Ok(Some(topic))
@@ -306,26 +331,10 @@ impl Catalog {
     }
 }
 
-/// Writes a file so that readers see either the old or the new content, never a mix, even
-/// across a crash: temp file, fsync, rename, fsync the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| LogError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| LogError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| LogError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| LogError::io(path, e))?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| LogError::io(parent, e))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::storage::OsDisk;
 
     #[test]
     fn topic_names_follow_kafka_rules() {
@@ -342,7 +351,7 @@ mod tests {
         let broker = BrokerConfig::default();
         let id;
         {
-            let cat = Catalog::open(dir.path(), &broker, false, 0).unwrap();
+            let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
             let mut cfg = BTreeMap::new();
             cfg.insert("retention.ms".to_string(), "1000".to_string());
             id = cat.create("orders", 2, cfg, &broker, 0).unwrap().id;
@@ -350,7 +359,7 @@ mod tests {
             cat.create("gone", 1, BTreeMap::new(), &broker, 0).unwrap();
             cat.delete("gone").unwrap();
         }
-        let cat = Catalog::open(dir.path(), &broker, true, 0).unwrap();
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, true, 0).unwrap();
         let t = cat.get("orders").unwrap();
         assert_eq!(t.id, id);
         assert_eq!(t.partitions.len(), 4);

@@ -26,6 +26,8 @@ pub enum LogError {
         position: u64,
         reason: String,
     },
+    #[error("partition {path} is offline after a storage failure ({reason}); restart the broker to recover it")]
+    Offline { path: PathBuf, reason: String },
 }
 
 impl LogError {

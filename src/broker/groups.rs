@@ -2,9 +2,13 @@
 //! store. It parks JoinGroup/SyncGroup requests on oneshot channels, runs the coordinator's
 //! timers, persists group records after every change, and expires old offsets.
 //!
-//! Lock order: `state` before `store`, always.
+//! Lock order: `state` before `store`, always. Both are std mutexes held only for memory work:
+//! changes are queued in the store and written and fsynced by [`GroupService::flush_to`] off
+//! the async workers, with neither lock held, so a commit's fsync never stalls a heartbeat.
+//! Concurrent commits share one fsync.
 
 use std::collections::HashMap;
+use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -18,9 +22,12 @@ use crate::broker::group::coordinator::{
     LeaveResponse, OffsetDeletePolicy, Response, SyncRequest,
 };
 use crate::broker::group::offsets::{OffsetStore, PartitionOffset};
+use crate::broker::storage::{self, Disk};
 
 /// Kafka's `offsets.retention.check.interval.ms` default.
 const EXPIRY_CHECK_MS: u64 = 600_000;
+/// KAFKA_STORAGE_ERROR.
+const STORAGE_ERROR: i16 = 56;
 
 struct State {
     coord: Coordinator<u64>,
@@ -31,6 +38,9 @@ struct State {
 pub struct GroupService {
     state: Mutex<State>,
     store: Mutex<OffsetStore>,
+    disk: Disk,
+    /// One writer of the offsets file at a time (a write plus its fsync, or a compaction).
+    flush_turn: tokio::sync::Mutex<()>,
     wake: Notify,
     retention_ms: u64,
 }
@@ -40,14 +50,30 @@ fn now() -> u64 {
 }
 
 impl GroupService {
-    pub fn open(dir: &Path, config: &BrokerConfig) -> Result<Self, BrokerError> {
-        let store = OffsetStore::open(dir).map_err(|e| BrokerError::Catalog {
+    /// Opens the offsets store in `dir` (blocking) and drops the offsets of topics for which
+    /// `topic_exists` is false: a topic deleted just before a crash must not hand its old
+    /// offsets to a topic created later under the same name.
+    pub fn open(
+        disk: Disk,
+        dir: &Path,
+        config: &BrokerConfig,
+        topic_exists: impl Fn(&str) -> bool,
+    ) -> Result<Self, BrokerError> {
+        let catalog_err = |e: &dyn std::fmt::Display| BrokerError::Catalog {
             path: dir.to_path_buf(),
             reason: e.to_string(),
-        })?;
+        };
+        let mut store = OffsetStore::open(Arc::clone(&disk), dir).map_err(|e| catalog_err(&e))?;
         if let Some(t) = store.truncated_on_open() {
             tracing::warn!(path = %store.path().display(), at = t.at, bytes = t.dropped_bytes, reason = t.reason, "offsets store: cut a torn tail");
         }
+        for topic in store.topics() {
+            if !topic_exists(&topic) {
+                let (n, _) = store.delete_topic(&topic).map_err(|e| catalog_err(&e))?;
+                tracing::info!(topic = %topic, offsets = n, "dropped committed offsets of a deleted topic");
+            }
+        }
+        store.flush().map_err(|e| catalog_err(&e))?;
         let group_config = GroupConfig {
             min_session_timeout_ms: config.get_i64("group.min.session.timeout.ms") as i32,
             max_session_timeout_ms: config.get_i64("group.max.session.timeout.ms") as i32,
@@ -65,6 +91,8 @@ impl GroupService {
                 next_token: 0,
             }),
             store: Mutex::new(store),
+            disk,
+            flush_turn: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             retention_ms: config.get_i64("offsets.retention.minutes").max(1) as u64 * 60_000,
         })
@@ -76,6 +104,67 @@ impl GroupService {
 
     fn store(&self) -> MutexGuard<'_, OffsetStore> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until every change up to `ticket` is written and fsynced. Whoever holds the turn
+    /// writes everything queued so far, so concurrent callers share one fsync; the write runs
+    /// off the async workers and without the store's lock.
+    pub async fn flush_to(&self, ticket: u64) -> io::Result<()> {
+        loop {
+            if self.store().durable() >= ticket {
+                return Ok(());
+            }
+            let _turn = self.flush_turn.lock().await;
+            let write = {
+                let mut store = self.store();
+                if store.durable() >= ticket {
+                    return Ok(());
+                }
+                store.take_write()?
+            };
+            let Some(write) = write else {
+                // Nothing queued, yet the ticket is not durable: a failed compaction took it.
+                self.store().check()?;
+                return Err(io::Error::other("offsets store: queued changes were not written"));
+            };
+            let write = storage::blocking(&self.disk, move || write.perform().map(|_| write.ticket)).await;
+            let mut store = self.store();
+            match write {
+                Ok(t) => store.written(t),
+                Err(e) => {
+                    store.fail(&e);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Writes and fsyncs everything queued so far.
+    pub async fn flush(&self) -> io::Result<()> {
+        let ticket = self.store().queued();
+        self.flush_to(ticket).await
+    }
+
+    /// Rewrites the offsets file if it is mostly dead records (off the async workers).
+    async fn compact(&self) -> io::Result<()> {
+        let _turn = self.flush_turn.lock().await;
+        let Some(c) = self.store().prepare_compaction()? else {
+            return Ok(());
+        };
+        let c = Arc::new(c);
+        let job = Arc::clone(&c);
+        let done = storage::blocking(&self.disk, move || job.perform()).await;
+        let mut store = self.store();
+        match done {
+            Ok((file, len)) => {
+                store.compacted(c.ticket, file, len);
+                Ok(())
+            }
+            Err(e) => {
+                store.fail(&e);
+                Err(e)
+            }
+        }
     }
 
     /// Sends completed responses, persists changed group records and wakes the timer task
@@ -94,6 +183,8 @@ impl GroupService {
                 let _ = tx.send(c.response);
             }
         }
+        // Queued only: the timer task writes them within a tick, and any later commit's
+        // fsync covers them too.
         let dirty = state.coord.take_dirty_groups();
         if !dirty.is_empty() {
             let mut store = self.store();
@@ -158,19 +249,16 @@ impl GroupService {
     }
 
     /// Stores offsets durably (written and fsynced) before returning.
-    pub async fn commit(self: &Arc<Self>, group: String, offsets: Vec<PartitionOffset>) -> std::io::Result<()> {
-        let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let mut store = me.store();
-            store.commit(&group, &offsets)?;
-            store.sync()
-        })
-        .await
-        .map_err(std::io::Error::other)?
+    pub async fn commit(&self, group: String, offsets: Vec<PartitionOffset>) -> io::Result<()> {
+        let ticket = self.store().commit(&group, &offsets)?;
+        self.flush_to(ticket).await
     }
 
-    pub fn fetch(&self, group: &str, topics: Option<&[String]>) -> Vec<PartitionOffset> {
-        self.store().fetch(group, topics)
+    /// The committed offsets; Err when the store is offline after a storage failure.
+    pub fn fetch(&self, group: &str, topics: Option<&[String]>) -> io::Result<Vec<PartitionOffset>> {
+        let store = self.store();
+        store.check()?;
+        Ok(store.fetch(group, topics))
     }
 
     pub fn describe(&self, group: &str) -> Option<GroupDescription> {
@@ -181,21 +269,38 @@ impl GroupService {
         self.state().coord.list(states)
     }
 
-    /// Deletes groups (and their offsets) that the coordinator allows deleting.
-    pub fn delete_groups(&self, groups: &[String]) -> Vec<(String, i16)> {
-        let mut state = self.state();
-        let results = state.coord.delete_groups(groups);
-        {
-            let mut store = self.store();
-            for (g, code) in &results {
-                if *code == 0 {
-                    if let Err(e) = store.delete_group(g) {
-                        tracing::error!(group = %g, error = %e, "cannot delete group offsets");
+    /// Deletes groups (and their offsets) that the coordinator allows deleting; returns once
+    /// the deletions are durable. A group whose tombstone cannot be made durable gets
+    /// KAFKA_STORAGE_ERROR.
+    pub async fn delete_groups(&self, groups: &[String]) -> Vec<(String, i16)> {
+        let (mut results, ticket) = {
+            let mut state = self.state();
+            let results = state.coord.delete_groups(groups);
+            let mut ticket = Ok(0);
+            {
+                let mut store = self.store();
+                for (g, code) in &results {
+                    if *code == 0 {
+                        match store.delete_group(g) {
+                            Ok((_, t)) => ticket = ticket.map(|_| t),
+                            Err(e) => ticket = Err(e),
+                        }
                     }
                 }
             }
+            self.settle(&mut state, Vec::new());
+            (results, ticket)
+        };
+        let durable = match ticket {
+            Ok(t) => self.flush_to(t).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = durable {
+            tracing::error!(error = %e, "cannot delete group offsets");
+            for (_, code) in results.iter_mut().filter(|(_, c)| *c == 0) {
+                *code = STORAGE_ERROR;
+            }
         }
-        self.settle(&mut state, Vec::new());
         results
     }
 
@@ -203,15 +308,19 @@ impl GroupService {
         self.state().coord.offset_delete_policy(group)
     }
 
-    pub fn delete_offsets(&self, group: &str, topic: &str, partitions: &[i32]) -> std::io::Result<usize> {
-        self.store().delete_offsets(group, topic, partitions)
+    /// OffsetDelete; returns once the deletion is durable.
+    pub async fn delete_offsets(&self, group: &str, topic: &str, partitions: &[i32]) -> io::Result<usize> {
+        let (n, ticket) = self.store().delete_offsets(group, topic, partitions)?;
+        self.flush_to(ticket).await?;
+        Ok(n)
     }
 
-    /// Drops the committed offsets of a deleted topic, as Kafka does.
-    pub fn forget_topic(&self, topic: &str) {
-        if let Err(e) = self.store().delete_topic(topic) {
-            tracing::warn!(topic, error = %e, "cannot drop offsets of deleted topic");
-        }
+    /// Drops every group's committed offsets of a deleted topic, as Kafka does; returns once
+    /// that is durable.
+    pub async fn forget_topic(&self, topic: &str) -> io::Result<usize> {
+        let (n, ticket) = self.store().delete_topic(topic)?;
+        self.flush_to(ticket).await?;
+        Ok(n)
     }
 
     /// Runs the coordinator's timers and offset expiry until shutdown; then fails every parked
@@ -243,11 +352,25 @@ impl GroupService {
             if t >= next_expiry {
                 next_expiry = t + EXPIRY_CHECK_MS;
                 self.expire(t);
+                if let Err(e) = self.compact().await {
+                    tracing::warn!(error = %e, "offsets store compaction failed");
+                }
+            }
+            // Group records and expiry tombstones that no commit flushed yet.
+            let unwritten = {
+                let store = self.store();
+                store.queued() > store.durable()
+            };
+            if unwritten {
+                if let Err(e) = self.flush().await {
+                    tracing::warn!(error = %e, "cannot write group records");
+                }
             }
         }
-        let mut state = self.state();
-        state.waiters.clear();
-        let _ = self.store().sync();
+        self.state().waiters.clear();
+        if let Err(e) = self.flush().await {
+            tracing::error!(error = %e, "cannot write the offsets store at shutdown");
+        }
     }
 
     fn expire(&self, t: u64) {
@@ -260,10 +383,9 @@ impl GroupService {
         }
         let removed = state.coord.remove_empty_groups(|g| store.has_offsets(g));
         for g in removed {
-            let _ = store.delete_group(&g);
-        }
-        if let Err(e) = store.maybe_compact() {
-            tracing::warn!(error = %e, "offsets store compaction failed");
+            if let Err(e) = store.delete_group(&g) {
+                tracing::warn!(group = %g, error = %e, "cannot delete an expired group");
+            }
         }
     }
 }

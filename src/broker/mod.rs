@@ -16,6 +16,7 @@ pub mod log;
 pub mod partition;
 pub mod producers;
 pub mod server;
+pub mod storage;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use tokio::sync::{watch, Notify};
 use catalog::Catalog;
 use config::BrokerConfig;
 use error::BrokerError;
+use storage::Disk;
 
 /// Marker written after a clean shutdown; its absence at start means the logs' tails must be
 /// verified.
@@ -57,6 +59,8 @@ pub struct Broker {
     pub cluster_id: String,
     pub config: BrokerConfig,
     pub data_dir: PathBuf,
+    /// Where every log, the catalog, the offsets store and the producer ids live.
+    pub disk: Disk,
     pub catalog: Catalog,
     /// InitProducerId's allocator; held only for an allocation.
     pub producer_ids: std::sync::Mutex<producers::ProducerIds>,
@@ -70,19 +74,90 @@ impl Broker {
     pub fn max_frame_bytes(&self) -> usize {
         self.config.get_i64("socket.request.max.bytes").max(1024) as usize
     }
+
+    /// Opens the data directory on `disk` (blocking): recovers every log (verifying the tails
+    /// after an unclean stop and making the recovered state durable before anything is
+    /// served), the catalog, the producer ids and the offsets store. `host` and `port` are what
+    /// Metadata advertises. The caller runs the group timers (`groups.run`) and serves.
+    pub fn open(
+        opts: &BrokerOptions,
+        disk: Disk,
+        host: String,
+        port: u16,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Broker, BrokerError> {
+        let dir = opts.data_dir.clone();
+        let io_err = |path: &Path, source| BrokerError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        disk.create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let cluster_id = load_or_create_cluster_id(&*disk, &dir)?;
+        let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let unclean = !disk.exists(&clean_marker);
+        if unclean {
+            tracing::info!(dir = %dir.display(), "no clean-shutdown marker: verifying log tails");
+        }
+        let catalog = Catalog::open(Arc::clone(&disk), &dir, &opts.config, unclean, now_ms())?;
+        let producer_ids = producers::ProducerIds::open(Arc::clone(&disk), &dir)?;
+        // From here on, writes happen: a crash must trigger recovery next time.
+        if !unclean {
+            disk.remove_file(&clean_marker).map_err(|e| io_err(&clean_marker, e))?;
+            disk.sync_dir(&dir).map_err(|e| io_err(&dir, e))?;
+        }
+        let groups = groups::GroupService::open(Arc::clone(&disk), &dir, &opts.config, |t| catalog.get(t).is_some())?;
+        Ok(Broker {
+            node_id: opts.config.get_i64("node.id") as i32,
+            host,
+            port,
+            cluster_id,
+            config: opts.config.clone(),
+            data_dir: dir,
+            disk,
+            catalog,
+            producer_ids: std::sync::Mutex::new(producer_ids),
+            groups: Arc::new(groups),
+            appended: Notify::new(),
+            shutdown,
+        })
+    }
+
+    /// After the last connection is gone (blocking): flushes every log and, if all of that
+    /// worked, leaves the clean-shutdown marker. The offsets store is flushed by the group
+    /// timers as they stop.
+    pub fn close(&self) -> Result<(), BrokerError> {
+        let mut failed = false;
+        for topic in self.catalog.all() {
+            for p in &topic.partitions {
+                if let Err(e) = p.log().close() {
+                    tracing::error!(error = %e, "flush at shutdown failed");
+                    failed = true;
+                }
+            }
+        }
+        if !failed {
+            let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
+            storage::write_atomically(&*self.disk, &marker, b"").map_err(|e| BrokerError::Io {
+                path: marker,
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// The broker's identity, as Kafka keeps it in `meta.properties`.
-fn load_or_create_cluster_id(dir: &Path) -> Result<String, BrokerError> {
+fn load_or_create_cluster_id(disk: &dyn storage::Storage, dir: &Path) -> Result<String, BrokerError> {
     let path = dir.join(META_FILE);
-    if let Ok(text) = std::fs::read_to_string(&path) {
+    if let Ok(text) = disk.read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()) {
         if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
             return Ok(id.trim().to_string());
         }
     }
     // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
     let id = base64_url(uuid::Uuid::new_v4().as_bytes());
-    catalog::write_atomically(&path, format!("version=1\ncluster.id={id}\n").as_bytes())?;
+    storage::write_atomically(disk, &path, format!("version=1\ncluster.id={id}\n").as_bytes())
+        .map_err(|e| BrokerError::Io { path, source: e })?;
     Ok(id)
 }
 
@@ -136,30 +211,6 @@ pub async fn run_until(
         source: e,
     })?;
     let lock = lock::DataDirLock::acquire(&dir)?;
-    let cluster_id = load_or_create_cluster_id(&dir)?;
-    let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
-    let unclean = !clean_marker.exists();
-    if unclean {
-        tracing::info!(dir = %dir.display(), "no clean-shutdown marker: verifying log tails");
-    }
-    let catalog = Catalog::open(&dir, &opts.config, unclean, now_ms())?;
-    let producer_ids = producers::ProducerIds::open(&dir)?;
-    // From here on, writes happen: a crash must trigger recovery next time.
-    if clean_marker.exists() {
-        std::fs::remove_file(&clean_marker).map_err(|e| BrokerError::Io {
-            path: clean_marker.clone(),
-            source: e,
-        })?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| BrokerError::Io {
-                path: dir.clone(),
-                source: e,
-            })?;
-    }
-
-    let group_service = Arc::new(groups::GroupService::open(&dir, &opts.config)?);
-
     let listener = TcpListener::bind(&opts.listen).await.map_err(|e| BrokerError::Listen {
         addr: opts.listen.clone(),
         source: e,
@@ -174,23 +225,19 @@ pub async fn run_until(
     } else {
         advertised
     };
-    let broker = Arc::new(Broker {
-        node_id: opts.config.get_i64("node.id") as i32,
-        host,
-        port: local.port(),
-        cluster_id,
-        config: opts.config.clone(),
-        data_dir: dir.clone(),
-        catalog,
-        producer_ids: std::sync::Mutex::new(producer_ids),
-        groups: Arc::clone(&group_service),
-        appended: Notify::new(),
-        shutdown: shutdown.clone(),
-    });
+    let disk = storage::OsDisk::shared();
+    let broker = {
+        let (opts, disk, shutdown) = (opts.clone(), Arc::clone(&disk), shutdown.clone());
+        storage::blocking(&disk.clone(), move || {
+            Broker::open(&opts, disk, host, local.port(), shutdown)
+        })
+        .await?
+    };
+    let broker = Arc::new(broker);
     lock.record_address(&local.to_string());
 
     let cleaner = tokio::spawn(retention_loop(Arc::clone(&broker), shutdown.clone()));
-    let group_timers = tokio::spawn(Arc::clone(&group_service).run(shutdown.clone()));
+    let group_timers = tokio::spawn(Arc::clone(&broker.groups).run(shutdown.clone()));
     on_ready(local);
     server::serve(listener, Arc::clone(&broker), shutdown).await;
     cleaner.abort();
@@ -199,18 +246,8 @@ pub async fn run_until(
     let _ = group_timers.await;
 
     // Connections are gone: flush every log and leave the marker.
-    let mut failed = false;
-    for topic in broker.catalog.all() {
-        for p in &topic.partitions {
-            if let Err(e) = p.log().close() {
-                tracing::error!(error = %e, "flush at shutdown failed");
-                failed = true;
-            }
-        }
-    }
-    if !failed {
-        catalog::write_atomically(&clean_marker, b"")?;
-    }
+    let closing = Arc::clone(&broker);
+    storage::blocking(&disk, move || closing.close()).await?;
     drop(lock);
     tracing::info!("broker stopped");
     Ok(())
@@ -226,7 +263,7 @@ async fn retention_loop(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>
             _ = shutdown.changed() => return,
         }
         let b = Arc::clone(&broker);
-        let _ = tokio::task::spawn_blocking(move || {
+        storage::blocking(&broker.disk, move || {
             let now = now_ms();
             for topic in b.catalog.all() {
                 for p in &topic.partitions {

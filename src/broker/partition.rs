@@ -1,16 +1,18 @@
 //! A partition at run time: its log behind a short-held mutex, and grouped fsyncs for
-//! acks=all. Appends happen in request order on the connection task; only the wait for
-//! durability is asynchronous.
+//! acks=all. Appends happen in request order; only the wait for durability is asynchronous,
+//! and the fsync itself runs off the async workers without the log's lock.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::broker::error::LogError;
 use crate::broker::log::PartitionLog;
+use crate::broker::storage::{self, Disk};
 
 pub struct Partition {
     pub topic: String,
     pub index: i32,
+    disk: Disk,
     log: Mutex<PartitionLog>,
     /// Every offset below this is on disk (fsynced).
     durable: AtomicI64,
@@ -20,11 +22,13 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// A partition whose log is durable up to its end (just opened and recovered).
     pub fn new(topic: String, index: i32, log: PartitionLog) -> Self {
         let end = log.log_end_offset();
         Partition {
             topic,
             index,
+            disk: log.disk().clone(),
             log: Mutex::new(log),
             durable: AtomicI64::new(end),
             flush_lock: tokio::sync::Mutex::new(()),
@@ -37,7 +41,9 @@ impl Partition {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until every offset below `end` is fsynced.
+    /// Waits until every offset below `end` is fsynced. A failed fsync takes the partition
+    /// offline: the kernel may have dropped the pages it could not write, and a later fsync
+    /// would not report that again.
     pub async fn sync_to(&self, end: i64) -> Result<(), LogError> {
         loop {
             if self.durable.load(Ordering::Acquire) >= end {
@@ -47,24 +53,28 @@ impl Partition {
             if self.durable.load(Ordering::Acquire) >= end {
                 return Ok(());
             }
-            let (files, dir, target) = {
+            let (files, dir, target, path) = {
                 let mut log = self.log();
+                log.check_online()?;
                 let (files, dir) = log.sync_handles(self.durable.load(Ordering::Acquire));
-                (files, dir, log.log_end_offset())
+                (files, dir, log.log_end_offset(), log.dir.clone())
             };
-            let path = self.log().dir.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let disk = self.disk.clone();
+            let synced = storage::blocking(&self.disk, move || -> std::io::Result<()> {
                 for f in files {
                     f.sync_data()?;
                 }
                 if let Some(dir) = dir {
-                    std::fs::File::open(dir)?.sync_all()?;
+                    disk.sync_dir(&dir)?;
                 }
                 Ok(())
             })
-            .await
-            .map_err(|e| LogError::io(&path, std::io::Error::other(e)))?
-            .map_err(|e| LogError::io(&path, e))?;
+            .await;
+            if let Err(e) = synced {
+                let e = LogError::io(&path, e);
+                self.log().fail(&e);
+                return Err(e);
+            }
             self.durable.fetch_max(target, Ordering::AcqRel);
         }
     }

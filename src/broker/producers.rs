@@ -10,9 +10,10 @@
 //! Must not depend on the protocol codec, tokio or the log itself; the log calls in here.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::broker::storage::{self, Disk};
 
 /// Kafka error codes of the Produce path.
 pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
@@ -31,7 +32,6 @@ pub const PRODUCER_ID_EXPIRATION_MS: i64 = 86_400_000;
 /// Producer ids are reserved on disk this many at a time, so that allocation rarely fsyncs.
 const ID_BLOCK: i64 = 1000;
 const IDS_FILE: &str = "producer_ids";
-const IDS_TMP: &str = "producer_ids.tmp";
 
 /// The last sequence of a batch, as Kafka's `DefaultRecordBatch.incrementSequence`: sequences
 /// wrap from `i32::MAX` to 0.
@@ -71,25 +71,27 @@ pub enum ProducerIdsError {
 /// After a restart allocation starts at that id, so a crash loses at most one block of ids
 /// and never reuses one.
 pub struct ProducerIds {
+    disk: Disk,
     dir: PathBuf,
     next: i64,
     reserved_until: i64,
 }
 
 impl ProducerIds {
-    pub fn open(dir: &Path) -> Result<ProducerIds, ProducerIdsError> {
+    pub fn open(disk: Disk, dir: &Path) -> Result<ProducerIds, ProducerIdsError> {
         let path = dir.join(IDS_FILE);
         let io_err = |source| ProducerIdsError::Io {
             path: path.clone(),
             source,
         };
-        fs::create_dir_all(dir).map_err(io_err)?;
-        let reserved_until = match fs::read(&path) {
+        disk.create_dir_all(dir).map_err(io_err)?;
+        let reserved_until = match disk.read(&path) {
             Ok(bytes) => decode_ids(&bytes).ok_or(ProducerIdsError::Corrupt { path: path.clone() })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(io_err(e)),
         };
         Ok(ProducerIds {
+            disk,
             dir: dir.to_path_buf(),
             next: reserved_until,
             reserved_until,
@@ -111,13 +113,8 @@ impl ProducerIds {
     fn persist(&self, until: i64) -> io::Result<()> {
         let mut bytes = until.to_be_bytes().to_vec();
         bytes.extend_from_slice(&crc32c::crc32c(&bytes).to_be_bytes());
-        let tmp = self.dir.join(IDS_TMP);
-        let mut file = File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, self.dir.join(IDS_FILE))?;
-        File::open(&self.dir)?.sync_all()
+        // Written to `producer_ids.tmp`, fsynced, renamed, directory fsynced.
+        storage::write_atomically(&*self.disk, &self.dir.join(IDS_FILE), &bytes)
     }
 }
 
@@ -389,6 +386,7 @@ fn in_sequence(last_seq: i32, next_seq: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::storage::OsDisk;
 
     const PID: i64 = 7;
 
@@ -553,7 +551,7 @@ mod tests {
     #[test]
     fn ids_are_unique() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ids = ProducerIds::open(dir.path()).unwrap();
+        let mut ids = ProducerIds::open(OsDisk::shared(), dir.path()).unwrap();
         let all: Vec<i64> = (0..2_500).map(|_| ids.allocate().unwrap()).collect();
         let mut sorted = all.clone();
         sorted.dedup();
@@ -565,22 +563,22 @@ mod tests {
     fn ids_never_reused_after_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let last = {
-            let mut ids = ProducerIds::open(dir.path()).unwrap();
+            let mut ids = ProducerIds::open(OsDisk::shared(), dir.path()).unwrap();
             (0..3).map(|_| ids.allocate().unwrap()).last().unwrap()
         };
         // As after a crash: nothing was written since the block was reserved.
-        let mut ids = ProducerIds::open(dir.path()).unwrap();
+        let mut ids = ProducerIds::open(OsDisk::shared(), dir.path()).unwrap();
         let next = ids.allocate().unwrap();
         assert!(next > last, "{next} <= {last}");
-        assert!(!dir.path().join(IDS_TMP).exists());
+        assert!(!dir.path().join("producer_ids.tmp").exists());
     }
 
     #[test]
     fn corrupt_id_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(IDS_FILE), [0u8; 12]).unwrap();
+        std::fs::write(dir.path().join(IDS_FILE), [0u8; 12]).unwrap();
         assert!(matches!(
-            ProducerIds::open(dir.path()),
+            ProducerIds::open(OsDisk::shared(), dir.path()),
             Err(ProducerIdsError::Corrupt { .. })
         ));
     }

@@ -7,8 +7,9 @@
 //! a restart they rejoin anyway, so a group with offsets simply comes back `Empty` (which is
 //! what ListGroups and DescribeGroups show for it, as Kafka does once its members timed out).
 //!
-//! Writes reach the OS before `commit` returns (they survive a crash of the process); the
-//! caller decides when to [`OffsetStore::sync`] (fsync) them, e.g. before acknowledging.
+//! Changes are queued in memory and written and fsynced in batches by whoever flushes them (the
+//! group service flushes before acknowledging a commit or a deletion, without holding the
+//! store's lock across the fsync); see [`OffsetStore`].
 //!
 //! # File format
 //!
@@ -39,11 +40,12 @@
 //! Must not depend on the coordinator, the protocol codec or tokio.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{GroupRecord, RetentionBase};
+use crate::broker::storage::{Disk, FileRef, OpenMode};
 
 const FILE_NAME: &str = "offsets.log";
 const COMPACT_NAME: &str = "offsets.log.compact";
@@ -131,32 +133,91 @@ enum Record {
 }
 
 /// Committed offsets of every group, in memory and in `offsets.log`.
+///
+/// Changes take effect in memory at once and are queued as encoded records; they reach the
+/// file when the caller flushes them, either here ([`OffsetStore::flush`]) or, so that no lock
+/// is held across the fsync, by taking the queued bytes with [`OffsetStore::take_write`],
+/// writing and fsyncing them elsewhere, and reporting back with [`OffsetStore::written`].
+/// Every change returns a ticket: it is durable once [`OffsetStore::durable`] reaches it.
 pub struct OffsetStore {
+    disk: Disk,
     dir: PathBuf,
     path: PathBuf,
-    file: File,
+    file: FileRef,
+    /// Bytes of the file, including those handed out by `take_write` and not yet written.
     file_len: u64,
+    /// Encoded records not yet handed out.
+    pending: Vec<u8>,
+    /// Bytes ever queued (tickets count these) and bytes known durable.
+    queued: u64,
+    durable: u64,
     groups: BTreeMap<String, GroupEntry>,
     truncated: Option<Truncation>,
+    /// Set by the first failed write or fsync; the store refuses everything after it (the
+    /// memory may hold changes the file lost).
+    failed: Option<String>,
+}
+
+/// Queued records handed out for writing: write `bytes` at `pos` of `file`, fsync it, then
+/// call [`OffsetStore::written`] with `ticket` (or [`OffsetStore::fail`]).
+pub struct PendingWrite {
+    pub file: FileRef,
+    pub pos: u64,
+    pub bytes: Vec<u8>,
+    pub ticket: u64,
+}
+
+impl PendingWrite {
+    /// Writes and fsyncs (blocking).
+    pub fn perform(&self) -> io::Result<()> {
+        self.file.write_all_at(&self.bytes, self.pos)?;
+        self.file.sync_data()
+    }
+}
+
+/// A compaction prepared under the lock: the live records as of `ticket`.
+pub struct Compaction {
+    disk: Disk,
+    dir: PathBuf,
+    path: PathBuf,
+    live: Vec<u8>,
+    pub ticket: u64,
+}
+
+impl Compaction {
+    /// Writes the compacted file, fsyncs it, renames it over `offsets.log` and fsyncs the
+    /// directory (blocking); returns the new file for [`OffsetStore::compacted`].
+    pub fn perform(&self) -> io::Result<(FileRef, u64)> {
+        let tmp_path = self.dir.join(COMPACT_NAME);
+        let tmp = self.disk.open(&tmp_path, OpenMode::Truncate)?;
+        let mut bytes = Vec::with_capacity(HEADER.len() + self.live.len());
+        bytes.extend_from_slice(HEADER);
+        bytes.extend_from_slice(&self.live);
+        tmp.write_all_at(&bytes, 0)?;
+        tmp.sync_data()?;
+        self.disk.rename(&tmp_path, &self.path)?;
+        self.disk.sync_dir(&self.dir)?;
+        Ok((tmp, bytes.len() as u64))
+    }
 }
 
 impl OffsetStore {
     /// Opens (or creates) the store in `dir`: replays the file, truncates a torn tail, and
     /// compacts it if it has grown beyond twice its live size.
-    pub fn open(dir: &Path) -> Result<OffsetStore, OffsetStoreError> {
+    pub fn open(disk: Disk, dir: &Path) -> Result<OffsetStore, OffsetStoreError> {
         let path = dir.join(FILE_NAME);
         let io_err = |source| OffsetStoreError::Io {
             path: path.clone(),
             source,
         };
-        fs::create_dir_all(dir).map_err(io_err)?;
+        disk.create_dir_all(dir).map_err(io_err)?;
         // A compaction that crashed before its rename: the original is intact.
-        match fs::remove_file(dir.join(COMPACT_NAME)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(e)),
-            _ => {}
+        let compact = dir.join(COMPACT_NAME);
+        if disk.exists(&compact) {
+            disk.remove_file(&compact).map_err(io_err)?;
         }
 
-        let bytes = match fs::read(&path) {
+        let bytes = match disk.read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err(e)),
@@ -190,29 +251,29 @@ impl OffsetStore {
             valid_len = pos as u64;
         }
 
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io_err)?;
+        let file = disk.open(&path, OpenMode::Create).map_err(io_err)?;
         if fresh {
             file.set_len(0).map_err(io_err)?;
-            file.write_all(HEADER).map_err(io_err)?;
-            file.sync_all().map_err(io_err)?;
-            sync_dir(dir).map_err(io_err)?;
+            file.write_all_at(HEADER, 0).map_err(io_err)?;
+            file.sync_data().map_err(io_err)?;
+            disk.sync_dir(dir).map_err(io_err)?;
         } else if truncated.is_some() {
             file.set_len(valid_len).map_err(io_err)?;
-            file.sync_all().map_err(io_err)?;
+            file.sync_data().map_err(io_err)?;
         }
 
         let mut store = OffsetStore {
+            disk,
             dir: dir.to_path_buf(),
             path: path.clone(),
             file,
             file_len: valid_len,
+            pending: Vec::new(),
+            queued: 0,
+            durable: 0,
             groups,
             truncated,
+            failed: None,
         };
         store.maybe_compact().map_err(io_err)?;
         Ok(store)
@@ -227,25 +288,91 @@ impl OffsetStore {
         self.truncated
     }
 
-    /// Stores offsets of one group (one OffsetCommit request) with a single write.
-    pub fn commit(&mut self, group: &str, offsets: &[PartitionOffset]) -> io::Result<()> {
+    /// Err once a write or fsync failed.
+    pub fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(reason) => Err(io::Error::other(format!(
+                "offsets store {} is offline after a storage failure ({reason}); restart the broker",
+                self.path.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the store offline after a failed write or fsync.
+    pub fn fail(&mut self, e: &io::Error) {
+        if self.failed.is_none() {
+            tracing::error!(path = %self.path.display(), error = %e, "offsets store offline until the broker restarts");
+            self.failed = Some(e.to_string());
+        }
+    }
+
+    /// Queues encoded records; returns the ticket that covers them.
+    fn queue(&mut self, buf: &[u8]) -> io::Result<u64> {
+        self.check()?;
+        self.pending.extend_from_slice(buf);
+        self.queued += buf.len() as u64;
+        Ok(self.queued)
+    }
+
+    /// The ticket covering every change so far.
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// Tickets up to this are durable.
+    pub fn durable(&self) -> u64 {
+        self.durable
+    }
+
+    /// Hands out the queued records for writing at the end of the file (see [`PendingWrite`]).
+    pub fn take_write(&mut self) -> io::Result<Option<PendingWrite>> {
+        self.check()?;
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let bytes = std::mem::take(&mut self.pending);
+        let pos = self.file_len;
+        self.file_len += bytes.len() as u64;
+        Ok(Some(PendingWrite {
+            file: Arc::clone(&self.file),
+            pos,
+            bytes,
+            ticket: self.queued,
+        }))
+    }
+
+    /// A [`PendingWrite`] was written and fsynced.
+    pub fn written(&mut self, ticket: u64) {
+        self.durable = self.durable.max(ticket);
+    }
+
+    /// Writes and fsyncs everything queued, here and now (blocking).
+    pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(w) = self.take_write()? {
+            if let Err(e) = w.perform() {
+                self.fail(&e);
+                return Err(e);
+            }
+            self.written(w.ticket);
+        }
+        Ok(())
+    }
+
+    /// Stores offsets of one group (one OffsetCommit request); returns the ticket.
+    pub fn commit(&mut self, group: &str, offsets: &[PartitionOffset]) -> io::Result<u64> {
         let mut buf = Vec::new();
         for o in offsets {
             encode_commit(&mut buf, group, &o.topic, o.partition, &o.committed)?;
         }
-        self.append(&buf)?;
+        let ticket = self.queue(&buf)?;
         let entry = self.groups.entry(group.to_string()).or_default();
         for o in offsets {
             entry
                 .offsets
                 .insert((o.topic.clone(), o.partition), o.committed.clone());
         }
-        Ok(())
-    }
-
-    /// Flushes appended records to disk (fdatasync).
-    pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        Ok(ticket)
     }
 
     /// The group's committed offsets, sorted by topic and partition; only those of `topics` if
@@ -283,6 +410,14 @@ impl OffsetStore {
             .collect()
     }
 
+    /// Topics with at least one committed offset in some group.
+    pub fn topics(&self) -> std::collections::BTreeSet<String> {
+        self.groups
+            .values()
+            .flat_map(|e| e.offsets.keys().map(|(t, _)| t.clone()))
+            .collect()
+    }
+
     pub fn group_record(&self, group: &str) -> Option<&GroupRecord> {
         self.groups.get(group)?.record.as_ref()
     }
@@ -293,40 +428,43 @@ impl OffsetStore {
         self.groups.iter().map(|(g, e)| (g.clone(), e.record.clone())).collect()
     }
 
-    /// Persists a group's record (from `Coordinator::take_dirty_groups`).
-    pub fn put_group(&mut self, record: &GroupRecord) -> io::Result<()> {
+    /// Persists a group's record (from `Coordinator::take_dirty_groups`); returns the ticket.
+    pub fn put_group(&mut self, record: &GroupRecord) -> io::Result<u64> {
         let mut buf = Vec::new();
         encode_group(&mut buf, record)?;
-        self.append(&buf)?;
+        let ticket = self.queue(&buf)?;
         self.groups.entry(record.group_id.clone()).or_default().record = Some(record.clone());
-        Ok(())
+        Ok(ticket)
     }
 
-    /// Forgets a group: its offsets and record. Returns how many offsets were removed.
-    pub fn delete_group(&mut self, group: &str) -> io::Result<usize> {
+    /// Forgets a group: its offsets and record. Returns how many offsets were removed and the
+    /// ticket.
+    pub fn delete_group(&mut self, group: &str) -> io::Result<(usize, u64)> {
         if !self.groups.contains_key(group) {
-            return Ok(0);
+            return Ok((0, self.queued));
         }
         let mut buf = Vec::new();
         begin(&mut buf, KIND_GROUP_TOMBSTONE);
         put_str16(&mut buf, group)?;
-        self.append(&frame(buf))?;
-        Ok(self.groups.remove(group).map_or(0, |e| e.offsets.len()))
+        let ticket = self.queue(&frame(buf))?;
+        Ok((self.groups.remove(group).map_or(0, |e| e.offsets.len()), ticket))
     }
 
-    /// OffsetDelete: removes the given partitions' offsets of `topic`. Returns how many existed.
-    pub fn delete_offsets(&mut self, group: &str, topic: &str, partitions: &[i32]) -> io::Result<usize> {
+    /// OffsetDelete: removes the given partitions' offsets of `topic`. Returns how many existed
+    /// and the ticket.
+    pub fn delete_offsets(&mut self, group: &str, topic: &str, partitions: &[i32]) -> io::Result<(usize, u64)> {
         let doomed: Vec<(String, String, i32)> = partitions
             .iter()
             .filter(|p| self.get(group, topic, **p).is_some())
             .map(|p| (group.to_string(), topic.to_string(), *p))
             .collect();
-        self.remove_offsets(&doomed)?;
-        Ok(doomed.len())
+        let ticket = self.remove_offsets(&doomed)?;
+        Ok((doomed.len(), ticket))
     }
 
     /// Removes every group's offsets of a deleted topic (Kafka's `handleDeletedPartitions`).
-    pub fn delete_topic(&mut self, topic: &str) -> io::Result<usize> {
+    /// Returns how many were removed and the ticket.
+    pub fn delete_topic(&mut self, topic: &str) -> io::Result<(usize, u64)> {
         let doomed: Vec<(String, String, i32)> = self
             .groups
             .iter()
@@ -337,8 +475,8 @@ impl OffsetStore {
                     .map(move |(t, p)| (g.clone(), t.clone(), *p))
             })
             .collect();
-        self.remove_offsets(&doomed)?;
-        Ok(doomed.len())
+        let ticket = self.remove_offsets(&doomed)?;
+        Ok((doomed.len(), ticket))
     }
 
     /// Removes offsets past `offsets.retention.ms`, each group aging from its [`RetentionBase`]
@@ -372,24 +510,50 @@ impl OffsetStore {
         Ok(doomed)
     }
 
-    /// Rewrites the file with only its live records if it is more than twice their size.
-    /// Called by `open`; the caller may also call it now and then (e.g. after `expire`).
-    pub fn maybe_compact(&mut self) -> io::Result<bool> {
+    /// A compaction, if the file is more than twice the size of its live records. The caller
+    /// runs [`Compaction::perform`] while no [`PendingWrite`] is in flight, then reports with
+    /// [`OffsetStore::compacted`]; changes queued in between go to the new file.
+    pub fn prepare_compaction(&mut self) -> io::Result<Option<Compaction>> {
+        self.check()?;
         let live = self.live_records()?;
-        if self.file_len <= 2 * (HEADER.len() + live.len()) as u64 {
-            return Ok(false);
+        if self.file_len + self.pending.len() as u64 <= 2 * (HEADER.len() + live.len()) as u64 {
+            return Ok(None);
         }
-        let tmp_path = self.dir.join(COMPACT_NAME);
-        let mut tmp = File::create(&tmp_path)?;
-        tmp.write_all(HEADER)?;
-        tmp.write_all(&live)?;
-        tmp.sync_all()?;
-        drop(tmp);
-        fs::rename(&tmp_path, &self.path)?;
-        sync_dir(&self.dir)?;
-        self.file = OpenOptions::new().read(true).append(true).open(&self.path)?;
-        self.file_len = (HEADER.len() + live.len()) as u64;
-        Ok(true)
+        // The live records already hold what is queued.
+        self.pending.clear();
+        Ok(Some(Compaction {
+            disk: Arc::clone(&self.disk),
+            dir: self.dir.clone(),
+            path: self.path.clone(),
+            live,
+            ticket: self.queued,
+        }))
+    }
+
+    /// A [`Compaction`] was performed: the store continues in the new file.
+    pub fn compacted(&mut self, ticket: u64, file: FileRef, len: u64) {
+        self.file = file;
+        self.file_len = len;
+        self.durable = self.durable.max(ticket);
+    }
+
+    /// Flushes, then rewrites the file with only its live records if it is more than twice
+    /// their size (blocking). Called by `open`.
+    pub fn maybe_compact(&mut self) -> io::Result<bool> {
+        self.flush()?;
+        let Some(c) = self.prepare_compaction()? else {
+            return Ok(false);
+        };
+        match c.perform() {
+            Ok((file, len)) => {
+                self.compacted(c.ticket, file, len);
+                Ok(true)
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
     }
 
     fn live_records(&self) -> io::Result<Vec<u8>> {
@@ -405,9 +569,9 @@ impl OffsetStore {
         Ok(buf)
     }
 
-    fn remove_offsets(&mut self, doomed: &[(String, String, i32)]) -> io::Result<()> {
+    fn remove_offsets(&mut self, doomed: &[(String, String, i32)]) -> io::Result<u64> {
         if doomed.is_empty() {
-            return Ok(());
+            return Ok(self.queued);
         }
         let mut buf = Vec::new();
         for (group, topic, partition) in doomed {
@@ -418,7 +582,7 @@ impl OffsetStore {
             body.extend_from_slice(&partition.to_be_bytes());
             buf.extend_from_slice(&frame(body));
         }
-        self.append(&buf)?;
+        let ticket = self.queue(&buf)?;
         for (group, topic, partition) in doomed {
             apply(
                 &mut self.groups,
@@ -429,24 +593,8 @@ impl OffsetStore {
                 },
             );
         }
-        Ok(())
+        Ok(ticket)
     }
-
-    /// Appends whole records, or nothing: a failed write is cut back off so that the file never
-    /// holds a record the memory does not.
-    fn append(&mut self, buf: &[u8]) -> io::Result<()> {
-        if let Err(e) = self.file.write_all(buf) {
-            // If even this fails, the torn record is cut on the next open.
-            let _ = self.file.set_len(self.file_len);
-            return Err(e);
-        }
-        self.file_len += buf.len() as u64;
-        Ok(())
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 fn apply(groups: &mut BTreeMap<String, GroupEntry>, record: Record) {
@@ -636,6 +784,7 @@ fn decode_body(body: &[u8]) -> Option<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::storage::OsDisk;
     use std::collections::HashSet;
 
     const DAY: u64 = 24 * 60 * 60 * 1000;
@@ -659,15 +808,17 @@ mod tests {
         }
     }
 
-    fn file_len(store: &OffsetStore) -> u64 {
-        fs::metadata(store.path()).unwrap().len()
+    /// The file's length once everything queued is written.
+    fn file_len(store: &mut OffsetStore) -> u64 {
+        store.flush().unwrap();
+        std::fs::metadata(store.path()).unwrap().len()
     }
 
     #[test]
     fn offsets_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store
                 .commit("g", &[po("orders", 0, 10, 1), po("orders", 1, 20, 1)])
                 .unwrap();
@@ -680,9 +831,9 @@ mod tests {
                     empty_since_ms: Some(99),
                 })
                 .unwrap();
-            store.sync().unwrap();
+            store.flush().unwrap();
         }
-        let store = OffsetStore::open(dir.path()).unwrap();
+        let store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         assert_eq!(store.truncated_on_open(), None);
         assert_eq!(
             store.fetch("g", None),
@@ -698,7 +849,7 @@ mod tests {
     #[test]
     fn fetch_filters_by_topic() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         store.commit("g", &[po("a", 0, 1, 0), po("b", 0, 2, 0)]).unwrap();
         assert_eq!(store.fetch("g", Some(&["b".to_string()])), vec![po("b", 0, 2, 0)]);
         assert!(store.fetch("nope", None).is_empty());
@@ -715,7 +866,7 @@ mod tests {
             expire_timestamp_ms: Some(1_000),
         };
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store
                 .commit(
                     "g",
@@ -726,8 +877,14 @@ mod tests {
                     }],
                 )
                 .unwrap();
+            store.flush().unwrap();
         }
-        assert_eq!(OffsetStore::open(dir.path()).unwrap().get("g", "t", 0), Some(&c));
+        assert_eq!(
+            OffsetStore::open(OsDisk::shared(), dir.path())
+                .unwrap()
+                .get("g", "t", 0),
+            Some(&c)
+        );
     }
 
     #[test]
@@ -735,28 +892,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let good_len;
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store.commit("g", &[po("t", 0, 1, 0)]).unwrap();
-            good_len = file_len(&store);
+            good_len = file_len(&mut store);
             store.commit("g", &[po("t", 0, 2, 0)]).unwrap();
+            store.flush().unwrap();
         }
         // Cut the last record in half, as a crash mid-write would.
         let path = dir.path().join(FILE_NAME);
-        let full = fs::metadata(&path).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        let full = std::fs::metadata(&path).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(good_len + (full - good_len) / 2).unwrap();
         drop(f);
 
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         let t = store.truncated_on_open().unwrap();
         assert_eq!(t.at, good_len);
         assert_eq!(store.get("g", "t", 0).unwrap().offset, 1);
-        assert_eq!(file_len(&store), good_len);
+        assert_eq!(file_len(&mut store), good_len);
         // Appending after the truncation works and survives.
         store.commit("g", &[po("t", 0, 3, 0)]).unwrap();
+        store.flush().unwrap();
         drop(store);
         assert_eq!(
-            OffsetStore::open(dir.path()).unwrap().get("g", "t", 0).unwrap().offset,
+            OffsetStore::open(OsDisk::shared(), dir.path())
+                .unwrap()
+                .get("g", "t", 0)
+                .unwrap()
+                .offset,
             3
         );
     }
@@ -765,14 +928,15 @@ mod tests {
     fn garbage_after_records_is_truncated() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store.commit("g", &[po("t", 0, 1, 0)]).unwrap();
+            store.flush().unwrap();
         }
         let path = dir.path().join(FILE_NAME);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 9, 9, 9, 9, 9]).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, &[0, 0, 0, 5, 1, 2, 3, 4, 9, 9, 9, 9, 9]).unwrap();
         drop(f);
-        let store = OffsetStore::open(dir.path()).unwrap();
+        let store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         assert_eq!(store.truncated_on_open().unwrap().reason, "record CRC mismatch");
         assert_eq!(store.get("g", "t", 0).unwrap().offset, 1);
     }
@@ -780,9 +944,9 @@ mod tests {
     #[test]
     fn foreign_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(FILE_NAME), b"not an offsets file").unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), b"not an offsets file").unwrap();
         assert!(matches!(
-            OffsetStore::open(dir.path()),
+            OffsetStore::open(OsDisk::shared(), dir.path()),
             Err(OffsetStoreError::BadHeader { .. })
         ));
     }
@@ -792,7 +956,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let grown;
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             for i in 0..100 {
                 store
                     .commit("g", &[po("t", 0, i, i as u64), po("t", 1, 1_000 + i, 0)])
@@ -800,17 +964,18 @@ mod tests {
             }
             store.commit("gone", &[po("t", 0, 1, 0)]).unwrap();
             store.delete_group("gone").unwrap();
-            grown = file_len(&store);
+            grown = file_len(&mut store);
         }
-        let store = OffsetStore::open(dir.path()).unwrap();
-        assert!(file_len(&store) * 10 < grown, "{} vs {grown}", file_len(&store));
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
+        assert!(file_len(&mut store) * 10 < grown, "{} vs {grown}", file_len(&mut store));
         assert_eq!(store.get("g", "t", 0), Some(&committed(99, 99)));
         assert_eq!(store.get("g", "t", 1).unwrap().offset, 1_099);
         assert!(store.get("gone", "t", 0).is_none());
         assert!(!dir.path().join(COMPACT_NAME).exists());
+        store.flush().unwrap();
         drop(store);
         // The compacted file is itself a valid store.
-        let store = OffsetStore::open(dir.path()).unwrap();
+        let store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         assert_eq!(store.get("g", "t", 0).unwrap().offset, 99);
         assert_eq!(store.truncated_on_open(), None);
     }
@@ -818,7 +983,7 @@ mod tests {
     #[test]
     fn small_live_file_is_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         store.commit("g", &[po("t", 0, 1, 0), po("t", 1, 1, 0)]).unwrap();
         assert!(!store.maybe_compact().unwrap());
     }
@@ -827,18 +992,19 @@ mod tests {
     fn tombstones_delete_groups_and_offsets_durably() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store
                 .commit("g", &[po("a", 0, 1, 0), po("a", 1, 1, 0), po("b", 0, 1, 0)])
                 .unwrap();
             store.commit("h", &[po("a", 0, 1, 0)]).unwrap();
             store.commit("k", &[po("b", 0, 1, 0)]).unwrap();
-            assert_eq!(store.delete_offsets("g", "a", &[1, 7]).unwrap(), 1);
-            assert_eq!(store.delete_group("h").unwrap(), 1);
-            assert_eq!(store.delete_group("never").unwrap(), 0);
-            assert_eq!(store.delete_topic("b").unwrap(), 2);
+            assert_eq!(store.delete_offsets("g", "a", &[1, 7]).unwrap().0, 1);
+            assert_eq!(store.delete_group("h").unwrap().0, 1);
+            assert_eq!(store.delete_group("never").unwrap().0, 0);
+            assert_eq!(store.delete_topic("b").unwrap().0, 2);
+            store.flush().unwrap();
         }
-        let store = OffsetStore::open(dir.path()).unwrap();
+        let store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         assert_eq!(store.fetch("g", None), vec![po("a", 0, 1, 0)]);
         assert!(!store.has_offsets("h"));
         assert!(!store.has_offsets("k"));
@@ -848,7 +1014,7 @@ mod tests {
     #[test]
     fn deleting_a_group_removes_its_record() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         let record = GroupRecord {
             group_id: "g".into(),
             protocol_type: Some("consumer".into()),
@@ -858,14 +1024,18 @@ mod tests {
         store.put_group(&record).unwrap();
         assert_eq!(store.restorable_groups(), vec![("g".to_string(), Some(record))]);
         store.delete_group("g").unwrap();
+        store.flush().unwrap();
         drop(store);
-        assert!(OffsetStore::open(dir.path()).unwrap().restorable_groups().is_empty());
+        assert!(OffsetStore::open(OsDisk::shared(), dir.path())
+            .unwrap()
+            .restorable_groups()
+            .is_empty());
     }
 
     #[test]
     fn offsets_of_an_empty_group_expire_retention_after_it_became_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         // Committed long ago, but the group only became empty at day 10.
         store.commit("g", &[po("t", 0, 1, 0)]).unwrap();
         let base = |_: &str| RetentionBase::EmptySince(10 * DAY);
@@ -875,14 +1045,17 @@ mod tests {
             .is_empty());
         let expired = store.expire(10 * DAY + RETENTION, RETENTION, base).unwrap();
         assert_eq!(expired, vec![("g".to_string(), "t".to_string(), 0)]);
+        store.flush().unwrap();
         drop(store);
-        assert!(!OffsetStore::open(dir.path()).unwrap().has_offsets("g"));
+        assert!(!OffsetStore::open(OsDisk::shared(), dir.path())
+            .unwrap()
+            .has_offsets("g"));
     }
 
     #[test]
     fn standalone_offsets_expire_by_commit_timestamp() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         store
             .commit("s", &[po("t", 0, 1, DAY), po("t", 1, 1, 3 * DAY)])
             .unwrap();
@@ -896,7 +1069,7 @@ mod tests {
     #[test]
     fn active_group_offsets_do_not_expire() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         let mut c = committed(1, 0);
         c.expire_timestamp_ms = Some(1);
         store
@@ -918,7 +1091,7 @@ mod tests {
     #[test]
     fn stable_group_expires_only_unsubscribed_topics() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         store.commit("g", &[po("live", 0, 1, 0), po("old", 0, 1, 0)]).unwrap();
         let base = |_: &str| RetentionBase::CommitTimestampExceptSubscribed(HashSet::from(["live".to_string()]));
         let expired = store.expire(RETENTION, RETENTION, base).unwrap();
@@ -928,7 +1101,7 @@ mod tests {
     #[test]
     fn explicit_expire_timestamp_wins_over_retention() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = OffsetStore::open(dir.path()).unwrap();
+        let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         let mut c = committed(1, 0);
         c.expire_timestamp_ms = Some(DAY);
         store
@@ -954,11 +1127,12 @@ mod tests {
     fn leftover_compaction_file_is_discarded() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut store = OffsetStore::open(dir.path()).unwrap();
+            let mut store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
             store.commit("g", &[po("t", 0, 1, 0)]).unwrap();
+            store.flush().unwrap();
         }
-        fs::write(dir.path().join(COMPACT_NAME), b"half-written").unwrap();
-        let store = OffsetStore::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join(COMPACT_NAME), b"half-written").unwrap();
+        let store = OffsetStore::open(OsDisk::shared(), dir.path()).unwrap();
         assert_eq!(store.get("g", "t", 0).unwrap().offset, 1);
         assert!(!dir.path().join(COMPACT_NAME).exists());
     }

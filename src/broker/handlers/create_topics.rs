@@ -13,6 +13,7 @@ use crate::broker::catalog::validate_topic_name;
 use crate::broker::config::{effective_topic_configs, validate_topic_configs};
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::{now_ms, Broker};
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsRequest) -> Reply {
@@ -92,10 +93,12 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
                 let created = if req.validate_only {
                     Ok(None)
                 } else {
-                    broker
-                        .catalog
-                        .create(&name, partitions, configs.clone(), &broker.config, now_ms())
-                        .map(Some)
+                    // Creating the logs and the catalog entry fsyncs: off the async workers.
+                    let (b, n, c) = (Arc::clone(&broker), name.clone(), configs.clone());
+                    storage::blocking(&broker.disk, move || {
+                        b.catalog.create(&n, partitions, c, &b.config, now_ms()).map(Some)
+                    })
+                    .await
                 };
                 match created {
                     Err(e) => {

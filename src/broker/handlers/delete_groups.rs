@@ -14,7 +14,7 @@ use crate::broker::Broker;
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteGroupsRequest) -> Reply {
     let names: Vec<String> = req.groups_names.iter().map(|g| g.0.to_string()).collect();
     let mut resp = DeleteGroupsResponse::default();
-    for (group, code) in broker.groups.delete_groups(&names) {
+    for (group, code) in broker.groups.delete_groups(&names).await {
         if code == 0 {
             tracing::info!(group = %group, client = %ctx.client_id, "deleted group");
         }

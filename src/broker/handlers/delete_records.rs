@@ -11,6 +11,7 @@ use super::code;
 use crate::broker::dispatch::Reply;
 use crate::broker::log::ReadError;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::Broker;
 
 /// Kafka's `DeleteRecordsResponse.INVALID_LOW_WATERMARK`, sent with an error.
@@ -19,19 +20,10 @@ const INVALID_LOW_WATERMARK: i64 = -1;
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteRecordsRequest) -> Reply {
     let b = Arc::clone(&broker);
     // Moving the start offset persists it with an fsync: keep that off the async workers.
-    let topics = tokio::task::spawn_blocking(move || apply(&b, &ctx, req)).await;
-    match topics {
-        Ok(topics) => {
-            let mut resp = DeleteRecordsResponse::default();
-            resp.topics = topics;
-            Reply::Now(ResponseKind::DeleteRecords(resp))
-        }
-        Err(e) => {
-            // Only a panic in `apply` gets here; the request's effects are unknown.
-            tracing::error!(error = %e, "delete records task failed");
-            Reply::Now(ResponseKind::DeleteRecords(DeleteRecordsResponse::default()))
-        }
-    }
+    let topics = storage::blocking(&broker.disk, move || apply(&b, &ctx, req)).await;
+    let mut resp = DeleteRecordsResponse::default();
+    resp.topics = topics;
+    Reply::Now(ResponseKind::DeleteRecords(resp))
 }
 
 fn apply(broker: &Broker, ctx: &RequestContext, req: DeleteRecordsRequest) -> Vec<DeleteRecordsTopicResult> {
@@ -60,6 +52,7 @@ fn apply(broker: &Broker, ctx: &RequestContext, req: DeleteRecordsRequest) -> Ve
                             }
                         }
                         Err(ReadError::OutOfRange { .. }) => pr.error_code = code::OFFSET_OUT_OF_RANGE,
+                        Err(ReadError::Offline(_)) => pr.error_code = code::KAFKA_STORAGE_ERROR,
                     }
                 }
             }

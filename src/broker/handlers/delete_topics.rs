@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::code;
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::Broker;
 
 /// One entry of the request, whichever way the version spells it.
@@ -108,31 +109,36 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DeleteTopicsR
     Reply::Now(ResponseKind::DeleteTopics(resp))
 }
 
-/// Deletes a topic that existed a moment ago. Directory removal can take a while for big
-/// topics, so it runs off the async workers.
+/// Deletes a topic that existed a moment ago, with every group's committed offsets for it
+/// (durably first, so that a topic recreated under the same name never resumes old groups at
+/// old offsets; once more after the catalog change, for commits that raced the deletion).
+/// Directory removal can take a while for big topics, so it runs off the async workers.
 async fn delete(broker: &Arc<Broker>, ctx: &RequestContext, name: String) -> DeletableTopicResult {
+    if let Err(e) = broker.groups.forget_topic(&name).await {
+        tracing::error!(topic = %name, error = %e, "cannot delete the topic's committed offsets");
+        return result(Some(name), Uuid::nil(), code::KAFKA_STORAGE_ERROR, Some(e.to_string()));
+    }
     let b = Arc::clone(broker);
     let n = name.clone();
-    let outcome = tokio::task::spawn_blocking(move || b.catalog.delete(&n)).await;
+    let outcome = storage::blocking(&broker.disk, move || b.catalog.delete(&n)).await;
+    if let Err(e) = broker.groups.forget_topic(&name).await {
+        tracing::error!(topic = %name, error = %e, "cannot delete the topic's committed offsets");
+    }
     match outcome {
-        Ok(Ok(Some(topic))) => {
+        Ok(Some(topic)) => {
             tracing::info!(topic = %name, id = %topic.id, partitions = topic.partitions.len(), client = %ctx.client_id, "deleted topic");
             result(Some(name), topic.id, code::NONE, None)
         }
         // Someone else deleted it between the lookup and now.
-        Ok(Ok(None)) => result(
+        Ok(None) => result(
             Some(name.clone()),
             Uuid::nil(),
             code::UNKNOWN_TOPIC_OR_PARTITION,
             Some(format!("topic '{name}' does not exist")),
         ),
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(topic = %name, error = %e, "delete topic failed");
             result(Some(name), Uuid::nil(), code::KAFKA_STORAGE_ERROR, Some(e.to_string()))
-        }
-        Err(e) => {
-            tracing::error!(topic = %name, error = %e, "delete topic task failed");
-            result(Some(name), Uuid::nil(), code::UNKNOWN_SERVER_ERROR, Some(e.to_string()))
         }
     }
 }

@@ -83,6 +83,10 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
                             pd.error_code = code::OFFSET_OUT_OF_RANGE;
                             errors = true;
                         }
+                        Err(ReadError::Offline(_)) => {
+                            pd.error_code = code::KAFKA_STORAGE_ERROR;
+                            errors = true;
+                        }
                         Ok(None) => {}
                         Ok(Some(plan)) => {
                             let limit = (p.partition_max_bytes.max(0) as usize).min(budget);

@@ -19,6 +19,7 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 use super::code;
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::Broker;
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: InitProducerIdRequest) -> Reply {
@@ -35,22 +36,20 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: InitProducerI
     }
     // A new block of ids is reserved with an fsync: keep that off the async workers.
     let b = Arc::clone(&broker);
-    let allocated =
-        tokio::task::spawn_blocking(move || b.producer_ids.lock().unwrap_or_else(|p| p.into_inner()).allocate()).await;
+    let allocated = storage::blocking(&broker.disk, move || {
+        b.producer_ids.lock().unwrap_or_else(|p| p.into_inner()).allocate()
+    })
+    .await;
     match allocated {
-        Ok(Ok(id)) => {
+        Ok(id) => {
             tracing::debug!(client = %ctx.client_id, producer_id = id, "allocated producer id");
             resp.producer_id = ProducerId(id);
             resp.producer_epoch = 0;
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             // Retriable for clients: they ask again after a backoff.
             tracing::error!(error = %e, "cannot reserve producer ids");
             resp.error_code = code::KAFKA_STORAGE_ERROR;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "producer id allocation task failed");
-            resp.error_code = code::UNKNOWN_SERVER_ERROR;
         }
     }
     Reply::Now(ResponseKind::InitProducerId(resp))

@@ -43,7 +43,7 @@ pub async fn handle(broker: Arc<Broker>, _ctx: RequestContext, req: OffsetDelete
             tr.partitions.push(pr);
         }
         if !doomed.is_empty() {
-            if let Err(e) = broker.groups.delete_offsets(&group, &t.name.0, &doomed) {
+            if let Err(e) = broker.groups.delete_offsets(&group, &t.name.0, &doomed).await {
                 tracing::error!(group = %group, error = %e, "offset delete failed");
                 for pr in tr.partitions.iter_mut().filter(|p| p.error_code == 0) {
                     pr.error_code = code::KAFKA_STORAGE_ERROR;

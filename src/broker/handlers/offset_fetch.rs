@@ -1,5 +1,6 @@
 //! OffsetFetch: committed offsets of one group (v1-7) or several (v8+). Partitions without a
-//! commit answer offset -1, as Kafka does.
+//! commit answer offset -1, as Kafka does. While the offsets store is offline after a storage
+//! failure the answer is COORDINATOR_NOT_AVAILABLE.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use super::code;
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
 use crate::broker::Broker;
@@ -17,11 +19,11 @@ use crate::broker::Broker;
 /// (topic, [(partition, offset, leader epoch, metadata)])
 type Fetched = Vec<(String, Vec<(i32, i64, i32, String)>)>;
 
-fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Fetched {
-    match wanted {
+fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> std::io::Result<Fetched> {
+    Ok(match wanted {
         None => {
             let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String)>> = Default::default();
-            for o in broker.groups.fetch(group, None) {
+            for o in broker.groups.fetch(group, None)? {
                 by_topic.entry(o.topic).or_default().push((
                     o.partition,
                     o.committed.offset,
@@ -35,7 +37,7 @@ fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) 
             .into_iter()
             .map(|(topic, parts)| {
                 let names = [topic.clone()];
-                let have = broker.groups.fetch(group, Some(&names));
+                let have = broker.groups.fetch(group, Some(&names))?;
                 let rows = parts
                     .into_iter()
                     .map(|p| match have.iter().find(|o| o.partition == p) {
@@ -48,10 +50,16 @@ fn fetch(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) 
                         None => (p, -1, -1, String::new()),
                     })
                     .collect();
-                (topic, rows)
+                Ok((topic, rows))
             })
-            .collect(),
-    }
+            .collect::<std::io::Result<_>>()?,
+    })
+}
+
+/// Logs a failed fetch once per request.
+fn unavailable(e: &std::io::Error) -> i16 {
+    tracing::warn!(error = %e, "offset fetch refused");
+    code::COORDINATOR_NOT_AVAILABLE
 }
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
@@ -65,7 +73,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetFetchRe
             });
             let mut out = OffsetFetchResponseGroup::default();
             out.group_id = g.group_id.clone();
-            out.topics = fetch(&broker, &g.group_id.0, wanted)
+            let fetched = fetch(&broker, &g.group_id.0, wanted).unwrap_or_else(|e| {
+                out.error_code = unavailable(&e);
+                Vec::new()
+            });
+            out.topics = fetched
                 .into_iter()
                 .map(|(topic, rows)| {
                     let mut t = OffsetFetchResponseTopics::default();
@@ -92,7 +104,20 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: OffsetFetchRe
                 .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
                 .collect()
         });
-        resp.topics = fetch(&broker, &req.group_id.0, wanted)
+        let fetched = match fetch(&broker, &req.group_id.0, wanted) {
+            Ok(f) => f,
+            // v1 has no error field for the whole request: an empty answer, as for an unknown
+            // group.
+            Err(e) if ctx.api_version < 2 => {
+                unavailable(&e);
+                Vec::new()
+            }
+            Err(e) => {
+                resp.error_code = unavailable(&e);
+                Vec::new()
+            }
+        };
+        resp.topics = fetched
             .into_iter()
             .map(|(topic, rows)| {
                 let mut t = OffsetFetchResponseTopic::default();

@@ -294,7 +294,11 @@ mod tests {
     fn partition(dir: &std::path::Path, overrides: &[(&str, &str)]) -> Partition {
         let o = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let cfg = LogConfig::resolve(&BrokerConfig::default(), &o);
-        Partition::new("t".into(), 0, PartitionLog::open(dir, cfg, false, 0).unwrap())
+        Partition::new(
+            "t".into(),
+            0,
+            PartitionLog::open(crate::broker::storage::OsDisk::shared(), dir, cfg, false, 0).unwrap(),
+        )
     }
 
     #[test]

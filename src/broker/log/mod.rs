@@ -11,17 +11,17 @@ pub mod batch;
 pub mod segment;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::broker::config::{LogConfig, TimestampType};
 use crate::broker::error::LogError;
 use crate::broker::producers::{self, Decision, ProducerStateTable};
+use crate::broker::storage::{self, Disk, FileCursor, FileRef};
 
 use batch::BatchHeader;
-use segment::{Segment, SegmentReader};
+use segment::{Segment, SegmentReader, Verify};
 
 /// The only leader epoch this single node ever has. Stamped into every batch and reported in
 /// Metadata, so clients that validate positions with OffsetForLeaderEpoch get consistent
@@ -53,10 +53,13 @@ pub struct ReadPlan {
 pub enum ReadError {
     /// The offset is below the log start or above the end.
     OutOfRange { log_start: i64, high_watermark: i64 },
+    /// The partition is offline after a storage failure (the reason).
+    Offline(String),
 }
 
 pub struct PartitionLog {
     pub dir: PathBuf,
+    disk: Disk,
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     pub config: LogConfig,
@@ -64,25 +67,29 @@ pub struct PartitionLog {
     dir_dirty: bool,
     /// Idempotent producers' epochs and last batches, rebuilt from the log on open.
     producers: ProducerStateTable,
+    /// Set by the first failed write or fsync: from then on the partition is offline until
+    /// the broker restarts and recovers it, because after a failed fsync the kernel may have
+    /// dropped pages that a later fsync would report as durable.
+    failed: Option<String>,
 }
 
 impl PartitionLog {
     /// Opens (or creates) the log in `dir`. `verify_tail` after an unclean shutdown: the last
     /// segment and any segment without a usable index are rescanned with CRC checks, and a torn
     /// tail is truncated.
-    pub fn open(dir: &Path, config: LogConfig, verify_tail: bool, now_ms: i64) -> Result<Self, LogError> {
-        std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+    pub fn open(disk: Disk, dir: &Path, config: LogConfig, verify_tail: bool, now_ms: i64) -> Result<Self, LogError> {
+        let io = |e| LogError::io(dir, e);
+        disk.create_dir_all(dir).map_err(io)?;
         let mut bases = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
-            let entry = entry.map_err(|e| LogError::io(dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+        for entry in disk.list(dir).map_err(io)? {
+            let name = entry.name;
             if let Some(stem) = name.strip_suffix(".log") {
                 if let Ok(base) = stem.parse::<i64>() {
                     bases.push(base);
                 }
             } else if name.ends_with(".tmp") || name.ends_with(".deleted") {
-                let _ = std::fs::remove_file(entry.path());
+                let path = dir.join(&name);
+                disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
             }
         }
         bases.sort_unstable();
@@ -94,14 +101,15 @@ impl PartitionLog {
                 // Everything after a truncated segment is unreachable without a gap; Kafka
                 // deletes it too.
                 tracing::warn!(dir = %dir.display(), base, "removing segment after a truncated one");
-                for ext in ["log", "index", "timeindex"] {
-                    let _ = std::fs::remove_file(dir.join(segment::segment_file_name(base, ext)));
-                }
+                segment::remove_segment_files(&*disk, dir, base)?;
                 continue;
             }
-            let has_index = dir.join(segment::segment_file_name(base, "index")).exists();
-            let verify = verify_tail && (Some(base) == last || !has_index);
-            let (seg, report) = Segment::open(dir, base, verify)?;
+            let verify = match (verify_tail, Some(base) == last) {
+                (false, _) => Verify::Nothing,
+                (true, true) => Verify::All,
+                (true, false) => Verify::WithoutIndex,
+            };
+            let (seg, report) = Segment::open(&*disk, dir, base, verify)?;
             if report.truncated_bytes > 0 {
                 tracing::warn!(
                     path = %seg.log_path.display(),
@@ -114,22 +122,35 @@ impl PartitionLog {
             }
             segments.insert(base, seg);
         }
-        let stored_start = std::fs::read_to_string(dir.join(LOG_START_FILE))
+        let stored_start = disk
+            .read(&dir.join(LOG_START_FILE))
             .ok()
+            .and_then(|b| String::from_utf8(b).ok())
             .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(0);
+        let end = segments.values().next_back().map(|s| s.next_offset);
+        if end.is_some_and(|end| end < stored_start) {
+            // A DeleteRecords (or retention) moved the start past what survived a power loss:
+            // start empty at the log start rather than hand out offsets below it again.
+            tracing::warn!(dir = %dir.display(), start = stored_start, end, "log ends below its start offset; starting empty at the start offset");
+            for seg in std::mem::take(&mut segments).into_values() {
+                seg.remove_files(&*disk, dir)?;
+            }
+        }
         if segments.is_empty() {
-            let base = stored_start.max(0);
-            segments.insert(base, Segment::create(dir, base, now_ms)?);
+            segments.insert(stored_start, Segment::create(&*disk, dir, stored_start, now_ms)?);
         }
         let first_base = *segments.keys().next().unwrap_or(&0);
         let mut log = PartitionLog {
             dir: dir.to_path_buf(),
+            disk,
             segments,
             log_start_offset: 0,
             config,
             dir_dirty: true,
             producers: ProducerStateTable::new(),
+            failed: None,
         };
         log.log_start_offset = stored_start.max(first_base).min(log.log_end_offset());
         log.load_producer_state(verify_tail, now_ms)?;
@@ -146,9 +167,9 @@ impl PartitionLog {
     /// a log that has moved on.
     fn load_producer_state(&mut self, verify_tail: bool, now_ms: i64) -> Result<(), LogError> {
         let path = self.dir.join(PRODUCER_SNAPSHOT_FILE);
-        let snapshot = match std::fs::read(&path) {
+        let snapshot = match self.disk.read(&path) {
             Ok(bytes) => {
-                let _ = std::fs::remove_file(&path);
+                self.disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
                 ProducerStateTable::decode(&bytes).filter(|(end, _)| !verify_tail && *end == self.log_end_offset())
             }
             Err(_) => None,
@@ -227,24 +248,73 @@ impl PartitionLog {
             .expect("a log always has an active segment")
     }
 
+    /// Err when the partition is offline after a failed write or fsync.
+    pub fn check_online(&self) -> Result<(), LogError> {
+        match &self.failed {
+            Some(reason) => Err(LogError::Offline {
+                path: self.dir.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.failed.is_none()
+    }
+
+    /// Takes the partition offline after a storage failure (see `failed`).
+    pub fn fail(&mut self, e: &LogError) {
+        if self.failed.is_none() {
+            tracing::error!(dir = %self.dir.display(), error = %e, "storage failure: partition offline until the broker restarts");
+            self.failed = Some(e.to_string());
+        }
+    }
+
+    /// Passes `r` through, taking the partition offline if it is an error.
+    fn guard<T>(&mut self, r: Result<T, LogError>) -> Result<T, LogError> {
+        if let Err(e) = &r {
+            self.fail(e);
+        }
+        r
+    }
+
+    pub fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
     /// Closes the active segment (fsync, indexes written) and starts a new one at the end.
     pub fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.check_online()?;
+        let r = self.roll_unchecked(now_ms);
+        self.guard(r)
+    }
+
+    fn roll_unchecked(&mut self, now_ms: i64) -> Result<(), LogError> {
         let dir = self.dir.clone();
+        let disk = Arc::clone(&self.disk);
         let active = self.active();
         if active.is_empty() {
             return Ok(());
         }
         active.file.sync_data().map_err(|e| LogError::io(&active.log_path, e))?;
-        active.write_indexes(&dir)?;
+        active.write_indexes(&*disk, &dir)?;
         let next = active.next_offset;
-        self.segments.insert(next, Segment::create(&dir, next, now_ms)?);
+        self.segments.insert(next, Segment::create(&*disk, &dir, next, now_ms)?);
         self.dir_dirty = true;
         Ok(())
     }
 
     /// Appends one validated batch: rolls if needed, stamps offset and epoch (and the time for
-    /// LogAppendTime), writes it. `batch` is modified in place.
+    /// LogAppendTime), writes it. `batch` is modified in place. A failed write takes the
+    /// partition offline.
     pub fn append(&mut self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
+        self.check_online()?;
+        let r = self.append_unchecked(batch, header, now_ms);
+        self.guard(r)
+    }
+
+    fn append_unchecked(&mut self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
         let base_offset = self.log_end_offset();
         let last_offset = base_offset + header.last_offset_delta as i64;
         let len = batch.len() as u64;
@@ -255,7 +325,7 @@ impl PartitionLog {
                 || now_ms - active.created_ms >= seg_ms
                 || active.would_overflow(last_offset, len));
         if full {
-            self.roll(now_ms)?;
+            self.roll_unchecked(now_ms)?;
         }
         batch::stamp_offset(batch, base_offset, LEADER_EPOCH);
         let mut log_append_time = -1;
@@ -288,6 +358,9 @@ impl PartitionLog {
 
     /// Plans a read at `offset`. `Ok(None)` means the offset is the log end (nothing yet).
     pub fn plan_read(&self, offset: i64) -> Result<Option<ReadPlan>, ReadError> {
+        if let Some(reason) = &self.failed {
+            return Err(ReadError::Offline(reason.clone()));
+        }
         let leo = self.log_end_offset();
         if offset < self.log_start_offset || offset > leo {
             return Err(ReadError::OutOfRange {
@@ -350,7 +423,7 @@ impl PartitionLog {
     }
 
     /// Files not yet known to be durable up to the end, for the flusher.
-    pub fn sync_handles(&mut self, durable_offset: i64) -> (Vec<Arc<File>>, Option<PathBuf>) {
+    pub fn sync_handles(&mut self, durable_offset: i64) -> (Vec<FileRef>, Option<PathBuf>) {
         let files = self
             .segments
             .values()
@@ -364,21 +437,26 @@ impl PartitionLog {
     /// Deletes closed segments past `retention.ms` (by their largest timestamp, or last write
     /// when they have none) or beyond `retention.bytes`. Returns how many were removed.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        self.check_online()?;
+        let r = self.apply_retention_unchecked(now_ms);
+        self.guard(r)
+    }
+
+    fn apply_retention_unchecked(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let (retention_ms, retention_bytes) = (self.config.retention_ms, self.config.retention_bytes);
-        let mut removed = 0;
         // If the active segment itself is expired, roll first so it can go too (as Kafka does).
         if retention_ms >= 0 {
             let active = self.segments.values().next_back().expect("active");
             if !active.is_empty() && Self::expired(active, now_ms, retention_ms) {
-                self.roll(now_ms)?;
+                self.roll_unchecked(now_ms)?;
             }
         }
         let mut total = self.size_bytes() as i64;
-        loop {
-            if self.segments.len() <= 1 {
+        let mut doomed = Vec::new();
+        for (i, (&base, seg)) in self.segments.iter().enumerate() {
+            if i + 1 == self.segments.len() {
                 break;
             }
-            let (&base, seg) = self.segments.iter().next().expect("len > 1");
             let by_time = retention_ms >= 0 && Self::expired(seg, now_ms, retention_ms);
             let by_size = retention_bytes >= 0 && total - seg.size as i64 >= retention_bytes;
             // Segments entirely below a DeleteRecords start offset are garbage too.
@@ -386,21 +464,38 @@ impl PartitionLog {
             if !(by_time || by_size || below_start) {
                 break;
             }
-            let seg = self.segments.remove(&base).expect("present");
             total -= seg.size as i64;
-            let next_base = *self.segments.keys().next().expect("len > 1");
-            self.log_start_offset = self.log_start_offset.max(next_base);
-            seg.remove_files(&self.dir);
-            removed += 1;
+            doomed.push(base);
         }
+        if doomed.is_empty() {
+            self.producers
+                .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
+            return Ok(0);
+        }
+        // The next segment's base: where the log now starts.
+        let next_base = *self
+            .segments
+            .range(doomed[doomed.len() - 1] + 1..)
+            .next()
+            .map(|(b, _)| b)
+            .expect("the active segment is never doomed");
+        let start = self.log_start_offset.max(next_base);
+        // The new start must be durable before the data below it goes: a start offset that
+        // came back lower after a power loss would point into deleted segments.
+        if start > self.log_start_offset {
+            self.persist_log_start(start)?;
+            self.log_start_offset = start;
+        }
+        for base in &doomed {
+            let seg = self.segments.remove(base).expect("present");
+            seg.remove_files(&*self.disk, &self.dir)?;
+        }
+        let removed = doomed.len();
         // Producers idle past their expiration are forgotten on the cleaner's schedule, as
         // Kafka's `removeExpiredProducers` does.
         self.producers
             .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
-        if removed > 0 {
-            self.producers.truncate_head(self.log_start_offset);
-            self.persist_log_start()?;
-        }
+        self.producers.truncate_head(self.log_start_offset);
         Ok(removed)
     }
 
@@ -413,8 +508,12 @@ impl PartitionLog {
         now_ms - ts > retention_ms
     }
 
-    /// DeleteRecords: raises the log start offset (`-1` means the high watermark).
+    /// DeleteRecords: raises the log start offset (`-1` means the high watermark), durably
+    /// before it returns.
     pub fn delete_records(&mut self, offset: i64) -> Result<i64, ReadError> {
+        if let Some(reason) = &self.failed {
+            return Err(ReadError::Offline(reason.clone()));
+        }
         let leo = self.log_end_offset();
         let target = if offset == -1 { leo } else { offset };
         if target < 0 || target > leo {
@@ -424,50 +523,50 @@ impl PartitionLog {
             });
         }
         if target > self.log_start_offset {
+            // Durable first: an acknowledged DeleteRecords must not come undone.
+            let persisted = self.persist_log_start(target);
+            if let Err(e) = self.guard(persisted) {
+                return Err(ReadError::Offline(e.to_string()));
+            }
             self.log_start_offset = target;
             self.producers.truncate_head(target);
-            if self.persist_log_start().is_err() {
-                tracing::warn!(dir = %self.dir.display(), "cannot persist log start offset");
-            }
         }
         Ok(self.log_start_offset)
     }
 
-    fn persist_log_start(&self) -> Result<(), LogError> {
+    /// Writes `log-start-offset` atomically (fsynced, renamed, directory fsynced).
+    fn persist_log_start(&self, start: i64) -> Result<(), LogError> {
         let path = self.dir.join(LOG_START_FILE);
-        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
-        std::fs::write(&tmp, format!("{}\n", self.log_start_offset)).map_err(|e| LogError::io(&tmp, e))?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| LogError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
-        Ok(())
+        storage::write_atomically(&*self.disk, &path, format!("{start}\n").as_bytes())
+            .map_err(|e| LogError::io(&path, e))
     }
 
     /// Clean shutdown: fsync everything, write the active segment's indexes and the
     /// producer-state snapshot.
     pub fn close(&mut self) -> Result<(), LogError> {
+        self.check_online()?;
         let dir = self.dir.clone();
+        let disk = Arc::clone(&self.disk);
         for seg in self.segments.values() {
-            seg.file.sync_all().map_err(|e| LogError::io(&seg.log_path, e))?;
+            seg.file.sync_data().map_err(|e| LogError::io(&seg.log_path, e))?;
         }
         if let Some(active) = self.segments.values().next_back() {
             if !active.is_empty() {
-                active.write_indexes(&dir)?;
+                active.write_indexes(&*disk, &dir)?;
             }
         }
         // Not fsynced on purpose: a snapshot lost or torn by a power failure fails its CRC or
         // is missing, and the next start replays the log instead.
         let snapshot = self.producers.encode(self.log_end_offset());
         let tmp = dir.join(format!("{PRODUCER_SNAPSHOT_FILE}.tmp"));
-        if let Err(e) =
-            std::fs::write(&tmp, snapshot).and_then(|_| std::fs::rename(&tmp, dir.join(PRODUCER_SNAPSHOT_FILE)))
-        {
+        let written = disk.open(&tmp, storage::OpenMode::Truncate).and_then(|f| {
+            f.write_all_at(&snapshot, 0)?;
+            disk.rename(&tmp, &dir.join(PRODUCER_SNAPSHOT_FILE))
+        });
+        if let Err(e) = written {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot write the producer-state snapshot; the next start replays the log");
         }
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| LogError::io(&dir, e))?;
+        disk.sync_dir(&dir).map_err(|e| LogError::io(&dir, e))?;
         Ok(())
     }
 
@@ -480,8 +579,7 @@ impl PartitionLog {
             let io = |e| LogError::io(&seg.log_path, e);
             // Reading through a buffer makes small batches cost no syscall each; a skipped
             // body that leaves the buffer is a cheap seek.
-            let mut reader = BufReader::with_capacity(64 * 1024, &*seg.file);
-            reader.rewind().map_err(io)?;
+            let mut reader = BufReader::with_capacity(64 * 1024, FileCursor::new(&*seg.file, 0));
             let mut pos = 0u64;
             while pos + batch::HEADER_LEN as u64 <= seg.size {
                 reader.read_exact(&mut head).map_err(io)?;
@@ -521,6 +619,7 @@ mod tests {
     use super::*;
     use crate::broker::config::BrokerConfig;
     use crate::broker::producers::{INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER};
+    use crate::broker::storage::OsDisk;
     use std::collections::BTreeMap;
 
     fn cfg(segment_bytes: &str, retention_ms: &str, retention_bytes: &str) -> LogConfig {
@@ -544,7 +643,7 @@ mod tests {
     #[test]
     fn appends_get_consecutive_offsets_and_read_back_whole_batches() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         let a = append_n(&mut log, 3, 5, 10);
         assert_eq!(a[0].base_offset, 0);
         assert_eq!(a[2].base_offset, 10);
@@ -567,7 +666,7 @@ mod tests {
     #[test]
     fn max_bytes_smaller_than_a_batch_still_returns_that_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         append_n(&mut log, 2, 1, 10);
         let bytes = execute_read(&log.plan_read(0).unwrap().unwrap(), 10).unwrap();
         assert_eq!(BatchHeader::parse(&bytes).unwrap().total_len(), bytes.len());
@@ -577,13 +676,13 @@ mod tests {
     fn segments_roll_and_reopen_with_the_same_offsets() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("500", "-1", "-1"), false, 0).unwrap();
+            let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("500", "-1", "-1"), false, 0).unwrap();
             append_n(&mut log, 10, 2, 10);
             assert!(log.segment_count() > 2);
             log.close().unwrap();
         }
         for verify in [false, true] {
-            let log = PartitionLog::open(dir.path(), cfg("500", "-1", "-1"), verify, 0).unwrap();
+            let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("500", "-1", "-1"), verify, 0).unwrap();
             assert_eq!(log.log_end_offset(), 20);
             let bytes = execute_read(&log.plan_read(13).unwrap().unwrap(), 1 << 20).unwrap();
             assert!(BatchHeader::parse(&bytes).unwrap().base_offset <= 13);
@@ -599,7 +698,8 @@ mod tests {
             log.append(&mut b, &h, ts).unwrap();
         };
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             // The max (900) comes in a small batch that gets no sparse time-index entry; the
             // last offset-index entry is after it, so a reopen does not rescan it.
             append(&mut log, 100, 10);
@@ -608,7 +708,7 @@ mod tests {
             append(&mut log, 300, 10);
             log.close().unwrap();
         }
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         assert_eq!(
             log.max_timestamp(),
             Some((1, 900)),
@@ -621,7 +721,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path;
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             append_n(&mut log, 3, 1, 10);
             path = log.segments.values().next().unwrap().log_path.clone();
         }
@@ -630,7 +731,7 @@ mod tests {
         let extra = make_batch(1, 10, 100);
         let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         std::io::Write::write_all(&mut f, &extra[..40]).unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), full);
         assert_eq!(log.log_end_offset(), 3);
         let a = append_n(&mut log, 1, 1, 10);
@@ -642,7 +743,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path;
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             append_n(&mut log, 3, 1, 10);
             path = log.segments.values().next().unwrap().log_path.clone();
         }
@@ -650,14 +752,14 @@ mod tests {
         let one = bytes.len() / 3;
         bytes[one + 70] ^= 0x55;
         std::fs::write(&path, &bytes).unwrap();
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
         assert_eq!(log.log_end_offset(), 1);
     }
 
     #[test]
     fn retention_by_time_deletes_old_closed_segments_and_moves_log_start() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("400", "1000", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("400", "1000", "-1"), false, 0).unwrap();
         append_n(&mut log, 6, 1, 1_000);
         append_n(&mut log, 2, 1, 5_000);
         let before = log.segment_count();
@@ -677,7 +779,7 @@ mod tests {
     #[test]
     fn retention_by_size_keeps_the_log_under_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("200", "-1", "400"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("200", "-1", "400"), false, 0).unwrap();
         append_n(&mut log, 10, 1, 1);
         log.apply_retention(2).unwrap();
         assert!(log.size_bytes() <= 400 + 200, "size {}", log.size_bytes());
@@ -688,20 +790,21 @@ mod tests {
     fn delete_records_moves_log_start_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             append_n(&mut log, 5, 2, 1);
             assert_eq!(log.delete_records(3).unwrap(), 3);
             assert!(log.delete_records(11).is_err());
             assert_eq!(log.delete_records(-1).unwrap(), 10);
         }
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 0).unwrap();
         assert_eq!(log.log_start_offset(), 10);
     }
 
     #[test]
     fn timestamp_lookup_finds_first_batch_reaching_the_time() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         for ts in [100, 200, 300] {
             append_n(&mut log, 1, 1, ts);
         }
@@ -749,7 +852,7 @@ mod tests {
     #[test]
     fn appended_batches_are_remembered_with_their_log_offsets() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         append_n(&mut log, 1, 3, 1_000);
         assert_eq!(produce(&mut log, 7, 0, 0, 5, 1_000), Ok(Decision::Append));
         assert_eq!(
@@ -769,7 +872,8 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             {
                 // Small segments: the state spans several of them.
-                let mut log = PartitionLog::open(dir.path(), cfg("300", "-1", "-1"), false, 0).unwrap();
+                let mut log =
+                    PartitionLog::open(OsDisk::shared(), dir.path(), cfg("300", "-1", "-1"), false, 0).unwrap();
                 for i in 0..6 {
                     assert_eq!(produce(&mut log, 7, 0, i * 5, 5, 1_000), Ok(Decision::Append));
                     append_n(&mut log, 1, 1, 1_000);
@@ -780,7 +884,7 @@ mod tests {
                     log.close().unwrap();
                 }
             }
-            let log = PartitionLog::open(dir.path(), cfg("300", "-1", "-1"), !clean, 2_000).unwrap();
+            let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("300", "-1", "-1"), !clean, 2_000).unwrap();
             assert_eq!(log.producer_state().len(), 2);
             // Producer 7's batches sit at offsets 0, 6, 12, ...: each batch of 5 plus one plain record.
             assert_eq!(check(&log, 7, 0, 25, 5), duplicate_at(30, 34, 1_000));
@@ -801,11 +905,13 @@ mod tests {
     fn producers_idle_past_expiration_are_not_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
             produce(&mut log, 8, 0, 0, 5, 50_000).unwrap();
         }
         let log = PartitionLog::open(
+            OsDisk::shared(),
             dir.path(),
             cfg("1000000", "-1", "-1"),
             true,
@@ -825,14 +931,15 @@ mod tests {
     fn delete_records_forgets_producers_whose_data_is_gone() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
             produce(&mut log, 8, 0, 0, 5, 1_000).unwrap();
             assert_eq!(log.delete_records(5).unwrap(), 5);
             assert_eq!(check(&log, 7, 0, 42, 1), Ok(Decision::Append));
             assert_eq!(check(&log, 8, 0, 0, 5), duplicate_at(5, 9, 1_000));
         }
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
         assert_eq!(log.producer_state().epoch(7), None, "not resurrected by the rebuild");
         assert_eq!(log.producer_state().epoch(8), Some(0));
     }
@@ -841,7 +948,7 @@ mod tests {
     fn retention_forgets_producers_of_deleted_segments() {
         let dir = tempfile::tempdir().unwrap();
         // Two batches per segment: producer 7 alone in the first, old one.
-        let mut log = PartitionLog::open(dir.path(), cfg("200", "10000", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("200", "10000", "-1"), false, 0).unwrap();
         for seq in 0..2 {
             produce(&mut log, 7, 0, seq, 1, 1_000).unwrap();
         }
@@ -857,7 +964,7 @@ mod tests {
     #[test]
     fn idle_producers_expire_on_the_cleaners_schedule() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+        let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         produce(&mut log, 7, 0, 0, 1, 1_000).unwrap();
         log.apply_retention(1_000 + producers::PRODUCER_ID_EXPIRATION_MS - 1)
             .unwrap();
@@ -873,7 +980,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let snap = dir.path().join(PRODUCER_SNAPSHOT_FILE);
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
             log.close().unwrap();
         }
@@ -883,7 +991,7 @@ mod tests {
         let mut other = ProducerStateTable::new();
         other.record(99, 3, 0, 0, 4, 4, 1_000);
         std::fs::write(&snap, other.encode(5)).unwrap();
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
         assert_eq!(
             (log.producer_state().epoch(99), log.producer_state().epoch(7)),
             (Some(3), None)
@@ -898,12 +1006,14 @@ mod tests {
         let mut other = ProducerStateTable::new();
         other.record(99, 3, 0, 0, 4, 4, 1_000);
         {
-            let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
+            let mut log =
+                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
             produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
         }
         // After a crash the log tail may have been cut: only the log itself is trusted.
         std::fs::write(&snap, other.encode(5)).unwrap();
-        let mut log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
+        let mut log =
+            PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
         assert_eq!(
             (log.producer_state().epoch(99), log.producer_state().epoch(7)),
             (None, Some(0))
@@ -913,7 +1023,7 @@ mod tests {
         produce(&mut log, 7, 0, 5, 1, 1_000).unwrap();
         drop(log);
         std::fs::write(&snap, other.encode(5)).unwrap();
-        let log = PartitionLog::open(dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
         assert_eq!(log.producer_state().epoch(99), None);
         assert_eq!(check(&log, 7, 0, 5, 1), duplicate_at(5, 5, 1_000));
     }

@@ -22,13 +22,12 @@
 //! (after its log is fsynced) and at clean shutdown. They carry no checksum: after an unclean
 //! stop the active segment is rescanned batch by batch with CRC checks and its indexes rebuilt.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::broker::error::LogError;
+use crate::broker::storage::{self, FileCursor, FileRef, OpenMode, Storage};
 
 use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 
@@ -45,7 +44,7 @@ pub fn segment_file_name(base_offset: i64, ext: &str) -> String {
 pub struct Segment {
     pub base_offset: i64,
     pub log_path: PathBuf,
-    pub file: Arc<File>,
+    pub file: FileRef,
     /// Bytes of complete batches in the file.
     pub size: u64,
     /// Offset after the last batch (== base_offset when empty).
@@ -67,23 +66,34 @@ pub struct OpenReport {
     pub truncated_bytes: u64,
 }
 
+/// How much of a segment [`Segment::open`] checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    /// Trust the indexes and the data (after a clean shutdown).
+    Nothing,
+    /// Check every batch if the indexes are missing or unusable (a closed segment after an
+    /// unclean shutdown: it was fsynced with its indexes when it was rolled).
+    WithoutIndex,
+    /// Check every batch (the active segment after an unclean shutdown).
+    All,
+}
+
 impl Segment {
-    pub fn create(dir: &Path, base_offset: i64, now_ms: i64) -> Result<Self, LogError> {
+    pub fn create(disk: &dyn Storage, dir: &Path, base_offset: i64, now_ms: i64) -> Result<Self, LogError> {
         let log_path = dir.join(segment_file_name(base_offset, "log"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&log_path)
-            .map_err(|e| LogError::io(&log_path, e))?;
         for ext in ["index", "timeindex"] {
-            let _ = std::fs::remove_file(dir.join(segment_file_name(base_offset, ext)));
+            let path = dir.join(segment_file_name(base_offset, ext));
+            if disk.exists(&path) {
+                disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+            }
         }
+        let file = disk
+            .open(&log_path, OpenMode::Truncate)
+            .map_err(|e| LogError::io(&log_path, e))?;
         Ok(Segment {
             base_offset,
             log_path,
-            file: Arc::new(file),
+            file,
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
@@ -97,28 +107,26 @@ impl Segment {
         })
     }
 
-    /// Opens an existing segment. With `verify`, every batch's CRC is checked and the file
-    /// truncated at the first incomplete or corrupt batch; otherwise a valid on-disk index is
-    /// trusted and only the tail after its last entry is scanned.
-    pub fn open(dir: &Path, base_offset: i64, verify: bool) -> Result<(Self, OpenReport), LogError> {
+    /// Opens an existing segment. A verified segment has every batch's CRC checked and is
+    /// truncated (and the truncation fsynced) at the first incomplete or corrupt batch;
+    /// otherwise a valid on-disk index is trusted and only the tail after its last entry is
+    /// scanned.
+    pub fn open(
+        disk: &dyn Storage,
+        dir: &Path,
+        base_offset: i64,
+        verify: Verify,
+    ) -> Result<(Self, OpenReport), LogError> {
         let log_path = dir.join(segment_file_name(base_offset, "log"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&log_path)
+        let file = disk
+            .open(&log_path, OpenMode::Existing)
             .map_err(|e| LogError::io(&log_path, e))?;
-        let meta = file.metadata().map_err(|e| LogError::io(&log_path, e))?;
-        let file_len = meta.len();
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let file_len = file.len().map_err(|e| LogError::io(&log_path, e))?;
+        let mtime = file.modified_ms().unwrap_or(0);
         let mut seg = Segment {
             base_offset,
             log_path: log_path.clone(),
-            file: Arc::new(file),
+            file,
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
@@ -131,8 +139,12 @@ impl Segment {
             bytes_since_time_index: 0,
         };
         let mut start_pos = 0u64;
+        let verify_without_index = verify == Verify::WithoutIndex;
+        let mut verify = verify == Verify::All;
         if !verify {
-            if let Some((index, time_index)) = seg.load_indexes(dir, file_len) {
+            let indexes = seg.load_indexes(disk, dir, file_len);
+            verify = indexes.is_none() && verify_without_index;
+            if let Some((index, time_index)) = indexes {
                 if let Some(&(_, pos)) = index.last() {
                     start_pos = pos as u64;
                 }
@@ -151,14 +163,18 @@ impl Segment {
         if valid_end < file_len {
             report.truncated_bytes = file_len - valid_end;
             seg.file.set_len(valid_end).map_err(|e| LogError::io(&log_path, e))?;
-            seg.file.sync_all().map_err(|e| LogError::io(&log_path, e))?;
+            seg.file.sync_data().map_err(|e| LogError::io(&log_path, e))?;
         }
         Ok((seg, report))
     }
 
-    fn load_indexes(&self, dir: &Path, file_len: u64) -> Option<Indexes> {
-        let raw = std::fs::read(dir.join(segment_file_name(self.base_offset, "index"))).ok()?;
-        let traw = std::fs::read(dir.join(segment_file_name(self.base_offset, "timeindex"))).ok()?;
+    fn load_indexes(&self, disk: &dyn Storage, dir: &Path, file_len: u64) -> Option<Indexes> {
+        let raw = disk
+            .read(&dir.join(segment_file_name(self.base_offset, "index")))
+            .ok()?;
+        let traw = disk
+            .read(&dir.join(segment_file_name(self.base_offset, "timeindex")))
+            .ok()?;
         if raw.len() % 8 != 0 || traw.len() % 12 != 0 || raw.is_empty() {
             return None;
         }
@@ -186,8 +202,7 @@ impl Segment {
     /// Walks batches from `pos`, rebuilding in-memory state; returns where valid data ends.
     fn scan_from(&mut self, mut pos: u64, file_len: u64, verify: bool) -> Result<u64, LogError> {
         let file = Arc::clone(&self.file);
-        let mut reader = BufReader::with_capacity(1 << 20, &*file);
-        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(pos)).map_err(|e| LogError::io(&self.log_path, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, FileCursor::new(&*file, pos));
         let mut buf = Vec::new();
         self.size = pos;
         loop {
@@ -284,7 +299,7 @@ impl Segment {
     }
 
     /// Writes `.index` and `.timeindex` files (after a roll or at clean shutdown).
-    pub fn write_indexes(&self, dir: &Path) -> Result<(), LogError> {
+    pub fn write_indexes(&self, disk: &dyn Storage, dir: &Path) -> Result<(), LogError> {
         let mut raw = Vec::with_capacity(self.index.len() * 8);
         for &(rel, pos) in &self.index {
             raw.extend_from_slice(&rel.to_be_bytes());
@@ -304,23 +319,34 @@ impl Segment {
         }
         for (ext, bytes) in [("index", raw), ("timeindex", traw)] {
             let path = dir.join(segment_file_name(self.base_offset, ext));
-            let mut f = File::create(&path).map_err(|e| LogError::io(&path, e))?;
-            f.write_all(&bytes).map_err(|e| LogError::io(&path, e))?;
+            let f = disk
+                .open(&path, OpenMode::Truncate)
+                .map_err(|e| LogError::io(&path, e))?;
+            f.write_all_at(&bytes, 0).map_err(|e| LogError::io(&path, e))?;
             f.sync_data().map_err(|e| LogError::io(&path, e))?;
         }
         Ok(())
     }
 
-    pub fn remove_files(&self, dir: &Path) {
-        for ext in ["log", "index", "timeindex"] {
-            let _ = std::fs::remove_file(dir.join(segment_file_name(self.base_offset, ext)));
+    pub fn remove_files(&self, disk: &dyn Storage, dir: &Path) -> Result<(), LogError> {
+        remove_segment_files(disk, dir, self.base_offset)
+    }
+}
+
+/// Removes a segment's `.log`, `.index` and `.timeindex` files, those that exist.
+pub fn remove_segment_files(disk: &dyn Storage, dir: &Path, base_offset: i64) -> Result<(), LogError> {
+    for ext in ["log", "index", "timeindex"] {
+        let path = dir.join(segment_file_name(base_offset, ext));
+        if disk.exists(&path) {
+            disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
         }
     }
+    Ok(())
 }
 
 /// Reads batch headers of a segment file without the partition lock.
 pub struct SegmentReader {
-    pub file: Arc<File>,
+    pub file: FileRef,
     pub path: PathBuf,
     /// Bytes of complete batches when the read was planned; nothing past it is read.
     pub end: u64,
@@ -332,9 +358,7 @@ impl SegmentReader {
     pub fn seek_offset(&self, offset: i64, mut pos: u64) -> Result<Option<u64>, LogError> {
         let mut head = [0u8; 27];
         while pos + HEADER_LEN as u64 <= self.end {
-            self.file
-                .read_exact_at(&mut head, pos)
-                .map_err(|e| LogError::io(&self.path, e))?;
+            storage::read_exact_at(&*self.file, &mut head, pos).map_err(|e| LogError::io(&self.path, e))?;
             let base = i64::from_be_bytes(head[0..8].try_into().unwrap_or_default());
             let len = i32::from_be_bytes(head[8..12].try_into().unwrap_or_default());
             let delta = i32::from_be_bytes(head[23..27].try_into().unwrap_or_default());
@@ -359,9 +383,7 @@ impl SegmentReader {
         let avail = (self.end - pos) as usize;
         let mut want = avail.min(max_bytes.max(HEADER_LEN));
         let mut buf = vec![0u8; want];
-        self.file
-            .read_exact_at(&mut buf, pos)
-            .map_err(|e| LogError::io(&self.path, e))?;
+        storage::read_exact_at(&*self.file, &mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
         let mut cut = 0usize;
         loop {
             if cut + LOG_OVERHEAD > buf.len() {
@@ -374,9 +396,7 @@ impl SegmentReader {
                     // The first batch is larger than max_bytes: return it whole.
                     want = total;
                     buf.resize(want, 0);
-                    self.file
-                        .read_exact_at(&mut buf, pos)
-                        .map_err(|e| LogError::io(&self.path, e))?;
+                    storage::read_exact_at(&*self.file, &mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
                     cut = total;
                 }
                 break;
@@ -393,18 +413,14 @@ impl SegmentReader {
             return Ok(None);
         }
         let mut head = vec![0u8; HEADER_LEN];
-        self.file
-            .read_exact_at(&mut head, pos)
-            .map_err(|e| LogError::io(&self.path, e))?;
+        storage::read_exact_at(&*self.file, &mut head, pos).map_err(|e| LogError::io(&self.path, e))?;
         let h = BatchHeader::parse(&head).map_err(|reason| LogError::Corrupt {
             path: self.path.clone(),
             position: pos,
             reason,
         })?;
         let mut all = vec![0u8; h.total_len()];
-        self.file
-            .read_exact_at(&mut all, pos)
-            .map_err(|e| LogError::io(&self.path, e))?;
+        storage::read_exact_at(&*self.file, &mut all, pos).map_err(|e| LogError::io(&self.path, e))?;
         Ok(Some((h, all)))
     }
 }

@@ -91,7 +91,7 @@ impl Broker {
             path: path.to_path_buf(),
             source,
         };
-        disk.create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        storage::create_dir_durably(&*disk, &dir).map_err(|e| io_err(&dir, e))?;
         let cluster_id = load_or_create_cluster_id(&*disk, &dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let unclean = !disk.exists(&clean_marker);

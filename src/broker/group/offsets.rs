@@ -257,8 +257,12 @@ impl OffsetStore {
             file.write_all_at(HEADER, 0).map_err(io_err)?;
             file.sync_data().map_err(io_err)?;
             disk.sync_dir(dir).map_err(io_err)?;
-        } else if truncated.is_some() {
-            file.set_len(valid_len).map_err(io_err)?;
+        } else {
+            if truncated.is_some() {
+                file.set_len(valid_len).map_err(io_err)?;
+            }
+            // What was replayed may have been only in the page cache (the process died, the
+            // machine did not): durable before any of it is served.
             file.sync_data().map_err(io_err)?;
         }
 

@@ -96,6 +96,7 @@ impl PartitionLog {
         let mut segments = BTreeMap::new();
         let last = bases.last().copied();
         let mut truncated_after: Option<i64> = None;
+        let mut recovered = Vec::new();
         for base in bases {
             if truncated_after.is_some() {
                 // Everything after a truncated segment is unreachable without a gap; Kafka
@@ -110,6 +111,9 @@ impl PartitionLog {
                 (true, false) => Verify::WithoutIndex,
             };
             let (seg, report) = Segment::open(&*disk, dir, base, verify)?;
+            if report.verified {
+                recovered.push(Arc::clone(&seg.file));
+            }
             if report.truncated_bytes > 0 {
                 tracing::warn!(
                     path = %seg.log_path.display(),
@@ -140,6 +144,16 @@ impl PartitionLog {
         }
         if segments.is_empty() {
             segments.insert(stored_start, Segment::create(&*disk, dir, stored_start, now_ms)?);
+        }
+        if verify_tail {
+            // What recovery read may have been only in the page cache (the process died, the
+            // machine did not): make it durable before anything is served from it, or a retried
+            // batch could be acknowledged as a duplicate of data a power loss then takes away.
+            // The directory too: recovery may have removed segments.
+            for file in recovered {
+                file.sync_data().map_err(|e| LogError::io(dir, e))?;
+            }
+            disk.sync_dir(dir).map_err(io)?;
         }
         let first_base = *segments.keys().next().unwrap_or(&0);
         let mut log = PartitionLog {

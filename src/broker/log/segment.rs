@@ -64,6 +64,8 @@ pub struct Segment {
 /// What an open found and did.
 pub struct OpenReport {
     pub truncated_bytes: u64,
+    /// Every batch was checked (so the file may hold bytes that were never fsynced).
+    pub verified: bool,
 }
 
 /// How much of a segment [`Segment::open`] checks.
@@ -159,7 +161,10 @@ impl Segment {
             }
         }
         let valid_end = seg.scan_from(start_pos, file_len, verify)?;
-        let mut report = OpenReport { truncated_bytes: 0 };
+        let mut report = OpenReport {
+            truncated_bytes: 0,
+            verified: verify,
+        };
         if valid_end < file_len {
             report.truncated_bytes = file_len - valid_end;
             seg.file.set_len(valid_end).map_err(|e| LogError::io(&log_path, e))?;

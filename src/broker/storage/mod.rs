@@ -138,6 +138,19 @@ pub fn write_atomically(disk: &dyn Storage, path: &Path, bytes: &[u8]) -> io::Re
     disk.sync_dir(parent_of(path))
 }
 
+/// Creates `dir` and any missing parents so that they survive a power loss: each new
+/// directory's entry is fsynced in its parent.
+pub fn create_dir_durably(disk: &dyn Storage, dir: &Path) -> io::Result<()> {
+    if disk.exists(dir) {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durably(disk, parent)?;
+    }
+    disk.create_dir_all(dir)?;
+    disk.sync_dir(parent_of(dir))
+}
+
 /// The directory holding `path` (`.` for a bare file name).
 pub fn parent_of(path: &Path) -> &Path {
     match path.parent() {

@@ -1,6 +1,7 @@
 //! Shared test harness: a real `strom broker` child process on an ephemeral loopback port.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod scripts;
 pub mod wire;
 

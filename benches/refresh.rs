@@ -53,49 +53,93 @@ enum Visible {
 /// Runs the console's worker against `bootstrap` until `stop`, forwarding what it delivers.
 mod console {
     use super::*;
-    use strom::app::action::Update;
+    use strom::app::action::{Command, JobKey, Payload, Update, ViewWants};
+    use strom::app::state::Dataset;
+    use strom::app::worker::WorkerConfig;
     use strom::cluster::client::ClusterClient;
+    use strom::cluster::connect::ConnectionSpec;
 
     pub fn start(
         rt: &tokio::runtime::Runtime,
         bootstrap: &str,
-        _visible: Visible,
+        visible: Visible,
     ) -> (
         std::sync::mpsc::Receiver<(Instant, Seen)>,
         tokio::sync::watch::Sender<bool>,
     ) {
-        let client = Arc::new(ClusterClient::new(bootstrap, Duration::from_secs(5)).expect("client"));
-        let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(64);
-        let (upd_tx, mut upd_rx) = tokio::sync::mpsc::channel(256);
+        let spec = ConnectionSpec::bootstrap(bootstrap);
+        let client = Arc::new(ClusterClient::new(&spec).expect("client"));
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(64);
+        let (upd_tx, mut upd_rx) = tokio::sync::mpsc::channel(1024);
         let (sd_tx, sd_rx) = tokio::sync::watch::channel(false);
         let (tx, rx) = std::sync::mpsc::channel();
-        rt.spawn(strom::app::worker::run(client, cmd_rx, upd_tx, sd_rx));
+        rt.spawn(strom::app::worker::run(
+            client,
+            WorkerConfig::new(spec.timeout),
+            cmd_rx,
+            upd_tx,
+            sd_rx,
+        ));
+        // What the console sends for the pane on screen (the first 40 topics by name are the
+        // rows a 160x48 terminal shows).
+        let view = match visible {
+            Visible::Topics => {
+                let mut first: Vec<String> = (0..TOPICS).map(topic_name).collect();
+                first.sort();
+                first.truncate(40);
+                ViewWants {
+                    visible: vec![
+                        Dataset::Metadata,
+                        Dataset::HighWatermarks,
+                        Dataset::LogStarts,
+                        Dataset::Sizes,
+                        Dataset::Retention,
+                    ],
+                    topics_first: first,
+                    ..ViewWants::default()
+                }
+            }
+            Visible::Groups => ViewWants {
+                visible: vec![Dataset::Groups],
+                ..ViewWants::default()
+            },
+        };
         rt.spawn(async move {
-            let _keep = _cmd_tx;
+            let _ = cmd_tx.send(Command::View { id: 1, view }).await;
+            let mut with_retention = std::collections::HashSet::new();
             while let Some(u) = upd_rx.recv().await {
                 let at = Instant::now();
-                match u {
-                    Update::Snapshot(s) => {
-                        let with_retention = s.topics.iter().filter(|t| t.retention_ms.is_some()).count();
-                        for t in &s.topics {
-                            if let Some(hw) = t.partitions.first().and_then(|p| p.high_watermark) {
-                                let _ = tx.send((
-                                    at,
-                                    Seen::Watermark {
-                                        topic: t.name.clone(),
-                                        hw,
-                                    },
-                                ));
-                            }
+                let Update::Finished {
+                    job,
+                    result: Ok(payload),
+                    ..
+                } = u
+                else {
+                    continue;
+                };
+                match (job, payload) {
+                    (JobKey::HighWatermarks(_), Payload::Offsets(list)) => {
+                        for o in list.into_iter().filter(|o| o.partition == 0 && o.error.is_none()) {
+                            let _ = tx.send((
+                                at,
+                                Seen::Watermark {
+                                    topic: o.topic,
+                                    hw: o.offset,
+                                },
+                            ));
                         }
-                        let _ = tx.send((at, Seen::Retention(with_retention)));
                     }
-                    Update::Groups(g) => {
+                    (_, Payload::Retention(r)) => {
+                        with_retention.extend(r.into_keys());
+                        let _ = tx.send((at, Seen::Retention(with_retention.len())));
+                    }
+                    (_, Payload::Groups(g)) => {
                         let _ = tx.send((at, Seen::Groups(g.into_iter().map(|g| g.name).collect())));
                     }
                     _ => {}
                 }
             }
+            drop(cmd_tx);
         });
         (rx, sd_tx)
     }

@@ -2,20 +2,22 @@
 //! from state the size of a large cluster (1,000 topics, 10,000 partitions, one topic with
 //! 1,009 of them), N frames each, reporting mean and p99 frame time against the 4 ms target,
 //! both wall clock and the thread's CPU time (which a busy shared machine does not inflate).
-//! `tables::rebuild_all` is timed separately: it runs when data, sort or filter change, not
+//! `AppState::rebuild_all` is timed separately: it runs when data, sort or filter change, not
 //! per frame. The process's resident memory is printed after the state is built.
 //!
 //! Run: `cargo bench --bench render` (add `-- FRAMES` to change the frame count).
 
+use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use strom::app::keymap::Keymap;
-use strom::app::state::{AppState, Connection, GroupSummary, Pane, Target};
-use strom::app::tables;
-use strom::cluster::model::{Broker, ClusterSnapshot, Partition, Topic};
+use strom::app::panes::PaneId;
+use strom::app::state::{AppState, Connection, Fetched, Part};
+use strom::cluster::connect::ConnectionSpec;
+use strom::cluster::model::{Broker, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention, TopicMeta};
 use strom::ui::theme::Theme;
 
 const TOPICS: usize = 1_000;
@@ -24,26 +26,53 @@ const BIG_TOPIC_PARTITIONS: usize = 1_009;
 const BROKERS: i32 = 6;
 const TARGET: Duration = Duration::from_millis(4);
 
+fn fetched<V>(value: V, at: Instant) -> Fetched<V> {
+    Fetched {
+        value: Some(value),
+        parts: BTreeMap::from([(
+            0,
+            Part {
+                ok_at: Some(at),
+                ..Part::default()
+            },
+        )]),
+    }
+}
+
 fn build_state() -> AppState {
     let now = Instant::now();
-    let target = Target {
-        name: "bench".into(),
-        bootstrap: "kafka-1:9092".into(),
-        bundled: false,
-    };
-    let mut state = AppState::new(target, now);
+    let mut state = AppState::new(ConnectionSpec::bootstrap("kafka-1:9092"), now);
     let small = (PARTITIONS - BIG_TOPIC_PARTITIONS) / (TOPICS - 1);
-    let topics: Vec<Topic> = (0..TOPICS)
+    let (mut hws, mut starts, mut sizes, mut retention) = (
+        PartitionMap::default(),
+        PartitionMap::default(),
+        HashMap::new(),
+        HashMap::new(),
+    );
+    let topics: Vec<TopicMeta> = (0..TOPICS)
         .map(|t| {
             let n = if t == 0 { BIG_TOPIC_PARTITIONS } else { small };
-            Topic {
-                name: format!("team-{:02}.service-{t:04}.events", t % 37),
-                internal: false,
+            let name = format!("team-{:02}.service-{t:04}.events", t % 37);
+            retention.insert(
+                name.clone(),
+                Retention {
+                    ms: Some(604_800_000),
+                    bytes: Some(if t % 5 == 0 { 1 << 34 } else { -1 }),
+                },
+            );
+            TopicMeta {
                 partitions: (0..n as i32)
                     .map(|p| {
                         let replicas: Vec<i32> = (0..3).map(|r| (p + t as i32 + r) % BROKERS + 1).collect();
                         let hw = ((t * 7_919 + p as usize * 104_729) % 50_000_000) as i64;
-                        Partition {
+                        hws.insert(&name, p, hw);
+                        starts.insert(&name, p, hw / 3);
+                        sizes.entry(replicas[0]).or_insert_with(PartitionMap::default).insert(
+                            &name,
+                            p,
+                            hw as u64 * 220,
+                        );
+                        PartitionMeta {
                             id: p,
                             // Every 97th partition offline, every 13th under-replicated.
                             leader: (p % 97 != 5).then_some(replicas[0]),
@@ -54,19 +83,16 @@ fn build_state() -> AppState {
                             },
                             replicas,
                             error: None,
-                            log_start: Some(hw / 3),
-                            high_watermark: Some(hw),
-                            size_bytes: Some(hw as u64 * 220),
                         }
                     })
                     .collect(),
+                name,
+                internal: false,
                 error: None,
-                retention_ms: Some(604_800_000),
-                retention_bytes: Some(if t % 5 == 0 { 1 << 34 } else { -1 }),
             }
         })
         .collect();
-    let mut snapshot = ClusterSnapshot {
+    let mut metadata = Metadata {
         cluster_id: Some("bench".into()),
         controller_id: Some(1),
         brokers: (1..=BROKERS)
@@ -81,23 +107,30 @@ fn build_state() -> AppState {
             .collect(),
         topics,
     };
-    snapshot.topics.sort_by(|a, b| a.name.cmp(&b.name));
-    state.current_topic = snapshot
+    metadata.topics.sort_by(|a, b| a.name.cmp(&b.name));
+    state.current_topic = metadata
         .topics
         .iter()
         .find(|t| t.partitions.len() == BIG_TOPIC_PARTITIONS)
         .map(|t| t.name.clone());
-    state.snapshot = snapshot;
-    state.snapshot_at = Some(now);
+    state.data.metadata = fetched(metadata, now);
+    state.data.high_watermarks = fetched(hws, now);
+    state.data.log_starts = fetched(starts, now);
+    state.data.sizes = fetched(sizes, now);
+    state.data.retention = fetched(retention, now);
     state.connection = Connection::Up;
-    state.group_list = (0..1_000)
-        .map(|g| GroupSummary {
-            name: format!("consumer-{g:04}"),
-            state: "Stable".into(),
-            protocol_type: "consumer".into(),
-            members: g % 7,
-        })
-        .collect();
+    state.data.groups = fetched(
+        (0..1_000)
+            .map(|g| GroupSummary {
+                name: format!("consumer-{g:04}"),
+                state: "Stable".into(),
+                protocol_type: "consumer".into(),
+                protocol: "range".into(),
+                members: g % 7,
+            })
+            .collect(),
+        now,
+    );
     state
 }
 
@@ -136,12 +169,16 @@ fn main() {
     let rss_before = rss_kib();
     let mut state = build_state();
     let rss_after = rss_kib();
-    let parts: usize = state.snapshot.topics.iter().map(|t| t.partitions.len()).sum();
+    let md = state
+        .data
+        .metadata
+        .value
+        .as_ref()
+        .map(|m| (m.topics.len(), m.partition_count(), m.brokers.len()));
+    let (topics, parts, brokers) = md.unwrap_or_default();
     println!(
-        "state: {} topics, {parts} partitions, {} brokers, {} groups",
-        state.snapshot.topics.len(),
-        state.snapshot.brokers.len(),
-        state.group_list.len()
+        "state: {topics} topics, {parts} partitions, {brokers} brokers, {} groups",
+        state.data.groups.value.as_ref().map_or(0, Vec::len)
     );
     if let (Some(a), Some(b)) = (rss_before, rss_after) {
         println!(
@@ -151,36 +188,56 @@ fn main() {
         );
     }
 
-    // Rebuild: once per data change. Sorting by records (a computed sum per topic) is the
-    // costliest topic sort; by status the costliest partition sort.
+    // Rebuild: once per data change, deriving every pane's rows from the datasets and sorting
+    // them. Sorting by records is the costliest topic sort; by status the costliest partition
+    // sort.
     let mut rebuilds = Vec::new();
     for i in 0..50 {
-        state.topics.sort_column = [0, 3][i % 2];
-        state.topics.descending = i % 4 >= 2;
-        state.partitions.sort_column = [0, 4][i % 2];
-        let t = Instant::now();
-        tables::rebuild_all(&mut state);
-        rebuilds.push(t.elapsed());
+        state.panes.topics.table.view.sort_column = [0, 3][i % 2];
+        state.panes.topics.table.view.descending = i % 4 >= 2;
+        state.panes.partitions.table.view.sort_column = [0, 4][i % 2];
+        let t = thread_cpu();
+        state.rebuild_all();
+        rebuilds.push(thread_cpu().saturating_sub(t));
     }
     let (mean, median, _, max) = stats(rebuilds);
     println!(
-        "tables::rebuild_all (all panes, on data/sort/filter change): mean {}, median {}, max {}",
+        "AppState::rebuild_all (rows of all panes derived and sorted, on data change), CPU: mean {}, median {}, max {}",
         us(mean),
         us(median),
         us(max)
     );
-    state.topics.filter = "service-04".into();
+    for id in PaneId::ALL {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let ctx = strom::app::panes::Context {
+                current_topic: state.current_topic.as_deref(),
+            };
+            let t = thread_cpu();
+            state.panes.get_mut(id).rebuild(&state.data, ctx);
+            times.push(thread_cpu().saturating_sub(t));
+        }
+        let (mean, median, _, _) = stats(times);
+        println!(
+            "  rebuild of the {:<10} pane, CPU: mean {}, median {}",
+            id.title(),
+            us(mean),
+            us(median)
+        );
+    }
+    let topics = &mut state.panes.topics.table;
+    topics.view.filter = "service-04".into();
     let t = Instant::now();
-    tables::rebuild(&mut state, Pane::Topics);
+    topics.resort();
     println!(
-        "tables::rebuild(topics) with a filter: {} ({} rows)",
+        "topics table resort with a filter: {} ({} rows)",
         us(t.elapsed()),
-        state.topics.rows.len()
+        topics.view.order.len()
     );
-    state.topics.filter.clear();
-    state.topics.sort_column = 3;
-    state.topics.descending = true;
-    tables::rebuild_all(&mut state);
+    topics.view.filter.clear();
+    topics.view.sort_column = 3;
+    topics.view.descending = true;
+    state.rebuild_all();
 
     let theme = Theme::default();
     let keymap = match Keymap::load(None) {
@@ -195,14 +252,14 @@ fn main() {
         Err(e) => match e {},
     };
     let mut worst = Duration::ZERO;
-    for pane in [Pane::Topics, Pane::Partitions] {
-        state.pane = pane;
-        let len = state.table(pane).rows.len();
+    for pane in [PaneId::Topics, PaneId::Partitions] {
+        state.focus = pane;
+        let len = state.pane().table().view().order.len();
         let mut wall = Vec::with_capacity(frames);
         let mut cpu = Vec::with_capacity(frames);
         for i in 0..frames {
             // Move the selection around (and so the visible window), as scrolling would.
-            let view = state.table_mut(pane);
+            let view = state.pane_mut().table_mut().view_mut();
             view.selected = (i * 37) % len.max(1);
             view.scroll_into_view(40);
             let (t, c) = (Instant::now(), thread_cpu());

@@ -1,8 +1,13 @@
-//! The command line (clap derive). Parsing only; `main.rs` hands each command off.
+//! The command line (clap derive). Parsing, and turning the cluster options into a connection
+//! spec; `main.rs` hands each command off.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+use crate::cluster::connect::{ConnectionSpec, DEFAULT_TIMEOUT};
+use crate::config::{Config, ConfigError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,15 +19,18 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub console: ConsoleArgs,
 }
 
-/// Which cluster the console opens: `-b` > `--profile` > the config's default profile > the
-/// bundled broker.
-#[derive(Debug, clap::Args)]
-pub struct ConsoleArgs {
-    /// Bootstrap servers of the cluster to open (host:port[,host:port...]).
-    #[arg(short = 'b', long, global = true)]
+/// Which cluster to use and how: `-b` > `--profile` > the config's default profile > the
+/// bundled broker. Accepted before and after a subcommand's name (`strom -b H topics`, `strom
+/// topics -b H`); after wins.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Bootstrap servers of the cluster (host:port[,host:port...]).
+    #[arg(short = 'b', long)]
     pub bootstrap: Option<String>,
     /// A profile from the config file.
     #[arg(long)]
@@ -30,6 +38,54 @@ pub struct ConsoleArgs {
     /// Config file (default: $XDG_CONFIG_HOME/strom/config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Refuse every change to the cluster.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Seconds to wait for each answer from the cluster.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+}
+
+impl ClusterArgs {
+    /// These options with `later`'s (given after the subcommand) taking precedence.
+    pub fn merge(self, later: ClusterArgs) -> ClusterArgs {
+        ClusterArgs {
+            bootstrap: later.bootstrap.or(self.bootstrap),
+            profile: later.profile.or(self.profile),
+            config: later.config.or(self.config),
+            read_only: later.read_only || self.read_only,
+            timeout: later.timeout.or(self.timeout),
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(crate::config::default_path)
+    }
+
+    /// The connection spec the options name; None when they name no cluster (`-b` absent and
+    /// no profile, named or default).
+    pub fn resolve(&self, config: &Config, config_path: &Path) -> Result<Option<ConnectionSpec>, ConfigError> {
+        let spec = match &self.bootstrap {
+            Some(b) => Some(ConnectionSpec::bootstrap(b)),
+            None => config
+                .profile(self.profile.as_deref(), config_path)?
+                .map(|(name, p)| p.connection(&name)),
+        };
+        Ok(spec.map(|s| self.adjust(s)))
+    }
+
+    /// Applies `--read-only` and `--timeout` to a spec.
+    pub fn adjust(&self, mut spec: ConnectionSpec) -> ConnectionSpec {
+        if self.read_only && !spec.read_only {
+            spec = spec.with_read_only("--read-only");
+        }
+        spec.with_timeout(self.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs))
+    }
+}
+
+/// Options of the console itself.
+#[derive(Debug, clap::Args)]
+pub struct ConsoleArgs {
     /// Theme name (default, light, high-contrast) or path to a theme file.
     #[arg(long)]
     pub theme: Option<String>,
@@ -48,10 +104,26 @@ pub enum Command {
     /// Run a live demo workload (keyed producers, consumer groups, one lagging) against a
     /// cluster; refuses a non-loopback cluster without --force.
     Demo(DemoArgs),
+    /// List topics (the console's Topics pane) as a table, or JSON with --json.
+    Topics(ListArgs),
+    /// List consumer groups (the console's Groups pane) as a table, or JSON with --json.
+    Groups(ListArgs),
+}
+
+/// Options of the headless listings.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// One JSON array of objects instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Records per second across all demo producers.
     #[arg(long, default_value_t = crate::demo::DEFAULT_RATE, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: u32,
@@ -89,4 +161,62 @@ pub fn default_data_dir() -> PathBuf {
 /// Where the console writes its log (never the screen): `$XDG_STATE_HOME/strom`.
 pub fn state_dir() -> PathBuf {
     xdg("XDG_STATE_HOME", ".local/state").join("strom")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("strom").chain(args.iter().copied())).unwrap()
+    }
+
+    fn listing(cli: Cli) -> ClusterArgs {
+        match cli.command {
+            Some(Command::Topics(a)) | Some(Command::Groups(a)) => cli.cluster.merge(a.cluster),
+            other => panic!("not a listing: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cluster_options_go_before_or_after_the_subcommand_and_after_wins() {
+        assert_eq!(
+            listing(parse(&["-b", "h:1", "topics"])).bootstrap.as_deref(),
+            Some("h:1")
+        );
+        assert_eq!(
+            listing(parse(&["topics", "-b", "h:1"])).bootstrap.as_deref(),
+            Some("h:1")
+        );
+        assert_eq!(
+            listing(parse(&["--profile", "a", "groups", "--profile", "b", "--json"]))
+                .profile
+                .as_deref(),
+            Some("b")
+        );
+        let a = listing(parse(&["--read-only", "topics", "--timeout", "9"]));
+        assert!(a.read_only);
+        let spec = a.adjust(ConnectionSpec::bootstrap("h:1"));
+        assert_eq!(spec.timeout, Duration::from_secs(9));
+        assert_eq!(spec.read_only_reason.as_deref(), Some("--read-only"));
+        // The broker's own --config is not the console's.
+        let cli = parse(&["broker", "--config", "b.toml"]);
+        assert!(cli.cluster.config.is_none());
+    }
+
+    #[test]
+    fn bootstrap_beats_profiles_and_no_cluster_is_none() {
+        let config =
+            Config::parse("default_profile = \"p\"\n[profiles.p]\nbootstrap = \"k:9\"\nread_only = true\n").unwrap();
+        let path = Path::new("c.toml");
+        let spec = ClusterArgs::default().resolve(&config, path).unwrap().unwrap();
+        assert_eq!((spec.name.as_str(), spec.read_only), ("p", true));
+        let b = ClusterArgs {
+            bootstrap: Some("x:1".into()),
+            ..ClusterArgs::default()
+        };
+        let spec = b.resolve(&config, path).unwrap().unwrap();
+        assert_eq!((spec.bootstrap.as_str(), spec.read_only), ("x:1", false));
+        assert_eq!(ClusterArgs::default().resolve(&Config::default(), path).unwrap(), None);
+    }
 }

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::cluster::connect::{ConnectionSpec, Origin};
+
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -34,6 +36,19 @@ pub struct Profile {
     pub bootstrap: String,
     #[serde(default)]
     pub read_only: bool,
+}
+
+impl Profile {
+    /// The connection spec of profile `name`; read-only when the profile says so.
+    pub fn connection(&self, name: &str) -> ConnectionSpec {
+        let mut spec = ConnectionSpec::bootstrap(&self.bootstrap);
+        spec.name = name.to_string();
+        spec.origin = Origin::Profile(name.to_string());
+        if self.read_only {
+            spec = spec.with_read_only(format!("profile '{name}' has read_only = true"));
+        }
+        spec
+    }
 }
 
 #[derive(Debug, Error)]
@@ -117,6 +132,16 @@ mod tests {
             Err(ConfigError::UnknownProfile { .. })
         ));
         assert_eq!(Config::default().profile(None, p).unwrap(), None);
+        let spec = prof.connection(&name);
+        assert_eq!(
+            (spec.name.as_str(), spec.bootstrap.as_str()),
+            ("prod", "kafka1:9092,kafka2:9092")
+        );
+        assert!(spec.read_only, "the profile's read_only reaches the connection spec");
+        assert_eq!(
+            spec.read_only_reason.as_deref(),
+            Some("profile 'prod' has read_only = true")
+        );
     }
 
     #[test]

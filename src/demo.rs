@@ -4,7 +4,8 @@
 //! operator cares about (keeping up, lagging, stopped).
 //!
 //! Everything runs as ordinary rdkafka clients against any cluster, the bundled broker
-//! included; nothing here knows about `broker`, `app` or `ui`. It is the one module besides
+//! included, configured from the same connection spec as the console's clients
+//! (`cluster::connect`); nothing here knows about `broker`, `app` or `ui`. It is the one module besides
 //! `cluster/` that names rdkafka, because it is a *workload*, not the console's view of a
 //! cluster. It never prints: the console may be drawing on the terminal while it runs, so it
 //! reports through `tracing` only.
@@ -29,6 +30,8 @@ use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer}
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
+
+use crate::cluster::connect::ConnectionSpec;
 
 /// Steady heartbeats keyed by device id.
 pub const HEARTBEAT_TOPIC: &str = "device-heartbeat";
@@ -90,8 +93,8 @@ const PRODUCTS: u32 = 30;
 /// What `strom demo` was asked to do.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
-    /// Comma-separated `host:port` list.
-    pub bootstrap: String,
+    /// The cluster (bootstrap and security) the workload runs against.
+    pub connection: ConnectionSpec,
     /// Records per second across all demo topics (at least 1).
     pub rate: u32,
     /// Run against a cluster that is not on this machine.
@@ -101,7 +104,7 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
-            bootstrap: "127.0.0.1:9092".to_string(),
+            connection: ConnectionSpec::bootstrap("127.0.0.1:9092"),
             rate: DEFAULT_RATE,
             force: false,
         }
@@ -188,19 +191,20 @@ fn host_is_loopback(host: &str) -> bool {
 /// Returns an error only for what stops the demo from starting at all; once it runs, a cluster
 /// that goes away is retried by librdkafka and reported through `tracing`.
 pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Result<(), DemoError> {
-    if !opts.force && !is_loopback(&opts.bootstrap) {
+    if !opts.force && !is_loopback(&opts.connection.bootstrap) {
         return Err(DemoError::NotLoopback {
-            bootstrap: opts.bootstrap,
+            bootstrap: opts.connection.bootstrap,
         });
     }
     if opts.rate == 0 {
         return Err(DemoError::ZeroRate);
     }
-    let bootstrap = opts.bootstrap.as_str();
+    let spec = &opts.connection;
+    let bootstrap = spec.bootstrap.as_str();
     info!(bootstrap, rate = opts.rate, "demo workload starting");
 
     let admin: AdminClient<DefaultClientContext> =
-        base_config(bootstrap, "strom-demo-admin")
+        base_config(spec, "strom-demo-admin")
             .create()
             .map_err(|source| DemoError::Client {
                 role: "admin client",
@@ -220,12 +224,12 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
     let mut threads = Vec::new();
     // Consumers are set up (and can fail) before any thread starts, so a bad config is an error
     // from `run`, not a silent dead thread.
-    let monitor = subscribed(bootstrap, MONITOR_GROUP, &[HEARTBEAT_TOPIC], &monitor_settings())?;
+    let monitor = subscribed(spec, MONITOR_GROUP, &[HEARTBEAT_TOPIC], &monitor_settings())?;
     threads.push(spawn_worker("heartbeat-monitor", &stop, move |stop| {
         monitor_loop(monitor, &stop)
     }));
     let archiver = subscribed(
-        bootstrap,
+        spec,
         ARCHIVER_GROUP,
         &[EVENT_TOPIC, HEARTBEAT_TOPIC],
         &archiver_settings(),
@@ -233,7 +237,7 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
     threads.push(spawn_worker("event-archiver", &stop, move |stop| {
         archiver_loop(archiver, &stop)
     }));
-    let sync = consumer(bootstrap, SYNC_GROUP, &sync_settings())?;
+    let sync = consumer(spec, SYNC_GROUP, &sync_settings())?;
     threads.push(spawn_worker("inventory-sync", &stop, move |stop| {
         inventory_sync(sync, &stop)
     }));
@@ -241,7 +245,7 @@ pub async fn run(opts: DemoOptions, mut shutdown: watch::Receiver<bool>) -> Resu
     let context = DeliveryCounter::default();
     let failures = Arc::clone(&context.failures);
     let producer: ThreadedProducer<DeliveryCounter> =
-        producer_config(bootstrap)
+        producer_config(spec)
             .create_with_context(context)
             .map_err(|source| DemoError::Client {
                 role: "producer",
@@ -311,17 +315,15 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-fn base_config(bootstrap: &str, client_id: &str) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", bootstrap)
-        .set("client.id", client_id)
-        // Statistics are JSON built by librdkafka on a timer: pure CPU that nobody reads here.
-        .set("statistics.interval.ms", "0");
+fn base_config(spec: &ConnectionSpec, client_id: &str) -> ClientConfig {
+    let mut cfg = spec.client_config(client_id);
+    // Statistics are JSON built by librdkafka on a timer: pure CPU that nobody reads here.
+    cfg.set("statistics.interval.ms", "0");
     cfg
 }
 
-fn producer_config(bootstrap: &str) -> ClientConfig {
-    let mut cfg = base_config(bootstrap, "strom-demo");
+fn producer_config(spec: &ConnectionSpec) -> ClientConfig {
+    let mut cfg = base_config(spec, "strom-demo");
     // librdkafka's default (CRC32) would put keys on other partitions than Java clients do.
     cfg.set("partitioner", "murmur2_random")
         // One request per topic-partition per 50 ms, not one per record.
@@ -414,8 +416,9 @@ async fn wait_for_topics(admin: AdminClient<DefaultClientContext>, bootstrap: St
 // ---------------------------------------------------------------------------------------------
 // Consumers: one OS thread each, because rdkafka's BaseConsumer blocks in poll.
 
-fn consumer(bootstrap: &str, group: &'static str, settings: &[(&str, &str)]) -> Result<BaseConsumer, DemoError> {
-    let mut cfg = base_config(bootstrap, &format!("strom-demo-{group}"));
+fn consumer(spec: &ConnectionSpec, group: &'static str, settings: &[(&str, &str)]) -> Result<BaseConsumer, DemoError> {
+    let bootstrap = spec.bootstrap.as_str();
+    let mut cfg = base_config(spec, &format!("strom-demo-{group}"));
     cfg.set("group.id", group)
         .set("auto.offset.reset", "earliest")
         // librdkafka prefetches up to 64 MB per consumer by default; a lagging demo group would
@@ -433,12 +436,12 @@ fn consumer(bootstrap: &str, group: &'static str, settings: &[(&str, &str)]) -> 
 }
 
 fn subscribed(
-    bootstrap: &str,
+    spec: &ConnectionSpec,
     group: &'static str,
     topics: &[&'static str],
     settings: &[(&str, &str)],
 ) -> Result<BaseConsumer, DemoError> {
-    let c = consumer(bootstrap, group, settings)?;
+    let c = consumer(spec, group, settings)?;
     c.subscribe(topics).map_err(|source| DemoError::Subscribe {
         group,
         topics: topics.to_vec(),

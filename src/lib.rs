@@ -1,7 +1,8 @@
 //! strom: a terminal console for Apache Kafka with its own Kafka-compatible broker.
 //!
 //! `broker` is the bundled single-node broker and depends on nothing else here. The console is
-//! `ui` -> `app` -> `cluster`; `cli` holds the command line.
+//! `ui` -> `app` -> `cluster`; `headless` (the scripting twins of the panes) -> `app` ->
+//! `cluster`; `cli` holds the command line.
 
 pub mod app;
 pub mod broker;
@@ -9,4 +10,5 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod demo;
+pub mod headless;
 pub mod ui;

@@ -4,23 +4,32 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use strom::app::action::Update;
+use strom::app::action::{Command as WorkerCommand, Update};
 use strom::app::bundled;
 use strom::app::keymap::Keymap;
 use strom::app::run::Console;
-use strom::app::state::{AppState, Target};
+use strom::app::state::AppState;
+use strom::app::terminal;
+use strom::app::worker::WorkerConfig;
 use strom::broker::{self, config::BrokerConfig, BrokerOptions};
-use strom::cli::{default_data_dir, state_dir, BrokerArgs, Cli, Command, ConsoleArgs, DemoArgs};
+use strom::cli::{default_data_dir, state_dir, BrokerArgs, Cli, ClusterArgs, Command, ConsoleArgs, DemoArgs};
 use strom::cluster::client::ClusterClient;
+use strom::cluster::connect::ConnectionSpec;
 use strom::config::Config;
+use strom::headless::{self, Listing};
 use strom::ui::theme::Theme;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Broker(args)) => run_broker(args),
-        Some(Command::Demo(args)) => run_demo(args, cli.console.bootstrap),
-        None => run_console(cli.console),
+        Some(Command::Demo(args)) => {
+            let cluster = cli.cluster.merge(args.cluster.clone());
+            run_demo(args, cluster)
+        }
+        Some(Command::Topics(args)) => run_listing(Listing::Topics, cli.cluster.merge(args.cluster), args.json),
+        Some(Command::Groups(args)) => run_listing(Listing::Groups, cli.cluster.merge(args.cluster), args.json),
+        None => run_console(cli.cluster, cli.console),
     }
 }
 
@@ -75,14 +84,32 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
     }
 }
 
-fn run_demo(args: DemoArgs, bootstrap: Option<String>) -> ExitCode {
+/// The cluster the options name, or the message and exit status 2.
+fn resolve(args: &ClusterArgs) -> Result<(Config, Option<ConnectionSpec>), ExitCode> {
+    let path = args.config_path();
+    let config = Config::load(&path).map_err(|e| {
+        eprintln!("strom: {e}");
+        ExitCode::from(2)
+    })?;
+    let spec = args.resolve(&config, &path).map_err(|e| {
+        eprintln!("strom: {e}");
+        ExitCode::from(2)
+    })?;
+    Ok((config, spec))
+}
+
+fn run_demo(args: DemoArgs, cluster: ClusterArgs) -> ExitCode {
     log_to_stderr();
+    let spec = match resolve(&cluster) {
+        Ok((_, spec)) => spec.unwrap_or_else(|| cluster.adjust(ConnectionSpec::bootstrap("127.0.0.1:9092"))),
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     let opts = strom::demo::DemoOptions {
-        bootstrap: bootstrap.unwrap_or_else(|| "127.0.0.1:9092".into()),
+        connection: spec,
         rate: args.rate,
         force: args.force,
     };
@@ -103,6 +130,22 @@ fn run_demo(args: DemoArgs, bootstrap: Option<String>) -> ExitCode {
     }
 }
 
+fn run_listing(listing: Listing, cluster: ClusterArgs, json: bool) -> ExitCode {
+    let spec = match resolve(&cluster) {
+        Ok((_, Some(spec))) => spec,
+        Ok((_, None)) => match bundled::running(&default_data_dir()) {
+            // The bundled broker of a console running on this machine.
+            Some(address) => cluster.adjust(ConnectionSpec::bundled(&address)),
+            None => {
+                eprintln!("strom: no cluster given and no bundled broker running; use -b HOST:PORT or --profile NAME");
+                return ExitCode::from(2);
+            }
+        },
+        Err(code) => return code,
+    };
+    headless::run(listing, &spec, json)
+}
+
 /// Resolves when the session ends under us: SIGHUP (SSH dropped) or SIGTERM.
 async fn hangup() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -117,10 +160,11 @@ async fn hangup() {
     }
 }
 
-fn run_console(args: ConsoleArgs) -> ExitCode {
+fn run_console(cluster: ClusterArgs, args: ConsoleArgs) -> ExitCode {
     // The terminal belongs to the UI: logs go to a file.
     let log_dir = state_dir();
     let _ = std::fs::create_dir_all(&log_dir);
+    let log_path = log_dir.join("strom.log");
     let (writer, _log_guard) = tracing_appender::non_blocking(tracing_appender::rolling::never(&log_dir, "strom.log"));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STROM_LOG").unwrap_or_else(|_| "info".into()))
@@ -128,24 +172,9 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
         .with_ansi(false)
         .init();
 
-    let config_path = args.config.clone().unwrap_or_else(strom::config::default_path);
-    let config = match Config::load(&config_path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("strom: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let profile = if args.bootstrap.is_some() {
-        None
-    } else {
-        match config.profile(args.profile.as_deref(), &config_path) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("strom: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    let (config, spec) = match resolve(&cluster) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
 
     // Problems with optional files are shown in the console, which then uses the defaults.
@@ -183,31 +212,42 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
         }
     };
 
+    // Nothing is started before we know there is a terminal to show it on.
+    if let Err(e) = terminal::check() {
+        eprintln!("strom: {e}");
+        return ExitCode::from(2);
+    }
+    terminal::install_panic_hook(log_path.clone(), bundled::stop_after_panic);
+    let mut term = match terminal::enter() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("strom: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
     let mut bundled_broker = None;
-    let target = match (&args.bootstrap, &profile) {
-        (Some(b), _) => Target {
-            name: b.clone(),
-            bootstrap: b.clone(),
-            bundled: false,
-        },
-        (None, Some((name, p))) => Target {
-            name: name.clone(),
-            bootstrap: p.bootstrap.clone(),
-            bundled: false,
-        },
-        (None, None) => {
+    let spec = match spec {
+        Some(s) => s,
+        None => {
             let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+            let _ = term.draw(|f| {
+                f.render_widget(
+                    ratatui::widgets::Paragraph::new(format!(
+                        " strom: starting the bundled broker ({})…",
+                        data_dir.display()
+                    )),
+                    f.area(),
+                )
+            });
             match bundled::ensure(&data_dir, &log_dir.join("broker.log")) {
                 Ok(b) => {
-                    let t = Target {
-                        name: "bundled".into(),
-                        bootstrap: b.address.clone(),
-                        bundled: true,
-                    };
+                    let s = cluster.adjust(ConnectionSpec::bundled(&b.address));
                     bundled_broker = Some(b);
-                    t
+                    s
                 }
                 Err(e) => {
+                    terminal::restore();
                     eprintln!("strom: {e}");
                     return ExitCode::FAILURE;
                 }
@@ -215,74 +255,67 @@ fn run_console(args: ConsoleArgs) -> ExitCode {
         }
     };
     let start_demo = bundled_broker.as_ref().is_some_and(|b| b.first_run) && !args.no_demo;
+    let test_panic = std::env::var("STROM_TEST_PANIC").ok();
 
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let client = match ClusterClient::new(&target.bootstrap, Duration::from_secs(5)) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("strom: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(64);
-    let (upd_tx, upd_rx) = tokio::sync::mpsc::channel::<Update>(256);
-    let result = rt.block_on(async {
-        tokio::spawn(strom::app::worker::run(
-            Arc::clone(&client),
-            cmd_rx,
-            upd_tx.clone(),
-            shutdown_rx.clone(),
-        ));
-        let mut demo = None;
-        if start_demo {
-            let opts = strom::demo::DemoOptions {
-                bootstrap: target.bootstrap.clone(),
-                rate: strom::demo::DEFAULT_RATE,
-                force: false,
-            };
-            let (rx, tx) = (shutdown_rx.clone(), upd_tx.clone());
-            demo = Some(tokio::spawn(async move {
-                if let Err(e) = strom::demo::run(opts, rx).await {
-                    tracing::warn!(error = %e, "demo workload stopped");
-                    let _ = tx.send(Update::Note(format!("demo workload stopped: {e}"))).await;
-                }
-            }));
-        }
-        let mut state = AppState::new(target.clone(), Instant::now());
-        state.notes.extend(warnings);
-        if start_demo {
-            state.flash(
-                "first run: the demo workload is producing to device-heartbeat, device-event, inventory and parties",
-            );
-        }
-        let mut console = Console::new(state, keymap, cmd_tx);
-        let view = strom::ui::ConsoleView { theme };
-        // ratatui::init enters raw mode and the alternate screen and installs a panic hook
-        // that restores the terminal before the panic message prints.
-        let mut terminal = ratatui::init();
-        // The end-to-end tests prove that a panic with the UI up restores the terminal and
-        // stops the bundled broker; this is how they cause one.
-        if std::env::var_os("STROM_TEST_PANIC").is_some() {
-            let _ = terminal.draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("about to panic"), f.area()));
-            panic!("STROM_TEST_PANIC is set: panicking with the terminal in raw mode");
-        }
-        let r = strom::app::run::run(&mut terminal, &mut console, &view, upd_rx, hangup()).await;
-        ratatui::restore();
-        let _ = shutdown_tx.send(true);
-        // Let the demo's consumers leave their groups while the broker is still up.
-        if let Some(demo) = demo {
-            if tokio::time::timeout(Duration::from_secs(8), demo).await.is_err() {
-                tracing::warn!("demo workload did not stop within 8 s");
+    let result = (|| {
+        let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
+        let client = ClusterClient::new(&spec).map_err(|e| e.to_string())?;
+        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel::<WorkerCommand>(16);
+        let (upd_tx, upd_rx) = tokio::sync::mpsc::channel::<Update>(1024);
+        let mut worker_cfg = WorkerConfig::new(spec.timeout);
+        worker_cfg.panic_for_test = test_panic.as_deref() == Some("worker");
+        let r = rt.block_on(async {
+            tokio::spawn(strom::app::worker::run(
+                Arc::new(client),
+                worker_cfg,
+                cmd_rx,
+                upd_tx,
+                shutdown_rx.clone(),
+            ));
+            let mut demo = None;
+            let mut state = AppState::new(spec.clone(), Instant::now());
+            state.notes.extend(warnings);
+            if start_demo {
+                let opts = strom::demo::DemoOptions {
+                    connection: spec.clone(),
+                    rate: strom::demo::DEFAULT_RATE,
+                    force: false,
+                };
+                let rx = shutdown_rx.clone();
+                demo = Some(tokio::spawn(async move {
+                    if let Err(e) = strom::demo::run(opts, rx).await {
+                        tracing::warn!(error = %e, "demo workload stopped");
+                    }
+                }));
+                state.flash(
+                    "first run: the demo workload is producing to device-heartbeat, device-event, inventory and parties",
+                );
             }
-        }
+            let mut console = Console::new(state, keymap);
+            let view = strom::ui::ConsoleView { theme };
+            // The end-to-end tests prove that a panic with the UI up restores the terminal and
+            // stops the bundled broker; this is how they cause one on the UI's thread.
+            if test_panic.as_deref().is_some_and(|v| v != "worker") {
+                let _ = term.draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("about to panic"), f.area()));
+                panic!("STROM_TEST_PANIC is set: panicking with the terminal in raw mode");
+            }
+            let r = strom::app::run::run(&mut term, &mut console, &view, cmd_tx, upd_rx, hangup()).await;
+            terminal::restore();
+            let _ = shutdown_tx.send(true);
+            // Let the demo's consumers leave their groups while the broker is still up.
+            if let Some(demo) = demo {
+                if tokio::time::timeout(Duration::from_secs(8), demo).await.is_err() {
+                    tracing::warn!("demo workload did not stop within 8 s");
+                }
+            }
+            r
+        });
+        // Stop the worker's blocking calls and the demo before the broker goes.
+        rt.shutdown_timeout(Duration::from_secs(2));
         r
-    });
-    // Stop the worker's blocking calls and the demo before the broker goes.
-    rt.shutdown_timeout(Duration::from_secs(2));
+    })();
+    terminal::restore();
     if let Some(mut b) = bundled_broker {
         b.stop();
     }

@@ -12,6 +12,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
+use strom::cluster::connect::ConnectionSpec;
 use strom::demo::{self, DemoError, DemoOptions};
 
 use common::BrokerProcess;
@@ -58,7 +59,7 @@ fn run_refuses_a_remote_cluster_without_force() {
         .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = DemoOptions {
-        bootstrap: "kafka.example.com:9092".into(),
+        connection: ConnectionSpec::bootstrap("kafka.example.com:9092"),
         rate: 50,
         force: false,
     };
@@ -85,7 +86,7 @@ fn demo_creates_topics_and_groups_in_their_three_states() {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let opts = DemoOptions {
-        bootstrap: addr.clone(),
+        connection: ConnectionSpec::bootstrap(&addr),
         rate: 400,
         force: false,
     };
@@ -159,7 +160,7 @@ fn demo_creates_topics_and_groups_in_their_three_states() {
     let sync_before = committed(&addr, demo::SYNC_GROUP, demo::INVENTORY_TOPIC, 3).unwrap();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let opts = DemoOptions {
-        bootstrap: addr.clone(),
+        connection: ConnectionSpec::bootstrap(&addr),
         rate: 400,
         force: false,
     };
@@ -426,7 +427,7 @@ fn demo_cpu_at_default_rate() {
     let broker = BrokerProcess::start(&dir.path().join("data"), Some(BROKER_TOML));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let opts = DemoOptions {
-        bootstrap: broker.addr.clone(),
+        connection: ConnectionSpec::bootstrap(&broker.addr),
         rate: demo::DEFAULT_RATE,
         force: false,
     };
@@ -488,7 +489,7 @@ fn run_reports_a_cluster_that_is_not_there() {
         .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = DemoOptions {
-        bootstrap: "127.0.0.1:1".into(),
+        connection: ConnectionSpec::bootstrap("127.0.0.1:1"),
         rate: 50,
         force: false,
     };

@@ -480,3 +480,38 @@ fn a_panic_restores_the_terminal_and_stops_the_bundled_broker() {
     }
     term.wait_for_brokers(0, Duration::from_secs(20), s);
 }
+
+#[test]
+fn a_panic_in_the_background_worker_restores_the_terminal_and_stops_the_bundled_broker() {
+    let term = Term::new("worker-panic");
+    let s = "main";
+    {
+        let _start = startup_lock();
+        // The worker panics at its first answer, on a tokio thread, while the UI is drawing.
+        term.start_with_env(s, "STROM_TEST_PANIC=worker RUST_BACKTRACE=0 ", &["--no-demo"]);
+        let screen = term.wait_for_text(s, "STROM-EXITED", Duration::from_secs(30));
+        if !screen.contains("STROM-EXITED 101") {
+            term.fail("a panic in the worker exits with status 101", &screen);
+        }
+        if !screen.contains("STROM_TEST_PANIC=worker") || !screen.contains("strom.log") {
+            term.fail("the panic message and the log's path are printed", &screen);
+        }
+        if term.alternate_screen(s) {
+            term.fail("the pane is still on the alternate screen after the panic", &screen);
+        }
+    }
+    let screen = term.wait_for_text(s, "TTY-MODE", Duration::from_secs(5));
+    if !screen.contains("TTY-MODE icanon echo") {
+        term.fail("the terminal is back in cooked mode (icanon, echo)", &screen);
+    }
+    // The UI stopped drawing: nothing of the console is left below the message.
+    let after = screen.split("strom: internal error").nth(1).unwrap_or_default();
+    if after.contains("Topics") || after.contains("connect") {
+        term.fail("the UI drew after the terminal was restored", &screen);
+    }
+    term.wait_for_brokers(0, Duration::from_secs(20), s);
+    assert!(
+        term.broker_dir().join(".clean_shutdown").exists(),
+        "the panic stopped the broker cleanly (SIGTERM), not by killing it"
+    );
+}

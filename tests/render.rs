@@ -6,15 +6,21 @@
 //! Time is fixed: every `Instant` is an offset from one base, so "for 12 s" never drifts.
 //! The theme is passed explicitly, so `NO_COLOR` in the environment changes nothing here.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 use strom::app::keymap::Keymap;
-use strom::app::state::{AppState, Connection, GroupSummary, Input, Pane, Target};
-use strom::app::tables;
-use strom::cluster::model::{Broker, ClusterSnapshot, ConfigEntry, ConfigSource, Partition, Topic};
+use strom::app::modal::{Confirm, Effect, LineInput, Modal};
+use strom::app::panes::PaneId;
+use strom::app::state::{AppState, Connection, Failure, Fetched, Part};
+use strom::cluster::connect::ConnectionSpec;
+use strom::cluster::model::{
+    Broker, ConfigEntry, ConfigSource, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention, TopicMeta,
+};
+use strom::cluster::ops::PlanTable;
 use strom::ui::theme::Theme;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -36,50 +42,75 @@ fn broker(id: i32, rack: &str, controller: bool) -> Broker {
     }
 }
 
+/// A partition as a test describes it: metadata plus the offsets and size the cluster reported.
+struct P {
+    meta: PartitionMeta,
+    log_start: i64,
+    hw: i64,
+    size: Option<u64>,
+}
+
+/// A topic as a test describes it.
+struct T {
+    name: String,
+    partitions: Vec<P>,
+    retention: Option<Retention>,
+}
+
 /// A healthy partition of a 3-broker cluster, leaders spread round robin.
-fn partition(id: i32, rf: usize, hw: i64) -> Partition {
+fn partition(id: i32, rf: usize, hw: i64) -> P {
     let replicas: Vec<i32> = (0..rf as i32).map(|r| (id + r) % 3 + 1).collect();
-    Partition {
-        id,
-        leader: Some(replicas[0]),
-        isr: replicas.clone(),
-        replicas,
-        error: None,
-        log_start: Some(hw / 10),
-        high_watermark: Some(hw),
-        size_bytes: Some(hw as u64 * 180),
+    P {
+        meta: PartitionMeta {
+            id,
+            leader: Some(replicas[0]),
+            isr: replicas.clone(),
+            replicas,
+            error: None,
+        },
+        log_start: hw / 10,
+        hw,
+        size: Some(hw as u64 * 180),
     }
 }
 
-fn topic(name: &str, parts: i32, rf: usize, hw: i64) -> Topic {
-    Topic {
+fn topic(name: &str, parts: i32, rf: usize, hw: i64) -> T {
+    T {
         name: name.into(),
-        internal: name.starts_with("__"),
         partitions: (0..parts).map(|p| partition(p, rf, hw + p as i64 * 1_013)).collect(),
-        error: None,
-        retention_ms: Some(604_800_000),
-        retention_bytes: Some(-1),
+        retention: Some(Retention {
+            ms: Some(604_800_000),
+            bytes: Some(-1),
+        }),
     }
 }
 
-fn snapshot() -> ClusterSnapshot {
+fn topics() -> Vec<T> {
     let mut heartbeat = topic("device-heartbeat", 12, 3, 1_250_000);
     // Partition 4 lost its leader; partition 7 has one replica out of sync.
-    heartbeat.partitions[4].leader = None;
-    heartbeat.partitions[4].isr.clear();
-    heartbeat.partitions[4].error = Some("LEADER_NOT_AVAILABLE".into());
-    heartbeat.partitions[7].isr.truncate(2);
-    heartbeat.retention_ms = Some(86_400_000);
+    heartbeat.partitions[4].meta.leader = None;
+    heartbeat.partitions[4].meta.isr.clear();
+    heartbeat.partitions[4].meta.error = Some("LEADER_NOT_AVAILABLE".into());
+    heartbeat.partitions[7].meta.isr.truncate(2);
+    heartbeat.retention = Some(Retention {
+        ms: Some(86_400_000),
+        bytes: Some(-1),
+    });
 
     let mut inventory = topic("inventory", 3, 3, 48_000);
-    inventory.retention_bytes = Some(1 << 30);
+    inventory.retention = Some(Retention {
+        ms: Some(604_800_000),
+        bytes: Some(1 << 30),
+    });
     let mut parties = topic("parties", 1, 1, 900);
     // A cluster without DescribeLogDirs: sizes unknown; configs not fetched: retention unknown.
-    parties.partitions[0].size_bytes = None;
-    parties.retention_ms = None;
-    parties.retention_bytes = None;
+    parties.partitions[0].size = None;
+    parties.retention = None;
     let mut offsets = topic("__consumer_offsets", 50, 3, 20);
-    offsets.retention_ms = Some(-1);
+    offsets.retention = Some(Retention {
+        ms: Some(-1),
+        bytes: Some(-1),
+    });
 
     let mut topics = vec![
         offsets,
@@ -92,16 +123,68 @@ fn snapshot() -> ClusterSnapshot {
         topic("payments.v2.settlements-with-a-very-long-topic-name", 4, 3, 77_000),
     ];
     topics.sort_by(|a, b| a.name.cmp(&b.name));
-    ClusterSnapshot {
-        cluster_id: Some("kx5fB2pBQ9yKq3S1cTt6Yw".into()),
-        controller_id: Some(1),
-        brokers: vec![
-            broker(1, "eu-west-1a", true),
-            broker(2, "eu-west-1b", false),
-            broker(3, "eu-west-1c", false),
-        ],
-        topics,
+    topics
+}
+
+/// A dataset fetched successfully at `at`.
+fn fetched<V>(value: V, at: Instant) -> Fetched<V> {
+    Fetched {
+        value: Some(value),
+        parts: BTreeMap::from([(
+            0,
+            Part {
+                ok_at: Some(at),
+                ..Part::default()
+            },
+        )]),
     }
+}
+
+/// Puts the cluster of `topics` and `brokers` into the state's datasets, fetched at `at`.
+fn load(state: &mut AppState, topics: Vec<T>, brokers: Vec<Broker>, at: Instant) {
+    let (mut hw, mut ls, mut sizes, mut retention) = (
+        PartitionMap::default(),
+        PartitionMap::default(),
+        HashMap::new(),
+        HashMap::new(),
+    );
+    let mut metas = Vec::new();
+    for t in topics {
+        for p in &t.partitions {
+            hw.insert(&t.name, p.meta.id, p.hw);
+            ls.insert(&t.name, p.meta.id, p.log_start);
+            // The leader's replica reports the size (the first replica when there is none).
+            if let Some(size) = p.size {
+                let b = p.meta.leader.unwrap_or(p.meta.replicas[0]);
+                sizes
+                    .entry(b)
+                    .or_insert_with(PartitionMap::default)
+                    .insert(&t.name, p.meta.id, size);
+            }
+        }
+        if let Some(r) = t.retention {
+            retention.insert(t.name.clone(), r);
+        }
+        metas.push(TopicMeta {
+            internal: t.name.starts_with("__"),
+            name: t.name,
+            partitions: t.partitions.into_iter().map(|p| p.meta).collect(),
+            error: None,
+        });
+    }
+    state.data.metadata = fetched(
+        Metadata {
+            cluster_id: Some("kx5fB2pBQ9yKq3S1cTt6Yw".into()),
+            controller_id: Some(1),
+            brokers,
+            topics: metas,
+        },
+        at,
+    );
+    state.data.high_watermarks = fetched(hw, at);
+    state.data.log_starts = fetched(ls, at);
+    state.data.sizes = fetched(sizes, at);
+    state.data.retention = fetched(retention, at);
 }
 
 fn config(name: &str, value: &str, source: ConfigSource, default: Option<&str>) -> ConfigEntry {
@@ -141,6 +224,7 @@ fn groups() -> Vec<GroupSummary> {
         name: name.into(),
         state: state.into(),
         protocol_type: "consumer".into(),
+        protocol: "range".into(),
         members,
     };
     vec![
@@ -152,25 +236,32 @@ fn groups() -> Vec<GroupSummary> {
 }
 
 /// The cluster answering normally, with data 2 s old, on `pane`.
-fn live_state(pane: Pane) -> AppState {
+fn live_state(pane: PaneId) -> AppState {
     let base = t0();
-    let target = Target {
-        name: "bundled".into(),
-        bootstrap: "127.0.0.1:9092".into(),
-        bundled: true,
-    };
-    let mut state = AppState::new(target, base);
+    let mut state = AppState::new(ConnectionSpec::bundled("127.0.0.1:9092"), base);
     state.now = base + Duration::from_secs(120);
     state.connection = Connection::Up;
-    state.snapshot = snapshot();
-    state.snapshot_at = Some(base + Duration::from_secs(118));
+    let at = base + Duration::from_secs(118);
+    load(
+        &mut state,
+        topics(),
+        vec![
+            broker(1, "eu-west-1a", true),
+            broker(2, "eu-west-1b", false),
+            broker(3, "eu-west-1c", false),
+        ],
+        at,
+    );
     state.current_topic = Some("device-heartbeat".into());
-    state.topic_configs = Some(("device-heartbeat".into(), Ok(configs())));
-    state.group_list = groups();
-    state.pane = pane;
-    tables::rebuild_all(&mut state);
+    state
+        .data
+        .topic_configs
+        .insert("device-heartbeat".into(), fetched(configs(), at));
+    state.data.groups = fetched(groups(), at);
+    state.focus = pane;
+    state.rebuild_all();
     // Somewhere in the middle, so the highlight is visible and not trivially at the top.
-    state.topics.selected = 2;
+    state.panes.topics.table.view.selected = 2;
     state
 }
 
@@ -194,76 +285,82 @@ fn snap_both(name: &str, state: &AppState) {
 
 #[test]
 fn topics_pane() {
-    snap_both("topics", &live_state(Pane::Topics));
+    snap_both("topics", &live_state(PaneId::Topics));
 }
 
 #[test]
 fn partitions_pane_with_offline_and_under_replicated_partitions() {
-    snap_both("partitions", &live_state(Pane::Partitions));
+    snap_both("partitions", &live_state(PaneId::Partitions));
 }
 
 #[test]
 fn partitions_pane_before_a_topic_is_chosen() {
-    let mut state = live_state(Pane::Partitions);
+    let mut state = live_state(PaneId::Partitions);
     state.current_topic = None;
-    tables::rebuild_all(&mut state);
+    state.rebuild_all();
     snap_both("partitions_no_topic", &state);
 }
 
 #[test]
 fn brokers_pane_with_one_broker_down() {
-    let mut state = live_state(Pane::Brokers);
-    state.snapshot.brokers[2].up = false;
+    let mut state = live_state(PaneId::Brokers);
+    if let Some(md) = &mut state.data.metadata.value {
+        md.brokers[2].up = false;
+    }
+    state.rebuild_all();
     snap_both("brokers", &state);
 }
 
 #[test]
 fn groups_pane() {
-    snap_both("groups", &live_state(Pane::Groups));
+    snap_both("groups", &live_state(PaneId::Groups));
 }
 
 #[test]
 fn configs_pane_shows_overrides_first() {
-    snap_both("configs", &live_state(Pane::Configs));
+    snap_both("configs", &live_state(PaneId::Configs));
 }
 
 #[test]
 fn configs_pane_shows_the_clusters_error() {
-    let mut state = live_state(Pane::Configs);
-    state.topic_configs = Some((
-        "device-heartbeat".into(),
-        Err("TOPIC_AUTHORIZATION_FAILED: not authorized to describe configs of topic device-heartbeat".into()),
-    ));
-    tables::rebuild_all(&mut state);
+    let mut state = live_state(PaneId::Configs);
+    let mut failed = Fetched::default();
+    failed.failed(
+        0,
+        state.now,
+        "TOPIC_AUTHORIZATION_FAILED: not authorized to describe configs of topic device-heartbeat".into(),
+    );
+    state.data.topic_configs.insert("device-heartbeat".into(), failed);
+    state.rebuild_all();
     snap_both("configs_error", &state);
 }
 
 #[test]
 fn help_overlay() {
-    let mut state = live_state(Pane::Topics);
-    state.show_help = true;
+    let mut state = live_state(PaneId::Topics);
+    state.modals.push(Modal::Help);
     snap_both("help", &state);
 }
 
 #[test]
 fn filter_line_while_typing() {
-    let mut state = live_state(Pane::Topics);
-    state.input = Input::Filter("DEV".into());
-    state.topics.filter = "DEV".into();
-    tables::rebuild(&mut state, Pane::Topics);
+    let mut state = live_state(PaneId::Topics);
+    state.modals.push(Modal::Filter(LineInput::new("DEV")));
+    state.panes.topics.table.view.filter = "DEV".into();
+    state.panes.topics.table.resort();
     snap_both("filter", &state);
 }
 
 #[test]
 fn palette_line_while_typing() {
-    let mut state = live_state(Pane::Brokers);
-    state.input = Input::Palette("groups".into());
+    let mut state = live_state(PaneId::Brokers);
+    state.modals.push(Modal::Palette(LineInput::new("groups")));
     snap_both("palette", &state);
 }
 
 #[test]
 fn flash_message_in_the_footer() {
-    let mut state = live_state(Pane::Groups);
+    let mut state = live_state(PaneId::Groups);
     state.flash("unknown command 'tpics' (try :topics, :groups, :q)");
     snap_both("flash", &state);
 }
@@ -271,53 +368,102 @@ fn flash_message_in_the_footer() {
 #[test]
 fn connecting_before_any_answer() {
     let base = t0();
-    let target = Target {
-        name: "127.0.0.1:9092".into(),
-        bootstrap: "127.0.0.1:9092".into(),
-        bundled: false,
-    };
-    let mut state = AppState::new(target, base);
+    let mut state = AppState::new(ConnectionSpec::bootstrap("127.0.0.1:9092"), base);
     state.now = base + Duration::from_secs(4);
-    tables::rebuild_all(&mut state);
+    state.rebuild_all();
     snap_both("connecting", &state);
 }
 
 #[test]
 fn no_answer_before_any_data() {
     let base = t0();
-    let target = Target {
-        name: "127.0.0.1:1".into(),
-        bootstrap: "127.0.0.1:1".into(),
-        bundled: false,
-    };
-    let mut state = AppState::new(target, base);
+    let mut state = AppState::new(ConnectionSpec::bootstrap("127.0.0.1:1"), base);
     state.now = base + Duration::from_secs(12);
     state.connection = Connection::Lost {
         since: base,
         error: "BrokerTransportFailure: Connect to ipv4#127.0.0.1:1 failed: Connection refused".into(),
     };
-    tables::rebuild_all(&mut state);
+    state.rebuild_all();
     snap_both("no_answer", &state);
+}
+
+/// The metadata's last good answer at `ok_at`, and a failure after it.
+fn metadata_failing(state: &mut AppState, ok_at: Instant, failed_at: Instant, error: &str) {
+    let part = state.data.metadata.parts.entry(0).or_default();
+    part.ok_at = Some(ok_at);
+    part.error = Some(Failure {
+        message: error.into(),
+        at: failed_at,
+    });
 }
 
 #[test]
 fn no_answer_retrying_with_stale_data() {
-    let mut state = live_state(Pane::Topics);
+    let mut state = live_state(PaneId::Topics);
     let now = state.now;
     // The last good refresh 15 s ago, nothing since 12 s ago.
-    state.snapshot_at = Some(now - Duration::from_secs(15));
+    let error = "Local: Timed out (after 5000 ms)";
+    metadata_failing(&mut state, now - Duration::from_secs(15), now, error);
     state.connection = Connection::Lost {
         since: now - Duration::from_secs(12),
-        error: "Local: Timed out (after 5000 ms)".into(),
+        error: error.into(),
     };
     state.notes = vec!["no DescribeLogDirs: sizes unknown".into()];
     snap_both("stale", &state);
 }
 
 #[test]
+fn each_pane_marks_its_own_stale_data_and_late_answers() {
+    // The configs failed after a good answer; the metadata is fine: only the configs pane
+    // is stale.
+    let mut state = live_state(PaneId::Configs);
+    let now = state.now;
+    if let Some(f) = state.data.topic_configs.get_mut("device-heartbeat") {
+        f.failed(0, now, "no answer within 7 s (configs)".into());
+    }
+    snap_both("configs_stale", &state);
+    state.focus = PaneId::Topics;
+    let text = draw(&state, &Theme::default(), (80, 24)).backend().to_string();
+    assert!(!text.contains("stale"), "the topics pane's data is fresh:\n{text}");
+    // Offsets asked 7 s ago and not answered yet: the topics pane says it is waiting.
+    state.data.high_watermarks.started(3, now - Duration::from_secs(7));
+    snap_both("topics_waiting", &state);
+}
+
+#[test]
+fn confirm_dialog_shows_the_plan_and_the_question() {
+    let mut state = live_state(PaneId::Configs);
+    state.modals.push(Modal::Confirm(Confirm {
+        title: "Alter configs of device-heartbeat".into(),
+        summary: "alter configs of topic 'device-heartbeat': 1 set, 1 back to inherited".into(),
+        table: PlanTable {
+            headers: vec!["config", "now", "after", "now from"],
+            rows: vec![
+                vec![
+                    "retention.ms".into(),
+                    "86400000".into(),
+                    "604800000".into(),
+                    "topic".into(),
+                ],
+                vec![
+                    "max.message.bytes".into(),
+                    "2097152".into(),
+                    "1048588 (inherited)".into(),
+                    "topic".into(),
+                ],
+            ],
+        },
+        warnings: vec!["retention.ms 7d keeps 6 days more data on disk".into()],
+        confirm_label: "apply".into(),
+        on_confirm: Effect::Quit,
+    }));
+    snap_both("confirm", &state);
+}
+
+#[test]
 fn selection_is_visible_without_colour() {
     // NO_COLOR: the selected row must still stand out (reversed) and carry the marker.
-    let state = live_state(Pane::Topics);
+    let state = live_state(PaneId::Topics);
     let terminal = draw(&state, &Theme::no_color(), (80, 24));
     let buf = terminal.backend().buffer();
     let selected_y = (0..24)
@@ -337,24 +483,43 @@ fn selection_is_visible_without_colour() {
 }
 
 #[test]
-fn every_shipped_theme_renders_every_pane_at_the_smallest_size() {
+fn every_shipped_theme_renders_every_pane_in_its_own_styles_and_the_same_text() {
+    let default = Theme::default();
     for (name, _) in strom::ui::theme::SHIPPED {
         let theme = Theme::load(name).expect("shipped theme");
-        for pane in Pane::ALL {
+        for pane in PaneId::ALL {
             let state = live_state(pane);
             let a = draw(&state, &theme, (80, 24));
-            let b = draw(&state, &Theme::default(), (80, 24));
-            // Themes change colours, never text.
+            let b = draw(&state, &default, (80, 24));
+            // Themes change styles, never text.
             assert_eq!(a.backend().to_string(), b.backend().to_string(), "{name} {pane:?}");
+            // ...and the theme's own styles reach the screen: the header line and the
+            // selected row are drawn in this theme's slots, not the default's.
+            let buf = a.backend().buffer();
+            let header = &buf[(79, 0)];
+            assert_eq!(
+                (header.fg, header.bg),
+                (theme.header.fg.unwrap_or_default(), theme.header.bg.unwrap_or_default()),
+                "{name} {pane:?} header"
+            );
+            if pane == PaneId::Topics {
+                let y = (0..24).find(|y| buf[(1, *y)].symbol() == ">").expect("selected row");
+                let cell = &buf[(10, y)];
+                let want = theme.table_selected;
+                assert!(
+                    want.bg.is_none_or(|bg| cell.bg == bg) && want.fg.is_none_or(|fg| cell.fg == fg),
+                    "{name}: selected row {cell:?} is not drawn in {want:?}"
+                );
+            }
         }
     }
 }
 
 #[test]
 fn tiny_terminals_do_not_panic() {
-    for pane in Pane::ALL {
+    for pane in PaneId::ALL {
         let mut state = live_state(pane);
-        state.show_help = true;
+        state.modals.push(Modal::Help);
         for (w, h) in [(1, 1), (10, 3), (20, 6), (40, 10), (79, 23)] {
             draw(&state, &Theme::default(), (w, h));
         }
@@ -363,7 +528,7 @@ fn tiny_terminals_do_not_panic() {
 
 #[test]
 fn page_height_matches_the_rows_drawn() {
-    let state = live_state(Pane::Topics);
+    let state = live_state(PaneId::Topics);
     let screen = ratatui::layout::Rect::new(0, 0, 80, 24);
     // 24 - header - tabs - footer = 21 for the pane; minus borders and the column header.
     assert_eq!(strom::ui::page_height(screen, &state), 18);

@@ -1,16 +1,29 @@
 //! What keys mean (`Action`) and what the worker is asked (`Command`) and answers (`Update`).
 //! Two directions, two types: an Action may change only state, or also send a Command.
+//! Every command carries an id; answers to a command carry it back, and job results carry
+//! their [`JobKey`], so an answer nobody waits for any more is recognised and dropped.
 
-use crate::app::state::{GroupSummary, Pane};
-use crate::cluster::model::{ClusterSnapshot, ConfigEntry};
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::app::panes::PaneId;
+use crate::app::state::Dataset;
+use crate::cluster::error::ClusterError;
+use crate::cluster::ffi::{CommittedOffset, ListedOffset};
+use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
 
 /// A user intent, loadable by name from the keymap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
+    // global
     Quit,
     NextPane,
     PrevPane,
-    GoTo(Pane),
+    GoTo(PaneId),
+    Palette,
+    Help,
+    Refresh,
+    // table
     Up,
     Down,
     PageUp,
@@ -19,29 +32,34 @@ pub enum Action {
     End,
     /// Drill down (topic -> partitions).
     Open,
-    /// Close an overlay, clear a filter, or go back up.
+    /// Clear a filter, or go back up.
     Back,
     Filter,
-    Palette,
-    Help,
-    /// Sort by the next column; pressing again on the same column reverses.
+    /// Sort by the next column.
     SortNext,
     SortReverse,
-    Refresh,
+    // input (a line being typed)
+    Submit,
+    Cancel,
+    DeleteBack,
+    // modal (a dialog or overlay)
+    Close,
+    Confirm,
 }
 
 impl Action {
     /// Names used in the keymap file.
     pub fn from_name(name: &str) -> Option<Action> {
+        if let Some(p) = PaneId::ALL.iter().find(|p| p.action_name() == name) {
+            return Some(Action::GoTo(*p));
+        }
         Some(match name {
             "quit" => Action::Quit,
             "next_pane" => Action::NextPane,
             "prev_pane" => Action::PrevPane,
-            "topics" => Action::GoTo(Pane::Topics),
-            "partitions" => Action::GoTo(Pane::Partitions),
-            "brokers" => Action::GoTo(Pane::Brokers),
-            "groups" => Action::GoTo(Pane::Groups),
-            "configs" => Action::GoTo(Pane::Configs),
+            "palette" => Action::Palette,
+            "help" => Action::Help,
+            "refresh" => Action::Refresh,
             "up" => Action::Up,
             "down" => Action::Down,
             "page_up" => Action::PageUp,
@@ -51,41 +69,122 @@ impl Action {
             "open" => Action::Open,
             "back" => Action::Back,
             "filter" => Action::Filter,
-            "palette" => Action::Palette,
-            "help" => Action::Help,
             "sort_next" => Action::SortNext,
             "sort_reverse" => Action::SortReverse,
-            "refresh" => Action::Refresh,
+            "submit" => Action::Submit,
+            "cancel" => Action::Cancel,
+            "delete_back" => Action::DeleteBack,
+            "close" => Action::Close,
+            "confirm" => Action::Confirm,
             _ => return None,
         })
     }
 }
 
-/// Work for the background worker. Every command carries an id; its answer carries the same
-/// id so a stale answer (e.g. configs of a topic no longer shown) can be dropped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Refresh metadata, watermarks and sizes now instead of at the next scheduled time.
-    Refresh,
-    /// Fetch the configs of one topic.
-    TopicConfigs { id: u64, topic: String },
+/// The id of a command, unique within one console.
+pub type CommandId = u64;
+
+/// What the screen shows, so the worker refreshes it first and fetches per-item datasets
+/// only while they are wanted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewWants {
+    /// The datasets of the pane on screen.
+    pub visible: Vec<Dataset>,
+    /// Topics on screen (rows around the selection, or the open topic): their partitions are
+    /// in the first offsets request of each round.
+    pub topics_first: Vec<String>,
+    /// The topic whose configs are wanted (the open topic).
+    pub topic_configs: Option<String>,
+    /// Groups whose committed offsets are wanted.
+    pub group_offsets: Vec<String>,
 }
 
-/// Results from the worker, as owned data.
+/// Work for the background worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// The screen changed: refresh what it shows first; per-item jobs no longer wanted are
+    /// cancelled (their answers are never applied).
+    View { id: CommandId, view: ViewWants },
+    /// Refresh every dataset on screen now; answered with [`Update::Refreshed`] once all of
+    /// them answered.
+    Refresh { id: CommandId },
+}
+
+impl Command {
+    pub fn id(&self) -> CommandId {
+        match self {
+            Command::View { id, .. } | Command::Refresh { id } => *id,
+        }
+    }
+}
+
+/// One refresh job: a dataset, or one part of a dataset fetched in several requests.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobKey {
+    Metadata,
+    /// Latest offsets of one chunk of partitions (the first chunk holds what is on screen).
+    HighWatermarks(u32),
+    /// Earliest offsets of one chunk of partitions.
+    LogStarts(u32),
+    /// Partition sizes hosted by one broker (by id).
+    Sizes(i32),
+    /// Retention of one chunk of topics.
+    Retention(u32),
+    Groups,
+    GroupOffsets(String),
+    TopicConfigs(String),
+}
+
+impl JobKey {
+    pub fn dataset(&self) -> Dataset {
+        match self {
+            JobKey::Metadata => Dataset::Metadata,
+            JobKey::HighWatermarks(_) => Dataset::HighWatermarks,
+            JobKey::LogStarts(_) => Dataset::LogStarts,
+            JobKey::Sizes(_) => Dataset::Sizes,
+            JobKey::Retention(_) => Dataset::Retention,
+            JobKey::Groups => Dataset::Groups,
+            JobKey::GroupOffsets(_) => Dataset::GroupOffsets,
+            JobKey::TopicConfigs(_) => Dataset::TopicConfigs,
+        }
+    }
+
+    /// Which part of its dataset this job fetches (chunk index or broker id; 0 otherwise).
+    pub fn part(&self) -> i64 {
+        match self {
+            JobKey::HighWatermarks(i) | JobKey::LogStarts(i) | JobKey::Retention(i) => i64::from(*i),
+            JobKey::Sizes(b) => i64::from(*b),
+            _ => 0,
+        }
+    }
+}
+
+/// A job's answer, as owned data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    Metadata(Metadata),
+    /// Offsets of one chunk (per-partition errors included).
+    Offsets(Vec<ListedOffset>),
+    Sizes(PartitionMap<u64>),
+    Retention(HashMap<String, Retention>),
+    Groups(Vec<GroupSummary>),
+    GroupOffsets(Vec<CommittedOffset>),
+    TopicConfigs(Vec<ConfigEntry>),
+}
+
+/// Results from the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {
-    /// A full refresh succeeded.
-    Snapshot(ClusterSnapshot),
-    Groups(Vec<GroupSummary>),
-    /// A refresh failed: the cluster did not answer or answered with an error.
-    Unreachable {
-        error: String,
+    /// A job's request went out.
+    Started { job: JobKey, at: Instant },
+    /// A job answered (or failed, or timed out: the error says which).
+    Finished {
+        job: JobKey,
+        at: Instant,
+        result: Result<Payload, ClusterError>,
     },
-    TopicConfigs {
-        id: u64,
-        topic: String,
-        result: Result<Vec<ConfigEntry>, String>,
-    },
-    /// Something this cluster cannot do, to be noted once (e.g. no DescribeLogDirs).
-    Note(String),
+    /// A job is gone (no longer wanted, or its part no longer exists): forget its freshness.
+    Dropped { job: JobKey },
+    /// Every dataset on screen answered since the [`Command::Refresh`] with this id.
+    Refreshed { id: CommandId },
 }

@@ -5,9 +5,40 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::broker::lock::DataDirLock;
+
+/// The pid of the broker child this console started and has not stopped yet (0: none), for
+/// [`stop_after_panic`].
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Stops the broker child this console started, from a panic hook: SIGTERM (a clean broker
+/// shutdown), then wait for it, at most 10 s. Nothing else of the console is relied on.
+pub fn stop_after_panic() {
+    let pid = CHILD.swap(0, Ordering::SeqCst);
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: kill(2) and waitpid(2) on our own child's pid; no memory is shared.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let mut status = 0;
+        // SAFETY: as above; WNOHANG never blocks.
+        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
 
 pub struct Bundled {
     pub address: String,
@@ -30,6 +61,11 @@ pub enum BundledError {
 
 fn port_free(addr: &str) -> bool {
     std::net::TcpListener::bind(addr).is_ok()
+}
+
+/// The address of a bundled broker running on `data_dir` (its lock file names it), if any.
+pub fn running(data_dir: &Path) -> Option<String> {
+    DataDirLock::owner(data_dir)?.address
 }
 
 /// Starts or reuses the bundled broker with data in `data_dir`, logging to `log`.
@@ -119,6 +155,7 @@ fn start(data_dir: &Path, log: &Path, listen: &str, first_run: bool) -> Result<B
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => {
                 if let Some(address) = line.strip_prefix("listening on ") {
+                    CHILD.store(child.id() as i32, Ordering::SeqCst);
                     return Ok(Bundled {
                         address: address.trim().to_string(),
                         child: Some(child),
@@ -151,6 +188,7 @@ impl Bundled {
     /// Stops the child this console started: SIGTERM, then wait (bounded), then SIGKILL.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
+        CHILD.store(0, Ordering::SeqCst);
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);

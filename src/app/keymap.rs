@@ -1,5 +1,11 @@
-//! Keys -> actions. The default keymap is data (`DEFAULT_KEYMAP`, TOML), a user file can
-//! override entries, and the help overlay is generated from the descriptions here.
+//! Keys -> actions, per context. The default keymap is data (`DEFAULT_KEYMAP`, TOML), a user
+//! file can override entries, and the help overlay is generated from the descriptions here.
+//!
+//! A key means something in a context: `global` (anywhere), `table` (a pane's table), `tail`
+//! (the live tail), `modal` (an overlay or dialog on top: help, confirm), `input` (a line being
+//! typed: filter, palette, form fields). The event loop asks the top modal's context first,
+//! then the focused pane's, then `global`, so `Esc` cancels a filter being typed, closes the
+//! help, or goes back in a table, and `j` types a `j` in the filter but moves down in a table.
 
 use std::collections::HashMap;
 
@@ -8,7 +14,47 @@ use serde::Deserialize;
 
 use crate::app::action::Action;
 
-/// The shipped keymap: each entry binds keys to an action name with a description.
+/// Where a key binding applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyContext {
+    Global,
+    Table,
+    Tail,
+    Modal,
+    Input,
+}
+
+impl KeyContext {
+    /// The context an action belongs to when an entry does not say.
+    pub fn home(action: Action) -> KeyContext {
+        match action {
+            Action::Quit
+            | Action::NextPane
+            | Action::PrevPane
+            | Action::GoTo(_)
+            | Action::Palette
+            | Action::Help
+            | Action::Refresh => KeyContext::Global,
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Home
+            | Action::End
+            | Action::Open
+            | Action::Back
+            | Action::Filter
+            | Action::SortNext
+            | Action::SortReverse => KeyContext::Table,
+            Action::Submit | Action::Cancel | Action::DeleteBack => KeyContext::Input,
+            Action::Close | Action::Confirm => KeyContext::Modal,
+        }
+    }
+}
+
+/// The shipped keymap: each entry binds keys to an action name with a description; `context`
+/// defaults to the action's own context.
 pub const DEFAULT_KEYMAP: &str = r#"
 [[bind]]
 on = ["q", "ctrl-c"]
@@ -119,9 +165,35 @@ desc = "reverse sort order"
 on = ["r"]
 run = "refresh"
 desc = "refresh now"
+
+[[bind]]
+on = ["enter"]
+run = "submit"
+desc = "keep the filter, run the command"
+
+[[bind]]
+on = ["esc"]
+run = "cancel"
+desc = "clear the filter, cancel the command"
+
+[[bind]]
+on = ["backspace"]
+run = "delete_back"
+desc = "delete the last character"
+
+[[bind]]
+on = ["esc", "?"]
+run = "close"
+desc = "close"
+
+[[bind]]
+on = ["y", "enter"]
+run = "confirm"
+desc = "confirm"
 "#;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct KeymapFile {
     #[serde(default)]
     bind: Vec<Binding>,
@@ -129,16 +201,28 @@ struct KeymapFile {
 
 /// One keymap entry as written in the file.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Binding {
     pub on: Vec<String>,
     pub run: String,
     pub desc: String,
+    /// Defaults to the action's own context.
+    #[serde(default)]
+    pub context: Option<KeyContext>,
+}
+
+/// A parsed entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    binding: Binding,
+    action: Action,
+    context: KeyContext,
 }
 
 #[derive(Clone, Debug)]
 pub struct Keymap {
-    bindings: Vec<Binding>,
-    map: HashMap<(KeyCode, KeyModifiers), Action>,
+    entries: Vec<Entry>,
+    map: HashMap<(KeyContext, KeyCode, KeyModifiers), Action>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -165,6 +249,7 @@ pub fn parse_key(text: &str) -> Option<(KeyCode, KeyModifiers)> {
         "esc" => KeyCode::Esc,
         "tab" => KeyCode::Tab,
         "backtab" => KeyCode::BackTab,
+        "backspace" => KeyCode::Backspace,
         "up" => KeyCode::Up,
         "down" => KeyCode::Down,
         "left" => KeyCode::Left,
@@ -189,55 +274,71 @@ pub fn parse_key(text: &str) -> Option<(KeyCode, KeyModifiers)> {
 
 impl Keymap {
     /// The default keymap with `user` (a TOML keymap file's text) layered on top: a user entry
-    /// for an action replaces the default keys of that action.
+    /// for an action replaces the default keys of that action in that context.
     pub fn load(user: Option<&str>) -> Result<Keymap, KeymapError> {
-        let mut bindings = parse(DEFAULT_KEYMAP)?;
+        let mut entries = parse(DEFAULT_KEYMAP)?;
         if let Some(text) = user {
-            for b in parse(text)? {
-                bindings.retain(|d| d.run != b.run);
-                bindings.push(b);
+            for e in parse(text)? {
+                entries.retain(|d| !(d.action == e.action && d.context == e.context));
+                entries.push(e);
             }
         }
         let mut map = HashMap::new();
-        for b in &bindings {
-            let action = Action::from_name(&b.run).ok_or_else(|| KeymapError::UnknownAction(b.run.clone()))?;
-            for key in &b.on {
-                let k = parse_key(key).ok_or_else(|| KeymapError::BadKey(key.clone()))?;
-                map.insert(k, action);
+        for e in &entries {
+            for key in &e.binding.on {
+                let (code, mods) = parse_key(key).ok_or_else(|| KeymapError::BadKey(key.clone()))?;
+                map.insert((e.context, code, mods), e.action);
             }
         }
-        Ok(Keymap { bindings, map })
+        Ok(Keymap { entries, map })
     }
 
-    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+    /// What `key` means in `context`, if anything.
+    pub fn action(&self, context: KeyContext, key: &KeyEvent) -> Option<Action> {
         // Shifted letters arrive as uppercase chars, sometimes with SHIFT set: ignore SHIFT.
         let mods = key.modifiers - KeyModifiers::SHIFT;
-        self.map.get(&(key.code, mods)).copied()
+        self.map.get(&(context, key.code, mods)).copied()
     }
 
-    /// (keys, description) for the help overlay, in keymap order.
-    pub fn help(&self) -> Vec<(String, String)> {
-        self.bindings.iter().map(|b| (b.on.join(" "), b.desc.clone())).collect()
-    }
-
-    /// The first key of an action, for the footer (e.g. "/" for filter).
-    pub fn key_for(&self, run: &str) -> Option<&str> {
-        self.bindings
+    /// (keys, description) of the entries of `contexts`, in keymap order, for the help overlay.
+    pub fn help(&self, contexts: &[KeyContext]) -> Vec<(String, String)> {
+        self.entries
             .iter()
-            .find(|b| b.run == run)
-            .and_then(|b| b.on.first())
+            .filter(|e| contexts.contains(&e.context))
+            .map(|e| (e.binding.on.join(" "), e.binding.desc.clone()))
+            .collect()
+    }
+
+    /// The first key of the action named `run`, for the footer (e.g. "/" for filter).
+    pub fn key_for(&self, run: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.binding.run == run)
+            .and_then(|e| e.binding.on.first())
             .map(String::as_str)
     }
 }
 
-fn parse(text: &str) -> Result<Vec<Binding>, KeymapError> {
+fn parse(text: &str) -> Result<Vec<Entry>, KeymapError> {
     let file: KeymapFile = toml::from_str(text).map_err(|e| KeymapError::Syntax(e.to_string()))?;
-    Ok(file.bind)
+    file.bind
+        .into_iter()
+        .map(|b| {
+            let action = Action::from_name(&b.run).ok_or_else(|| KeymapError::UnknownAction(b.run.clone()))?;
+            let context = b.context.unwrap_or(KeyContext::home(action));
+            Ok(Entry {
+                binding: b,
+                action,
+                context,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::panes::PaneId;
 
     fn key(c: KeyCode, m: KeyModifiers) -> KeyEvent {
         KeyEvent::new(c, m)
@@ -246,30 +347,84 @@ mod tests {
     #[test]
     fn default_keymap_parses_and_maps_vim_and_arrow_keys() {
         let km = Keymap::load(None).unwrap();
+        let table = |c| km.action(KeyContext::Table, &key(c, KeyModifiers::NONE));
+        assert_eq!(table(KeyCode::Char('j')), Some(Action::Down));
+        assert_eq!(table(KeyCode::Down), Some(Action::Down));
         assert_eq!(
-            km.action(&key(KeyCode::Char('j'), KeyModifiers::NONE)),
-            Some(Action::Down)
-        );
-        assert_eq!(km.action(&key(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(
-            km.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            km.action(KeyContext::Global, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
         assert_eq!(
-            km.action(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            km.action(KeyContext::Table, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Some(Action::End)
         );
-        assert!(km.help().iter().any(|(k, d)| k == "/" && d == "filter rows"));
+        assert_eq!(
+            km.action(KeyContext::Global, &key(KeyCode::Char('4'), KeyModifiers::NONE)),
+            Some(Action::GoTo(PaneId::Groups))
+        );
+        assert!(km
+            .help(&[KeyContext::Table])
+            .iter()
+            .any(|(k, d)| k == "/" && d == "filter rows"));
     }
 
     #[test]
-    fn user_entries_replace_defaults_and_bad_files_are_reported() {
-        let km = Keymap::load(Some("[[bind]]\non = [\"x\"]\nrun = \"quit\"\ndesc = \"leave\"\n")).unwrap();
+    fn the_same_key_means_what_its_context_says() {
+        let km = Keymap::load(None).unwrap();
+        let esc = key(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(km.action(KeyContext::Table, &esc), Some(Action::Back));
+        assert_eq!(km.action(KeyContext::Input, &esc), Some(Action::Cancel));
+        assert_eq!(km.action(KeyContext::Modal, &esc), Some(Action::Close));
+        let enter = key(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(km.action(KeyContext::Table, &enter), Some(Action::Open));
+        assert_eq!(km.action(KeyContext::Input, &enter), Some(Action::Submit));
+        assert_eq!(km.action(KeyContext::Modal, &enter), Some(Action::Confirm));
+        // `j` is text while typing: no input binding, so the input takes it as a character.
         assert_eq!(
-            km.action(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
-            Some(Action::Quit)
+            km.action(KeyContext::Input, &key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            None
         );
-        assert_eq!(km.action(&key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        // Table keys are not global: `j` means nothing outside a table.
+        assert_eq!(
+            km.action(KeyContext::Global, &key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn help_lists_a_contexts_entries_in_keymap_order() {
+        let km = Keymap::load(None).unwrap();
+        let help = km.help(&[KeyContext::Global, KeyContext::Table]);
+        assert_eq!(help.first().map(|(k, _)| k.as_str()), Some("q ctrl-c"));
+        assert_eq!(help.len(), 22);
+        assert!(
+            help.iter().all(|(_, d)| d != "confirm"),
+            "modal entries are not table help"
+        );
+        let input = km.help(&[KeyContext::Input]);
+        assert_eq!(input.len(), 3);
+    }
+
+    #[test]
+    fn user_entries_replace_defaults_in_their_context_and_bad_files_are_reported() {
+        let km = Keymap::load(Some("[[bind]]\non = [\"x\"]\nrun = \"quit\"\ndesc = \"leave\"\n")).unwrap();
+        let g = |c| km.action(KeyContext::Global, &key(KeyCode::Char(c), KeyModifiers::NONE));
+        assert_eq!(g('x'), Some(Action::Quit));
+        assert_eq!(g('q'), None);
+        // An entry may name its context: `x` closes modals, and `esc` still does.
+        let km = Keymap::load(Some(
+            "[[bind]]\non = [\"x\"]\nrun = \"close\"\ndesc = \"close\"\ncontext = \"modal\"\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            km.action(KeyContext::Modal, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Close)
+        );
+        assert_eq!(
+            km.action(KeyContext::Modal, &key(KeyCode::Esc, KeyModifiers::NONE)),
+            None,
+            "the user's entry replaced the default keys of `close` in the modal context"
+        );
         assert_eq!(
             Keymap::load(Some("[[bind]]\non = [\"x\"]\nrun = \"explode\"\ndesc = \"\"\n")).unwrap_err(),
             KeymapError::UnknownAction("explode".into())
@@ -277,6 +432,13 @@ mod tests {
         assert!(matches!(
             Keymap::load(Some("[[bind]]\non = [\"ctrl-\"]\nrun = \"quit\"\ndesc = \"\"\n")).unwrap_err(),
             KeymapError::BadKey(_)
+        ));
+        assert!(matches!(
+            Keymap::load(Some(
+                "[[bind]]\non = [\"x\"]\nrun = \"quit\"\ndesc = \"\"\ncontext = \"nowhere\"\n"
+            ))
+            .unwrap_err(),
+            KeymapError::Syntax(_)
         ));
     }
 }

@@ -1,11 +1,16 @@
-//! The application core: state the UI renders, the actions keys map to, the background worker
-//! that talks to the cluster, and the event loop (which hands the state to `ui::render`).
-//! Nothing here draws: `ui` reads the state, `app` owns it.
+//! The application core: the state the UI renders (datasets with their freshness, pane models
+//! with their rows), the actions keys map to, the modal stack, the background worker that runs
+//! the refresh jobs, the terminal's safety, and the event loop (which hands the state to the
+//! UI's view). Nothing here draws: `ui` reads the state, `app` owns it. Depends on `cluster`,
+//! never on `ui` or `broker` (except the bundled broker's lock file).
 
 pub mod action;
 pub mod bundled;
+pub mod columns;
 pub mod keymap;
+pub mod modal;
+pub mod panes;
 pub mod run;
 pub mod state;
-pub mod tables;
+pub mod terminal;
 pub mod worker;

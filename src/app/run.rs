@@ -1,7 +1,14 @@
-//! The event loop: one `tokio::select!` over terminal events, worker updates, a tick and the
-//! quit signals. Queued updates are drained before drawing once, so a burst of updates costs
-//! one frame. Keys change state and may send commands; nothing here awaits the network.
+//! The event loop: one `tokio::select!` over terminal events, worker updates, the worker's
+//! inbox having room, a tick and the quit signals. Queued updates are drained before the panes
+//! are rebuilt and the screen drawn once, so a burst of updates costs one frame. Keys change
+//! state and may queue commands; nothing here awaits the network.
+//!
+//! Keys go to the top modal first, then the focused pane (the `table` keymap context), then the
+//! global bindings. Commands wait in a bounded outbox until the worker's channel has room, so
+//! none is dropped: a newer view replaces a queued one, a refresh joins a queued refresh, and a
+//! full outbox refuses new work with a message instead of losing it.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -11,124 +18,145 @@ use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
-use crate::app::action::{Action, Command, Update};
-use crate::app::keymap::Keymap;
-use crate::app::state::{AppState, Connection, Input, Pane};
-use crate::app::tables;
+use crate::app::action::{Action, Command, CommandId, Update, ViewWants};
+use crate::app::keymap::{KeyContext, Keymap};
+use crate::app::modal::{Effect, LineInput, Modal, Outcome};
+use crate::app::panes::{Pane, PaneId};
+use crate::app::state::AppState;
 
-/// The console's state plus what it needs to act: the keymap and the worker's inbox.
+/// Commands waiting for room in the worker's channel.
+#[derive(Debug)]
+pub struct Outbox {
+    queue: VecDeque<Command>,
+    capacity: usize,
+}
+
+impl Outbox {
+    pub fn new(capacity: usize) -> Outbox {
+        Outbox {
+            queue: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Queues `cmd`. A view replaces a queued view (only the latest matters); a refresh joins
+    /// a queued refresh and gets its id. Err(cmd) when full: the caller says so, nothing is
+    /// silently lost.
+    pub fn push(&mut self, cmd: Command) -> Result<CommandId, Command> {
+        match &cmd {
+            Command::View { .. } => {
+                if let Some(slot) = self.queue.iter_mut().find(|c| matches!(c, Command::View { .. })) {
+                    let id = cmd.id();
+                    *slot = cmd;
+                    return Ok(id);
+                }
+            }
+            Command::Refresh { .. } => {
+                if let Some(queued) = self.queue.iter().find(|c| matches!(c, Command::Refresh { .. })) {
+                    return Ok(queued.id());
+                }
+            }
+        }
+        if self.queue.len() >= self.capacity {
+            return Err(cmd);
+        }
+        let id = cmd.id();
+        self.queue.push_back(cmd);
+        Ok(id)
+    }
+
+    pub fn pop(&mut self) -> Option<Command> {
+        self.queue.pop_front()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// The console's state plus what it needs to act: the keymap and the outbox to the worker.
 pub struct Console {
     pub state: AppState,
     pub keymap: Keymap,
-    commands: mpsc::Sender<Command>,
-    next_id: u64,
-    /// Id of the configs request whose answer is still wanted.
-    configs_request: Option<u64>,
+    pub outbox: Outbox,
+    next_id: CommandId,
+    /// The refresh whose answer is awaited.
+    refresh_pending: Option<CommandId>,
+    /// The view last queued for the worker.
+    last_view: Option<ViewWants>,
     /// Rows per page, from the last drawn frame.
     page: usize,
 }
 
 impl Console {
-    pub fn new(state: AppState, keymap: Keymap, commands: mpsc::Sender<Command>) -> Self {
+    pub fn new(state: AppState, keymap: Keymap) -> Self {
         Console {
             state,
             keymap,
-            commands,
+            outbox: Outbox::new(64),
             next_id: 0,
-            configs_request: None,
+            refresh_pending: None,
+            last_view: None,
             page: 10,
         }
     }
 
-    fn send(&mut self, cmd: Command) {
-        // A full inbox means the worker is busy; refreshes are periodic anyway.
-        if self.commands.try_send(cmd).is_err() {
-            tracing::debug!("worker inbox full; command dropped");
+    fn id(&mut self) -> CommandId {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn send(&mut self, cmd: Command) -> Option<CommandId> {
+        match self.outbox.push(cmd) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                self.state.flash(format!(
+                    "busy: {} requests waiting for the cluster; try again",
+                    self.outbox.len()
+                ));
+                None
+            }
         }
     }
 
-    /// Applies one worker update to the state.
+    /// What the screen shows, for the worker.
+    pub fn view(&self) -> ViewWants {
+        let pane = self.state.pane();
+        ViewWants {
+            visible: pane.datasets().to_vec(),
+            topics_first: pane.visible_topics(self.page),
+            topic_configs: self.state.current_topic.clone(),
+            group_offsets: Vec::new(),
+        }
+    }
+
+    /// Rebuilds what changed and tells the worker when the view did; call once per loop turn.
+    pub fn settle(&mut self) {
+        self.state.rebuild();
+        let view = self.view();
+        if self.last_view.as_ref() != Some(&view) {
+            let id = self.id();
+            if self.send(Command::View { id, view: view.clone() }).is_some() {
+                self.last_view = Some(view);
+            }
+        }
+    }
+
+    /// Applies one worker update.
     pub fn apply(&mut self, update: Update) {
         match update {
-            Update::Snapshot(mut snap) => {
-                // Brokers that disappeared from the metadata stay listed, marked down.
-                for old in &self.state.snapshot.brokers {
-                    if !snap.brokers.iter().any(|b| b.id == old.id) {
-                        let mut gone = old.clone();
-                        gone.up = false;
-                        gone.is_controller = false;
-                        snap.brokers.push(gone);
-                    }
-                }
-                snap.brokers.sort_by_key(|b| b.id);
-                let mark = tables::bookmark(&self.state);
-                self.state.snapshot = snap;
-                self.state.snapshot_at = Some(self.state.now);
-                self.state.connection = Connection::Up;
-                tables::rebuild_all_from(&mut self.state, &mark);
-            }
-            Update::Groups(groups) => {
-                let mark = tables::bookmark(&self.state);
-                self.state.group_list = groups;
-                tables::rebuild_all_from(&mut self.state, &mark);
-            }
-            Update::Unreachable { error } => {
-                let since = match &self.state.connection {
-                    Connection::Connecting { since } | Connection::Lost { since, .. } => *since,
-                    // The cluster stopped answering after its last good answer, not when a
-                    // request finally timed out.
-                    Connection::Up => self.state.snapshot_at.unwrap_or(self.state.now),
-                };
-                self.state.connection = Connection::Lost { since, error };
-            }
-            Update::TopicConfigs { id, topic, result } => {
-                if self.configs_request == Some(id) {
-                    self.configs_request = None;
-                    self.state.topic_configs = Some((topic, result));
-                    tables::rebuild(&mut self.state, Pane::Configs);
+            Update::Refreshed { id } => {
+                if self.refresh_pending == Some(id) {
+                    self.refresh_pending = None;
+                    self.state.flash("refreshed");
                 }
             }
-            Update::Note(note) => {
-                if !self.state.notes.contains(&note) {
-                    self.state.notes.push(note);
-                }
-            }
+            other => self.state.apply(other),
         }
-    }
-
-    /// Selects the topic whose partitions and configs are shown, fetching its configs.
-    fn set_topic(&mut self, topic: String) {
-        if self.state.current_topic.as_deref() != Some(topic.as_str()) || self.state.topic_configs.is_none() {
-            self.state.current_topic = Some(topic.clone());
-            self.state.topic_configs = None;
-            self.next_id += 1;
-            self.configs_request = Some(self.next_id);
-            self.send(Command::TopicConfigs {
-                id: self.next_id,
-                topic,
-            });
-            // Another topic's rows: start at the top rather than at the old row index.
-            for pane in [Pane::Partitions, Pane::Configs] {
-                let view = self.state.table_mut(pane);
-                view.selected = 0;
-                view.offset = 0;
-                tables::rebuild(&mut self.state, pane);
-            }
-        }
-    }
-
-    fn selected_topic(&self) -> Option<String> {
-        let row = self.state.topics.selected_row()?;
-        self.state.snapshot.topics.get(row).map(|t| t.name.clone())
-    }
-
-    fn go(&mut self, pane: Pane) {
-        if matches!(pane, Pane::Partitions | Pane::Configs) {
-            if let Some(t) = self.selected_topic().or_else(|| self.state.current_topic.clone()) {
-                self.set_topic(t);
-            }
-        }
-        self.state.pane = pane;
     }
 
     pub fn on_event(&mut self, event: Event) {
@@ -143,62 +171,37 @@ impl Console {
             self.state.should_quit = true;
             return;
         }
-        match self.state.input.clone() {
-            Input::Filter(text) => return self.on_filter_key(key, text),
-            Input::Palette(text) => return self.on_palette_key(key, text),
-            Input::Normal => {}
-        }
-        if self.state.show_help {
-            // Any key closes the help; `q` still quits.
-            self.state.show_help = false;
-            if key.code != KeyCode::Char('q') {
-                return;
+        if let Some(top) = self.state.modals.top() {
+            let action = self.keymap.action(top.context(), &key);
+            let quits = self.keymap.action(KeyContext::Global, &key) == Some(Action::Quit);
+            match self.state.modals.handle(&key, action, quits) {
+                Some(Outcome::ClosedPassOn) | None => {}
+                Some(outcome) => return self.after_modal(outcome),
             }
         }
-        if let Some(action) = self.keymap.action(&key) {
+        let action = self
+            .keymap
+            .action(KeyContext::Table, &key)
+            .or_else(|| self.keymap.action(KeyContext::Global, &key));
+        if let Some(action) = action {
             self.act(action);
         }
     }
 
-    fn on_filter_key(&mut self, key: KeyEvent, mut text: String) {
-        let pane = self.state.pane;
-        match key.code {
-            KeyCode::Esc => {
-                text.clear();
-                self.state.input = Input::Normal;
+    fn after_modal(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::FilterChanged(text) | Outcome::FilterDone(text) => {
+                // The filter applies as it is typed.
+                let table = self.state.pane_mut().table_mut();
+                table.view_mut().filter = text;
+                table.resort();
             }
-            KeyCode::Enter => self.state.input = Input::Normal,
-            KeyCode::Backspace => {
-                text.pop();
-                self.state.input = Input::Filter(text.clone());
+            Outcome::Run(cmd) => self.run_command(&cmd),
+            Outcome::Confirmed(Effect::Send(cmd)) => {
+                self.send(cmd);
             }
-            KeyCode::Char(c) => {
-                text.push(c);
-                self.state.input = Input::Filter(text.clone());
-            }
-            _ => return,
-        }
-        // The filter applies as it is typed.
-        self.state.table_mut(pane).filter = text;
-        tables::rebuild(&mut self.state, pane);
-    }
-
-    fn on_palette_key(&mut self, key: KeyEvent, mut text: String) {
-        match key.code {
-            KeyCode::Esc => self.state.input = Input::Normal,
-            KeyCode::Backspace => {
-                text.pop();
-                self.state.input = Input::Palette(text);
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                self.state.input = Input::Palette(text);
-            }
-            KeyCode::Enter => {
-                self.state.input = Input::Normal;
-                self.run_command(text.trim());
-            }
-            _ => {}
+            Outcome::Confirmed(Effect::Quit) => self.state.should_quit = true,
+            Outcome::Consumed | Outcome::Closed | Outcome::ClosedPassOn => {}
         }
     }
 
@@ -210,94 +213,109 @@ impl Console {
                 self.state.should_quit = true;
                 return;
             }
-            "help" | "h" => {
-                self.state.show_help = true;
-                return;
-            }
-            "refresh" | "r" => {
-                self.send(Command::Refresh);
-                return;
-            }
-            "topics" | "t" => Pane::Topics,
-            "partitions" | "p" => Pane::Partitions,
-            "brokers" | "b" => Pane::Brokers,
-            "groups" | "g" => Pane::Groups,
-            "configs" | "c" => Pane::Configs,
-            other => {
-                self.state.flash(format!(
-                    "unknown command ':{other}' (try :topics, :partitions, :brokers, :groups, :configs, :q)"
-                ));
-                return;
-            }
+            "help" | "h" => return self.act(Action::Help),
+            "refresh" | "r" => return self.act(Action::Refresh),
+            "t" => PaneId::Topics,
+            "p" => PaneId::Partitions,
+            "b" => PaneId::Brokers,
+            "g" => PaneId::Groups,
+            "c" => PaneId::Configs,
+            other => match PaneId::ALL.iter().find(|p| p.action_name() == other) {
+                Some(p) => *p,
+                None => {
+                    return self.state.flash(format!(
+                        "unknown command ':{other}' (try :topics, :partitions, :brokers, :groups, :configs, :q)"
+                    ))
+                }
+            },
         };
         self.go(pane);
     }
 
+    fn go(&mut self, pane: PaneId) {
+        if pane.is_topic_pane() {
+            if let Some(t) = Pane::opens_topic(&self.state.panes.topics).or_else(|| self.state.current_topic.clone()) {
+                self.state.set_topic(t);
+            }
+        }
+        self.state.focus = pane;
+    }
+
     pub fn act(&mut self, action: Action) {
-        let pane = self.state.pane;
+        let page = self.page as isize;
         match action {
             Action::Quit => self.state.should_quit = true,
             Action::NextPane | Action::PrevPane => {
-                let n = Pane::ALL.len();
-                let i = pane.index();
+                let n = PaneId::ALL.len();
+                let i = self.state.focus.index();
                 let next = if action == Action::NextPane {
                     (i + 1) % n
                 } else {
                     (i + n - 1) % n
                 };
-                self.go(Pane::ALL[next]);
+                self.go(PaneId::ALL[next]);
             }
             Action::GoTo(p) => self.go(p),
-            Action::Up => self.state.table_mut(pane).move_by(-1),
-            Action::Down => self.state.table_mut(pane).move_by(1),
-            Action::PageUp => {
-                let page = self.page as isize;
-                self.state.table_mut(pane).move_by(-page)
+            Action::Palette => self.state.modals.push(Modal::Palette(LineInput::default())),
+            Action::Help => {
+                if !self.state.modals.contains(|m| *m == Modal::Help) {
+                    self.state.modals.push(Modal::Help);
+                }
             }
-            Action::PageDown => {
-                let page = self.page as isize;
-                self.state.table_mut(pane).move_by(page)
+            Action::Refresh => {
+                let id = self.id();
+                if let Some(id) = self.send(Command::Refresh { id }) {
+                    self.refresh_pending = Some(id);
+                    self.state.flash("refreshing…");
+                }
             }
-            Action::Home => self.state.table_mut(pane).home(),
-            Action::End => self.state.table_mut(pane).end(),
+            Action::Up => self.view_mut().move_by(-1),
+            Action::Down => self.view_mut().move_by(1),
+            Action::PageUp => self.view_mut().move_by(-page),
+            Action::PageDown => self.view_mut().move_by(page),
+            Action::Home => self.view_mut().home(),
+            Action::End => self.view_mut().end(),
             Action::Open => {
-                if pane == Pane::Topics {
-                    if let Some(t) = self.selected_topic() {
-                        self.set_topic(t);
-                        self.state.pane = Pane::Partitions;
-                    }
+                if let Some(t) = self.state.pane().opens_topic() {
+                    self.state.set_topic(t);
+                    self.state.focus = PaneId::Partitions;
                 }
             }
             Action::Back => {
-                if self.state.show_help {
-                    self.state.show_help = false;
-                } else if !self.state.table(pane).filter.is_empty() {
-                    self.state.table_mut(pane).filter.clear();
-                    tables::rebuild(&mut self.state, pane);
-                } else if matches!(pane, Pane::Partitions | Pane::Configs) {
-                    self.state.pane = Pane::Topics;
+                let focus = self.state.focus;
+                let table = self.state.pane_mut().table_mut();
+                if !table.view().filter.is_empty() {
+                    table.view_mut().filter.clear();
+                    table.resort();
+                } else if focus.is_topic_pane() {
+                    self.state.focus = PaneId::Topics;
                 }
             }
-            Action::Filter => self.state.input = Input::Filter(self.state.table(pane).filter.clone()),
-            Action::Palette => self.state.input = Input::Palette(String::new()),
-            Action::Help => self.state.show_help = !self.state.show_help,
+            Action::Filter => {
+                let text = self.state.pane().table().view().filter.clone();
+                self.state.modals.push(Modal::Filter(LineInput::new(text)));
+            }
             Action::SortNext => {
-                let n = tables::columns(pane).len().max(1);
-                let view = self.state.table_mut(pane);
+                let table = self.state.pane_mut().table_mut();
+                let n = table.layouts().len().max(1);
+                let view = table.view_mut();
                 view.sort_column = (view.sort_column + 1) % n;
                 view.descending = false;
-                tables::rebuild(&mut self.state, pane);
+                table.resort();
             }
             Action::SortReverse => {
-                let view = self.state.table_mut(pane);
+                let table = self.state.pane_mut().table_mut();
+                let view = table.view_mut();
                 view.descending = !view.descending;
-                tables::rebuild(&mut self.state, pane);
+                table.resort();
             }
-            Action::Refresh => {
-                self.send(Command::Refresh);
-                self.state.flash("refreshing…");
-            }
+            // Keys of other contexts mean nothing outside them.
+            Action::Submit | Action::Cancel | Action::DeleteBack | Action::Close | Action::Confirm => {}
         }
+    }
+
+    fn view_mut(&mut self) -> &mut crate::app::columns::TableView {
+        self.state.pane_mut().table_mut().view_mut()
     }
 }
 
@@ -308,11 +326,13 @@ pub trait View {
     fn page_height(&self, screen: Rect, state: &AppState) -> usize;
 }
 
-/// Runs until quit. `quit` resolves on SIGHUP/SIGTERM (an SSH session dropping).
+/// Runs until quit. `quit` resolves on SIGHUP/SIGTERM (an SSH session dropping). Every draw
+/// holds `draw_lock`, so a panic elsewhere can restore the terminal between frames.
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     console: &mut Console,
     view: &impl View,
+    commands: mpsc::Sender<Command>,
     mut updates: mpsc::Receiver<Update>,
     quit: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
@@ -322,15 +342,19 @@ pub async fn run<B: Backend>(
     tokio::pin!(quit);
     loop {
         console.state.now = Instant::now();
+        console.settle();
         let mut page = console.page;
-        terminal
-            .draw(|frame| {
-                page = view.page_height(frame.area(), &console.state);
-                let pane = console.state.pane;
-                console_scroll(&mut console.state, pane, page);
-                view.draw(frame, &console.state, &console.keymap);
-            })
-            .map_err(|e| format!("cannot draw: {e}"))?;
+        {
+            let _frame = crate::app::terminal::draw_guard();
+            terminal
+                .draw(|frame| {
+                    page = view.page_height(frame.area(), &console.state);
+                    // The only state the draw step touches: the scroll position.
+                    console.state.pane_mut().table_mut().view_mut().scroll_into_view(page);
+                    view.draw(frame, &console.state, &console.keymap);
+                })
+                .map_err(|e| format!("cannot draw: {e}"))?;
+        }
         console.page = page.max(1);
         tokio::select! {
             event = events.next() => match event {
@@ -339,14 +363,23 @@ pub async fn run<B: Backend>(
                 None => return Ok(()),
             },
             update = updates.recv() => {
-                if let Some(u) = update {
-                    console.apply(u);
+                match update {
+                    Some(u) => console.apply(u),
+                    None => return Err("the background worker stopped".into()),
                 }
                 // Drain what else is queued, then draw once.
                 while let Ok(u) = updates.try_recv() {
                     console.apply(u);
                 }
             }
+            permit = commands.reserve(), if !console.outbox.is_empty() => match permit {
+                Ok(permit) => {
+                    if let Some(cmd) = console.outbox.pop() {
+                        permit.send(cmd);
+                    }
+                }
+                Err(_) => return Err("the background worker stopped".into()),
+            },
             _ = tick.tick() => {}
             _ = &mut quit => console.state.should_quit = true,
         }
@@ -356,43 +389,37 @@ pub async fn run<B: Backend>(
     }
 }
 
-/// Keeps the selection visible; the only state the draw step touches (scroll position).
-fn console_scroll(state: &mut AppState, pane: Pane, height: usize) {
-    state.table_mut(pane).scroll_into_view(height);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::Target;
-    use crate::cluster::model::{ClusterSnapshot, Partition, Topic};
+    use crate::app::action::{JobKey, Payload};
+    use crate::cluster::connect::ConnectionSpec;
+    use crate::cluster::model::{Metadata, PartitionMeta, TopicMeta};
 
-    fn console() -> (Console, mpsc::Receiver<Command>) {
-        let (tx, rx) = mpsc::channel(16);
-        let target = Target {
-            name: "test".into(),
-            bootstrap: "127.0.0.1:9092".into(),
-            bundled: false,
-        };
-        let state = AppState::new(target, Instant::now());
-        (Console::new(state, Keymap::load(None).unwrap(), tx), rx)
+    fn console() -> Console {
+        let state = AppState::new(ConnectionSpec::bootstrap("127.0.0.1:9092"), Instant::now());
+        Console::new(state, Keymap::load(None).unwrap())
     }
 
-    fn snapshot(names: &[&str]) -> ClusterSnapshot {
-        ClusterSnapshot {
-            topics: names
-                .iter()
-                .map(|n| Topic {
-                    name: n.to_string(),
-                    partitions: vec![Partition {
-                        id: 0,
-                        leader: Some(1),
+    fn metadata(names: &[&str]) -> Update {
+        Update::Finished {
+            job: JobKey::Metadata,
+            at: Instant::now(),
+            result: Ok(Payload::Metadata(Metadata {
+                topics: names
+                    .iter()
+                    .map(|n| TopicMeta {
+                        name: n.to_string(),
+                        partitions: vec![PartitionMeta {
+                            id: 0,
+                            leader: Some(1),
+                            ..Default::default()
+                        }],
                         ..Default::default()
-                    }],
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })),
         }
     }
 
@@ -400,123 +427,139 @@ mod tests {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
     }
 
+    fn code(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn drain(c: &mut Console) -> Vec<Command> {
+        std::iter::from_fn(|| c.outbox.pop()).collect()
+    }
+
     #[test]
-    fn enter_opens_the_selected_topic_and_requests_its_configs() {
-        let (mut c, mut rx) = console();
-        c.apply(Update::Snapshot(snapshot(&["alpha", "beta"])));
+    fn enter_opens_the_selected_topic_and_asks_for_its_configs() {
+        let mut c = console();
+        c.apply(metadata(&["alpha", "beta"]));
+        c.settle();
+        drain(&mut c);
         c.on_key(key('j'));
-        c.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-        assert_eq!(c.state.pane, Pane::Partitions);
+        c.on_key(code(KeyCode::Enter));
+        assert_eq!(c.state.focus, PaneId::Partitions);
         assert_eq!(c.state.current_topic.as_deref(), Some("beta"));
-        match rx.try_recv().unwrap() {
-            Command::TopicConfigs { topic, id } => {
-                assert_eq!(topic, "beta");
-                // A stale answer (older id) is dropped; the current one lands.
-                c.apply(Update::TopicConfigs {
-                    id: id + 100,
-                    topic: "x".into(),
-                    result: Ok(vec![]),
-                });
-                assert!(c.state.topic_configs.is_none());
-                c.apply(Update::TopicConfigs {
-                    id,
-                    topic: "beta".into(),
-                    result: Err("boom".into()),
-                });
-                assert!(c.state.topic_configs.is_some());
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        c.settle();
+        let cmds = drain(&mut c);
+        assert!(
+            matches!(&cmds[..], [Command::View { view, .. }] if view.topic_configs.as_deref() == Some("beta") && view.topics_first == ["beta"]),
+            "{cmds:?}"
+        );
+        // Another topic: the view moves on, and the worker cancels the old topic's configs.
+        c.on_key(code(KeyCode::Esc));
+        c.on_key(key('k'));
+        c.on_key(code(KeyCode::Enter));
+        c.settle();
+        assert!(
+            matches!(&drain(&mut c)[..], [Command::View { view, .. }] if view.topic_configs.as_deref() == Some("alpha"))
+        );
     }
 
     #[test]
     fn filter_applies_while_typing_and_esc_clears_it() {
-        let (mut c, _rx) = console();
-        c.apply(Update::Snapshot(snapshot(&["orders", "payments", "order-events"])));
+        let mut c = console();
+        c.apply(metadata(&["orders", "payments", "order-events"]));
+        c.settle();
         c.on_key(key('/'));
         for ch in "order".chars() {
             c.on_key(key(ch));
         }
-        assert_eq!(c.state.topics.rows.len(), 2);
-        c.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-        assert_eq!(c.state.input, Input::Normal);
-        assert_eq!(c.state.topics.rows.len(), 3);
+        assert_eq!(c.state.panes.topics.table.view.order.len(), 2);
+        c.on_key(code(KeyCode::Esc));
+        assert!(c.state.modals.is_empty());
+        assert_eq!(c.state.panes.topics.table.view.order.len(), 3);
+        // Enter keeps it; Esc in the table then clears it.
+        c.on_key(key('/'));
+        c.on_key(key('p'));
+        c.on_key(code(KeyCode::Enter));
+        assert_eq!(c.state.panes.topics.table.view.filter, "p");
+        c.on_key(code(KeyCode::Esc));
+        assert_eq!(c.state.panes.topics.table.view.filter, "");
     }
 
     #[test]
     fn palette_switches_panes_quits_and_reports_unknown_commands() {
-        let (mut c, _rx) = console();
+        let mut c = console();
         for ch in ":groups".chars() {
             c.on_key(key(ch));
         }
-        c.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-        assert_eq!(c.state.pane, Pane::Groups);
+        c.on_key(code(KeyCode::Enter));
+        assert_eq!(c.state.focus, PaneId::Groups);
         for ch in ":nope".chars() {
             c.on_key(key(ch));
         }
-        c.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        c.on_key(code(KeyCode::Enter));
         assert!(c.state.visible_flash().unwrap().contains("unknown command"));
         for ch in ":q".chars() {
             c.on_key(key(ch));
         }
-        c.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        c.on_key(code(KeyCode::Enter));
         assert!(c.state.should_quit);
     }
 
     #[test]
-    fn lost_connection_keeps_data_and_remembers_since_when() {
-        let (mut c, _rx) = console();
-        c.apply(Update::Snapshot(snapshot(&["a"])));
-        c.apply(Update::Unreachable {
-            error: "timeout".into(),
-        });
-        let Connection::Lost { since, .. } = c.state.connection.clone() else {
-            panic!()
-        };
-        c.state.now += Duration::from_secs(5);
-        c.apply(Update::Unreachable {
-            error: "timeout".into(),
-        });
+    fn help_takes_the_next_key_and_q_still_quits() {
+        let mut c = console();
+        c.on_key(key('?'));
+        assert!(c.state.modals.contains(|m| *m == Modal::Help));
+        c.on_key(key('4'));
+        assert!(c.state.modals.is_empty());
         assert_eq!(
-            c.state.connection,
-            Connection::Lost {
-                since,
-                error: "timeout".into()
-            }
+            c.state.focus,
+            PaneId::Topics,
+            "the key that closed the help did nothing else"
         );
-        assert!(c.state.is_stale());
-        assert_eq!(c.state.snapshot.topics.len(), 1, "last good data stays");
+        c.on_key(key('?'));
+        c.on_key(key('q'));
+        assert!(c.state.should_quit);
     }
 
     #[test]
-    fn brokers_missing_from_metadata_are_kept_and_marked_down() {
-        use crate::cluster::model::Broker;
-        let (mut c, _rx) = console();
-        let b = |id| Broker {
-            id,
-            host: "h".into(),
-            port: 1,
-            rack: None,
-            is_controller: false,
-            up: true,
-        };
-        c.apply(Update::Snapshot(ClusterSnapshot {
-            brokers: vec![b(1), b(2), b(3)],
-            ..Default::default()
-        }));
-        c.apply(Update::Snapshot(ClusterSnapshot {
-            brokers: vec![b(1), b(3)],
-            ..Default::default()
-        }));
-        let down: Vec<i32> = c
-            .state
-            .snapshot
-            .brokers
+    fn refreshes_are_answered_by_id_and_never_dropped() {
+        let mut c = console();
+        c.act(Action::Refresh);
+        c.act(Action::Refresh);
+        let cmds = drain(&mut c);
+        let ids: Vec<CommandId> = cmds
             .iter()
-            .filter(|b| !b.up)
-            .map(|b| b.id)
+            .filter_map(|cmd| match cmd {
+                Command::Refresh { id } => Some(*id),
+                _ => None,
+            })
             .collect();
-        assert_eq!(down, [2]);
-        assert_eq!(c.state.snapshot.brokers.len(), 3);
+        assert_eq!(ids.len(), 1, "a refresh joins the one already queued");
+        // A stale answer (another id) changes nothing; the awaited one is reported.
+        c.apply(Update::Refreshed { id: ids[0] + 100 });
+        assert_eq!(c.state.visible_flash(), Some("refreshing…"));
+        c.apply(Update::Refreshed { id: ids[0] });
+        assert_eq!(c.state.visible_flash(), Some("refreshed"));
+    }
+
+    #[test]
+    fn a_full_outbox_refuses_with_a_message_and_views_replace_each_other() {
+        let mut o = Outbox::new(2);
+        let view = |id| Command::View {
+            id,
+            view: ViewWants::default(),
+        };
+        assert_eq!(o.push(view(1)), Ok(1));
+        assert_eq!(o.push(view(2)), Ok(2));
+        assert_eq!(o.len(), 1, "the newer view replaced the queued one");
+        assert_eq!(o.push(Command::Refresh { id: 3 }), Ok(3));
+        assert_eq!(o.push(Command::Refresh { id: 4 }), Ok(3));
+        let mut full = Outbox::new(1);
+        full.push(Command::Refresh { id: 1 }).unwrap();
+        assert_eq!(full.push(view(2)), Err(view(2)));
+        let mut c = console();
+        c.outbox = full;
+        c.settle();
+        assert!(c.state.visible_flash().unwrap().starts_with("busy"));
+        assert!(c.last_view.is_none(), "the view is sent again once there is room");
     }
 }

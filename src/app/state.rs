@@ -1,204 +1,518 @@
 //! AppState: the plain data the UI renders from. Mutated only by the event loop (keys and
 //! worker updates); render functions take `&AppState` and never change it.
 //!
-//! Tables keep their visible row order (`TableView::rows`) computed when data, sort or filter
-//! change, never per frame: a 10,000-row table costs nothing to draw when nothing changed.
+//! Each dataset the worker fetches is a [`Fetched`]: its last good value, when it was fetched,
+//! its last error, and whether a request is in flight, per part for datasets fetched in several
+//! requests (offsets in chunks, sizes per broker). A failed request keeps the last good value,
+//! which is then stale. Panes derive their rows from the datasets when they change, never per
+//! frame.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::cluster::model::{ClusterSnapshot, ConfigEntry, Topic};
+use crate::app::action::{JobKey, Payload, Update};
+use crate::app::modal::ModalStack;
+use crate::app::panes::{Context, Pane, PaneId, Panes};
+use crate::cluster::connect::ConnectionSpec;
+use crate::cluster::error::ClusterError;
+use crate::cluster::ffi::CommittedOffset;
+use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
 
-/// Which cluster this console is looking at.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    /// Profile name, "bundled", or the bootstrap list itself.
-    pub name: String,
-    pub bootstrap: String,
-    /// The bundled broker that this process started (or reused).
-    pub bundled: bool,
+/// The kinds of data the worker fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dataset {
+    Metadata,
+    HighWatermarks,
+    LogStarts,
+    Sizes,
+    Retention,
+    Groups,
+    GroupOffsets,
+    TopicConfigs,
 }
 
+impl Dataset {
+    /// How the dataset is named in messages ("data 12 s old", "waiting for ...").
+    pub fn label(self) -> &'static str {
+        match self {
+            Dataset::Metadata => "metadata",
+            Dataset::HighWatermarks => "offsets",
+            Dataset::LogStarts => "log starts",
+            Dataset::Sizes => "sizes",
+            Dataset::Retention => "retention",
+            Dataset::Groups => "groups",
+            Dataset::GroupOffsets => "committed offsets",
+            Dataset::TopicConfigs => "configs",
+        }
+    }
+}
+
+/// The last failure of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub at: Instant,
+}
+
+/// Freshness of one part of a dataset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Part {
+    /// The last success.
+    pub ok_at: Option<Instant>,
+    /// The last attempt's failure, cleared by a success.
+    pub error: Option<Failure>,
+    pub in_flight_since: Option<Instant>,
+}
+
+/// A dataset: its value and, per part, when it was fetched, its last error and whether a
+/// request is in flight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched<T> {
+    /// The last good value (merged over parts); kept when a request fails.
+    pub value: Option<T>,
+    pub parts: BTreeMap<i64, Part>,
+}
+
+impl<T> Default for Fetched<T> {
+    fn default() -> Self {
+        Fetched {
+            value: None,
+            parts: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Fetched<T> {
+    pub fn started(&mut self, part: i64, at: Instant) {
+        self.parts.entry(part).or_default().in_flight_since = Some(at);
+    }
+
+    pub fn succeeded(&mut self, part: i64, at: Instant) {
+        let p = self.parts.entry(part).or_default();
+        p.ok_at = Some(at);
+        p.error = None;
+        p.in_flight_since = None;
+    }
+
+    pub fn failed(&mut self, part: i64, at: Instant, message: String) {
+        let p = self.parts.entry(part).or_default();
+        p.error = Some(Failure { message, at });
+        p.in_flight_since = None;
+    }
+
+    pub fn forget(&mut self, part: i64) {
+        self.parts.remove(&part);
+    }
+
+    /// When the oldest part was last fetched; None before any success.
+    pub fn fetched_at(&self) -> Option<Instant> {
+        self.parts.values().filter_map(|p| p.ok_at).min()
+    }
+
+    /// Whether any part ever succeeded.
+    pub fn ever_fetched(&self) -> bool {
+        self.parts.values().any(|p| p.ok_at.is_some())
+    }
+
+    /// The most recent failure among parts whose last attempt failed.
+    pub fn error(&self) -> Option<&Failure> {
+        self.parts
+            .values()
+            .filter_map(|p| p.error.as_ref())
+            .max_by_key(|f| f.at)
+    }
+
+    /// Since when the oldest request in flight has been waiting.
+    pub fn in_flight_since(&self) -> Option<Instant> {
+        self.parts.values().filter_map(|p| p.in_flight_since).min()
+    }
+
+    pub fn in_flight(&self) -> bool {
+        self.in_flight_since().is_some()
+    }
+
+    /// The data shown is older than it should be: some part had a good answer and its last
+    /// request failed. Returns how old that part's data is.
+    pub fn stale_age(&self, now: Instant) -> Option<Duration> {
+        self.parts
+            .values()
+            .filter(|p| p.error.is_some())
+            .filter_map(|p| p.ok_at)
+            .min()
+            .map(|at| now.saturating_duration_since(at))
+    }
+
+    pub fn is_stale(&self) -> bool {
+        self.parts.values().any(|p| p.error.is_some() && p.ok_at.is_some())
+    }
+}
+
+/// Everything fetched from the cluster.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterData {
+    pub metadata: Fetched<Metadata>,
+    pub high_watermarks: Fetched<PartitionMap<i64>>,
+    pub log_starts: Fetched<PartitionMap<i64>>,
+    /// Per broker id, the bytes of each partition replica it hosts.
+    pub sizes: Fetched<HashMap<i32, PartitionMap<u64>>>,
+    pub retention: Fetched<HashMap<String, Retention>>,
+    pub groups: Fetched<Vec<GroupSummary>>,
+    pub group_offsets: HashMap<String, Fetched<Vec<CommittedOffset>>>,
+    pub topic_configs: HashMap<String, Fetched<Vec<ConfigEntry>>>,
+}
+
+impl ClusterData {
+    /// The freshness of `dataset` (for keyed datasets, of `key`).
+    fn freshness_mut(&mut self, job: &JobKey) -> FreshnessMut<'_> {
+        match job {
+            JobKey::Metadata => FreshnessMut::of(&mut self.metadata),
+            JobKey::HighWatermarks(_) => FreshnessMut::of(&mut self.high_watermarks),
+            JobKey::LogStarts(_) => FreshnessMut::of(&mut self.log_starts),
+            JobKey::Sizes(_) => FreshnessMut::of(&mut self.sizes),
+            JobKey::Retention(_) => FreshnessMut::of(&mut self.retention),
+            JobKey::Groups => FreshnessMut::of(&mut self.groups),
+            JobKey::GroupOffsets(g) => FreshnessMut::of(self.group_offsets.entry(g.clone()).or_default()),
+            JobKey::TopicConfigs(t) => FreshnessMut::of(self.topic_configs.entry(t.clone()).or_default()),
+        }
+    }
+
+    /// Whether `dataset` is stale, and how old its data is; for keyed datasets, `key`'s.
+    pub fn stale_age(&self, dataset: Dataset, key: Option<&str>, now: Instant) -> Option<Duration> {
+        match dataset {
+            Dataset::Metadata => self.metadata.stale_age(now),
+            Dataset::HighWatermarks => self.high_watermarks.stale_age(now),
+            Dataset::LogStarts => self.log_starts.stale_age(now),
+            Dataset::Sizes => self.sizes.stale_age(now),
+            Dataset::Retention => self.retention.stale_age(now),
+            Dataset::Groups => self.groups.stale_age(now),
+            Dataset::GroupOffsets => self.group_offsets.get(key?)?.stale_age(now),
+            Dataset::TopicConfigs => self.topic_configs.get(key?)?.stale_age(now),
+        }
+    }
+
+    /// Since when `dataset`'s oldest request in flight has been waiting.
+    pub fn in_flight_since(&self, dataset: Dataset, key: Option<&str>) -> Option<Instant> {
+        match dataset {
+            Dataset::Metadata => self.metadata.in_flight_since(),
+            Dataset::HighWatermarks => self.high_watermarks.in_flight_since(),
+            Dataset::LogStarts => self.log_starts.in_flight_since(),
+            Dataset::Sizes => self.sizes.in_flight_since(),
+            Dataset::Retention => self.retention.in_flight_since(),
+            Dataset::Groups => self.groups.in_flight_since(),
+            Dataset::GroupOffsets => self.group_offsets.get(key?)?.in_flight_since(),
+            Dataset::TopicConfigs => self.topic_configs.get(key?)?.in_flight_since(),
+        }
+    }
+}
+
+/// Type-erased access to a [`Fetched`]'s freshness.
+struct FreshnessMut<'a> {
+    parts: &'a mut BTreeMap<i64, Part>,
+    has_value: bool,
+}
+
+impl<'a> FreshnessMut<'a> {
+    fn of<T>(f: &'a mut Fetched<T>) -> FreshnessMut<'a> {
+        FreshnessMut {
+            has_value: f.value.is_some(),
+            parts: &mut f.parts,
+        }
+    }
+}
+
+/// The cluster connection as the header tells it, from the metadata requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Connection {
     /// No answer yet since start.
     Connecting { since: Instant },
-    /// The last refresh succeeded.
+    /// The last metadata request succeeded.
     Up,
-    /// Refreshes fail; the last good data is still shown, marked stale.
+    /// Metadata requests fail; the last good data is still shown, marked stale. `since` is the
+    /// last good answer (or the start).
     Lost { since: Instant, error: String },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Topics,
-    Partitions,
-    Brokers,
-    Groups,
-    Configs,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Topics,
-        Pane::Partitions,
-        Pane::Brokers,
-        Pane::Groups,
-        Pane::Configs,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Topics => "Topics",
-            Pane::Partitions => "Partitions",
-            Pane::Brokers => "Brokers",
-            Pane::Groups => "Groups",
-            Pane::Configs => "Configs",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-}
-
-pub use crate::cluster::model::GroupSummary;
-
-/// Scroll, selection, sort and filter of one table. `rows` holds indices into the pane's
-/// source list in display order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TableView {
-    pub selected: usize,
-    pub offset: usize,
-    pub sort_column: usize,
-    pub descending: bool,
-    pub filter: String,
-    pub rows: Vec<usize>,
-}
-
-impl TableView {
-    pub fn selected_row(&self) -> Option<usize> {
-        self.rows.get(self.selected).copied()
-    }
-
-    pub fn move_by(&mut self, delta: isize) {
-        if self.rows.is_empty() {
-            self.selected = 0;
-            return;
-        }
-        let max = self.rows.len() as isize - 1;
-        self.selected = (self.selected as isize + delta).clamp(0, max) as usize;
-    }
-
-    pub fn home(&mut self) {
-        self.selected = 0;
-    }
-
-    pub fn end(&mut self) {
-        self.selected = self.rows.len().saturating_sub(1);
-    }
-
-    /// Keeps the selection on screen for a viewport of `height` rows.
-    pub fn scroll_into_view(&mut self, height: usize) {
-        if height == 0 {
-            return;
-        }
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-    }
-}
-
-/// What the bottom line is for right now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    Normal,
-    /// `/` typed: editing the current pane's filter.
-    Filter(String),
-    /// `:` typed: a command.
-    Palette(String),
-}
-
 pub struct AppState {
-    pub target: Target,
+    pub cluster: ConnectionSpec,
     pub connection: Connection,
-    /// The clock for rendering relative times; set by the event loop each tick, fixed in tests.
+    /// The clock for rendering relative times; set by the event loop each turn, fixed in tests.
     pub now: Instant,
-    pub snapshot: ClusterSnapshot,
-    pub snapshot_at: Option<Instant>,
-    pub pane: Pane,
-    pub topics: TableView,
-    pub partitions: TableView,
-    pub brokers: TableView,
-    pub groups: TableView,
-    pub configs: TableView,
+    pub data: ClusterData,
+    pub panes: Panes,
+    pub focus: PaneId,
     /// The topic whose partitions and configs are shown.
     pub current_topic: Option<String>,
-    /// Configs of `current_topic`, once fetched: Ok(entries) or the cluster's error.
-    pub topic_configs: Option<(String, Result<Vec<ConfigEntry>, String>)>,
-    pub group_list: Vec<GroupSummary>,
-    /// Things this cluster does not support, said once, e.g. "no DescribeLogDirs: sizes unknown".
+    pub modals: ModalStack,
+    /// Things this cluster does not support, said once, e.g. "sizes unknown: ...".
     pub notes: Vec<String>,
-    pub input: Input,
-    pub show_help: bool,
     /// A transient message (result of an action, a bad command) and when it was shown.
     pub flash: Option<(String, Instant)>,
     pub should_quit: bool,
+    /// Datasets changed since the panes were last rebuilt.
+    changed: Vec<Dataset>,
 }
 
 impl AppState {
-    pub fn new(target: Target, now: Instant) -> Self {
+    pub fn new(cluster: ConnectionSpec, now: Instant) -> Self {
         AppState {
-            target,
+            cluster,
             connection: Connection::Connecting { since: now },
             now,
-            snapshot: ClusterSnapshot::default(),
-            snapshot_at: None,
-            pane: Pane::Topics,
-            topics: TableView::default(),
-            partitions: TableView::default(),
-            brokers: TableView::default(),
-            groups: TableView::default(),
-            configs: TableView::default(),
+            data: ClusterData::default(),
+            panes: Panes::default(),
+            focus: PaneId::Topics,
             current_topic: None,
-            topic_configs: None,
-            group_list: Vec::new(),
+            modals: ModalStack::default(),
             notes: Vec::new(),
-            input: Input::Normal,
-            show_help: false,
             flash: None,
             should_quit: false,
+            changed: Vec::new(),
         }
     }
 
-    pub fn table(&self, pane: Pane) -> &TableView {
-        match pane {
-            Pane::Topics => &self.topics,
-            Pane::Partitions => &self.partitions,
-            Pane::Brokers => &self.brokers,
-            Pane::Groups => &self.groups,
-            Pane::Configs => &self.configs,
+    /// The focused pane.
+    pub fn pane(&self) -> &dyn Pane {
+        self.panes.get(self.focus)
+    }
+
+    pub fn pane_mut(&mut self) -> &mut dyn Pane {
+        self.panes.get_mut(self.focus)
+    }
+
+    /// Whether any metadata has arrived (without it there is nothing to show, stale or not).
+    pub fn has_data(&self) -> bool {
+        self.data.metadata.value.is_some()
+    }
+
+    /// Applies one worker update. Panes are rebuilt later, once per batch ([`Self::rebuild`]).
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Started { job, at } => {
+                self.data
+                    .freshness_mut(&job)
+                    .parts
+                    .entry(job.part())
+                    .or_default()
+                    .in_flight_since = Some(at);
+            }
+            Update::Finished { job, at, result } => {
+                let part = job.part();
+                match result {
+                    Ok(payload) => {
+                        self.merge(&job, payload);
+                        let f = self.data.freshness_mut(&job);
+                        let p = f.parts.entry(part).or_default();
+                        p.ok_at = Some(at);
+                        p.error = None;
+                        p.in_flight_since = None;
+                        if job == JobKey::Metadata {
+                            self.connection = Connection::Up;
+                        }
+                    }
+                    Err(e) => self.failed(&job, at, e),
+                }
+                self.mark_changed(job.dataset());
+            }
+            Update::Dropped { job } => {
+                match &job {
+                    JobKey::TopicConfigs(t) => {
+                        self.data.topic_configs.remove(t);
+                    }
+                    JobKey::GroupOffsets(g) => {
+                        self.data.group_offsets.remove(g);
+                    }
+                    _ => {
+                        self.data.freshness_mut(&job).parts.remove(&job.part());
+                    }
+                }
+                self.mark_changed(job.dataset());
+            }
+            Update::Refreshed { .. } => {}
         }
     }
 
-    pub fn table_mut(&mut self, pane: Pane) -> &mut TableView {
-        match pane {
-            Pane::Topics => &mut self.topics,
-            Pane::Partitions => &mut self.partitions,
-            Pane::Brokers => &mut self.brokers,
-            Pane::Groups => &mut self.groups,
-            Pane::Configs => &mut self.configs,
+    fn failed(&mut self, job: &JobKey, at: Instant, e: ClusterError) {
+        let message = e.to_string();
+        let f = self.data.freshness_mut(job);
+        let never = !f.has_value && f.parts.values().all(|p| p.ok_at.is_none());
+        let p = f.parts.entry(job.part()).or_default();
+        p.error = Some(Failure {
+            message: message.clone(),
+            at,
+        });
+        p.in_flight_since = None;
+        if *job == JobKey::Metadata {
+            let since = match &self.connection {
+                Connection::Connecting { since } | Connection::Lost { since, .. } => *since,
+                // The cluster stopped answering after its last good answer, not when a
+                // request finally timed out.
+                Connection::Up => self.data.metadata.fetched_at().unwrap_or(at),
+            };
+            self.connection = Connection::Lost { since, error: message };
+            return;
+        }
+        // What the cluster cannot do is said once, on the message line; later failures of data
+        // that was fetched before show as stale marks instead.
+        if never {
+            let note = match job.dataset() {
+                Dataset::HighWatermarks | Dataset::LogStarts => Some(format!("offsets unavailable: {message}")),
+                Dataset::Sizes => Some(format!(
+                    "sizes unknown: the cluster does not answer DescribeLogDirs ({message})"
+                )),
+                Dataset::Retention => Some(format!("configs unavailable: {message}")),
+                Dataset::Groups => Some(format!("consumer groups unavailable: {message}")),
+                _ => None,
+            };
+            if let Some(note) = note {
+                self.note(note);
+            }
         }
     }
 
-    pub fn current_topic(&self) -> Option<&Topic> {
-        self.snapshot.topic(self.current_topic.as_deref()?)
+    /// Adds a note unless the same kind of note is already there.
+    pub fn note(&mut self, note: String) {
+        let kind = note.split(':').next().unwrap_or("").to_string();
+        if !self.notes.iter().any(|n| n.split(':').next() == Some(kind.as_str())) {
+            self.notes.push(note);
+        }
     }
 
-    /// The data is older than a refresh should be (the cluster stopped answering).
-    pub fn is_stale(&self) -> bool {
-        matches!(self.connection, Connection::Lost { .. })
+    /// Merges a job's answer into its dataset.
+    fn merge(&mut self, job: &JobKey, payload: Payload) {
+        let d = &mut self.data;
+        match payload {
+            Payload::Metadata(mut md) => {
+                // Brokers that disappeared from the metadata stay listed, marked down.
+                if let Some(old) = &d.metadata.value {
+                    for b in &old.brokers {
+                        if !md.brokers.iter().any(|n| n.id == b.id) {
+                            let mut gone = b.clone();
+                            gone.up = false;
+                            gone.is_controller = false;
+                            md.brokers.push(gone);
+                        }
+                    }
+                }
+                md.brokers.sort_by_key(|b| b.id);
+                // Forget offsets, sizes and retention of topics that are gone.
+                let exists = |t: &str| md.topic(t).is_some();
+                for map in [&mut d.high_watermarks.value, &mut d.log_starts.value]
+                    .into_iter()
+                    .flatten()
+                {
+                    map.retain_topics(&exists);
+                }
+                if let Some(r) = &mut d.retention.value {
+                    r.retain(|t, _| exists(t));
+                }
+                for sizes in d.sizes.value.iter_mut().flat_map(|m| m.values_mut()) {
+                    sizes.retain_topics(&exists);
+                }
+                d.metadata.value = Some(md);
+                // Rows of every pane depend on which topics exist.
+                self.changed.extend([Dataset::HighWatermarks, Dataset::TopicConfigs]);
+            }
+            Payload::Offsets(list) => {
+                let map = match job {
+                    JobKey::LogStarts(_) => d.log_starts.value.get_or_insert_with(PartitionMap::default),
+                    _ => d.high_watermarks.value.get_or_insert_with(PartitionMap::default),
+                };
+                // A partition that failed keeps its last good offset.
+                for o in list.iter().filter(|o| o.error.is_none() && o.offset >= 0) {
+                    map.insert(&o.topic, o.partition, o.offset);
+                }
+            }
+            Payload::Sizes(sizes) => {
+                if let JobKey::Sizes(broker) = job {
+                    d.sizes.value.get_or_insert_with(HashMap::new).insert(*broker, sizes);
+                }
+            }
+            Payload::Retention(r) => d.retention.value.get_or_insert_with(HashMap::new).extend(r),
+            Payload::Groups(g) => d.groups.value = Some(g),
+            Payload::GroupOffsets(o) => {
+                if let JobKey::GroupOffsets(g) = job {
+                    d.group_offsets.entry(g.clone()).or_default().value = Some(o);
+                }
+            }
+            Payload::TopicConfigs(c) => {
+                if let JobKey::TopicConfigs(t) = job {
+                    d.topic_configs.entry(t.clone()).or_default().value = Some(c);
+                }
+            }
+        }
+    }
+
+    fn mark_changed(&mut self, d: Dataset) {
+        if !self.changed.contains(&d) {
+            self.changed.push(d);
+        }
+    }
+
+    /// Rebuilds the rows of panes whose data changed since the last call.
+    pub fn rebuild(&mut self) {
+        if self.changed.is_empty() {
+            return;
+        }
+        let changed = std::mem::take(&mut self.changed);
+        let ctx = Context {
+            current_topic: self.current_topic.as_deref(),
+        };
+        self.panes.rebuild_changed(&self.data, ctx, &changed);
+    }
+
+    /// Rebuilds every pane's rows.
+    pub fn rebuild_all(&mut self) {
+        self.changed.clear();
+        let ctx = Context {
+            current_topic: self.current_topic.as_deref(),
+        };
+        self.panes.rebuild_all(&self.data, ctx);
+    }
+
+    /// Opens `topic` in the topic panes; true when it changed.
+    pub fn set_topic(&mut self, topic: String) -> bool {
+        if self.current_topic.as_deref() == Some(topic.as_str()) {
+            return false;
+        }
+        self.current_topic = Some(topic);
+        let ctx = Context {
+            current_topic: self.current_topic.as_deref(),
+        };
+        for id in [PaneId::Partitions, PaneId::Configs] {
+            self.panes.get_mut(id).rebuild(&self.data, ctx);
+        }
+        true
+    }
+
+    /// The key of a keyed dataset as a pane shows it (the open topic's configs).
+    fn dataset_key(&self, d: Dataset) -> Option<&str> {
+        match d {
+            Dataset::TopicConfigs => self.current_topic.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How old the data of `pane` is, when any of it is stale.
+    pub fn stale_age(&self, pane: PaneId) -> Option<Duration> {
+        self.panes
+            .get(pane)
+            .datasets()
+            .iter()
+            .filter_map(|d| self.data.stale_age(*d, self.dataset_key(*d), self.now))
+            .max()
+    }
+
+    /// The dataset of `pane` that has waited longest for an answer, and for how long.
+    pub fn waiting(&self, pane: PaneId) -> Option<(Dataset, Duration)> {
+        self.panes
+            .get(pane)
+            .datasets()
+            .iter()
+            .filter_map(|d| {
+                let since = self.data.in_flight_since(*d, self.dataset_key(*d))?;
+                Some((*d, self.now.saturating_duration_since(since)))
+            })
+            .max_by_key(|(_, w)| *w)
     }
 
     pub fn flash(&mut self, text: impl Into<String>) {
@@ -209,5 +523,193 @@ impl AppState {
     pub fn visible_flash(&self) -> Option<&str> {
         let (text, at) = self.flash.as_ref()?;
         (self.now.saturating_duration_since(*at) < Duration::from_secs(6)).then_some(text.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ffi::ListedOffset;
+    use crate::cluster::model::{Broker, PartitionMeta, TopicMeta};
+
+    fn state() -> (AppState, Instant) {
+        let t0 = Instant::now();
+        (AppState::new(ConnectionSpec::bootstrap("127.0.0.1:9092"), t0), t0)
+    }
+
+    fn metadata(topics: &[&str], brokers: &[i32]) -> Metadata {
+        Metadata {
+            cluster_id: None,
+            controller_id: brokers.first().copied(),
+            brokers: brokers
+                .iter()
+                .map(|id| Broker {
+                    id: *id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    is_controller: false,
+                    up: true,
+                })
+                .collect(),
+            topics: topics
+                .iter()
+                .map(|n| TopicMeta {
+                    name: n.to_string(),
+                    internal: false,
+                    error: None,
+                    partitions: vec![PartitionMeta {
+                        id: 0,
+                        leader: Some(1),
+                        replicas: vec![1],
+                        isr: vec![1],
+                        error: None,
+                    }],
+                })
+                .collect(),
+        }
+    }
+
+    fn hw(topic: &str, offset: i64) -> ListedOffset {
+        ListedOffset {
+            topic: topic.into(),
+            partition: 0,
+            offset,
+            timestamp: -1,
+            leader_epoch: None,
+            error: None,
+        }
+    }
+
+    fn ok(job: JobKey, at: Instant, payload: Payload) -> Update {
+        Update::Finished {
+            job,
+            at,
+            result: Ok(payload),
+        }
+    }
+
+    fn err(job: JobKey, at: Instant) -> Update {
+        Update::Finished {
+            job,
+            at,
+            result: Err(ClusterError::Timeout {
+                what: "list offsets".into(),
+                secs: 5,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_failed_request_keeps_the_last_value_marked_stale_with_its_age() {
+        let (mut s, t0) = state();
+        s.apply(ok(JobKey::Metadata, t0, Payload::Metadata(metadata(&["a"], &[1]))));
+        s.apply(Update::Started {
+            job: JobKey::HighWatermarks(0),
+            at: t0,
+        });
+        assert!(s.data.high_watermarks.in_flight());
+        s.apply(ok(JobKey::HighWatermarks(0), t0, Payload::Offsets(vec![hw("a", 42)])));
+        assert!(!s.data.high_watermarks.in_flight());
+        s.apply(err(JobKey::HighWatermarks(0), t0 + Duration::from_secs(2)));
+        assert_eq!(
+            s.data.high_watermarks.value.as_ref().unwrap().get("a", 0),
+            Some(42),
+            "last good value kept"
+        );
+        s.now = t0 + Duration::from_secs(9);
+        s.rebuild_all();
+        assert_eq!(s.stale_age(PaneId::Topics), Some(Duration::from_secs(9)));
+        assert_eq!(
+            s.stale_age(PaneId::Brokers),
+            None,
+            "brokers show metadata only, which is fresh"
+        );
+        assert_eq!(s.panes.topics.table.rows[0].records, None, "no log start yet");
+        // A later success clears the mark.
+        s.apply(ok(
+            JobKey::HighWatermarks(0),
+            s.now,
+            Payload::Offsets(vec![hw("a", 50)]),
+        ));
+        assert_eq!(s.stale_age(PaneId::Topics), None);
+        assert!(s.notes.is_empty(), "a dataset that worked before is stale, not a note");
+    }
+
+    #[test]
+    fn a_dataset_that_never_answered_is_a_note_not_a_stale_mark() {
+        let (mut s, t0) = state();
+        s.apply(ok(JobKey::Metadata, t0, Payload::Metadata(metadata(&["a"], &[1]))));
+        s.apply(err(JobKey::Sizes(1), t0));
+        s.apply(err(JobKey::Sizes(1), t0 + Duration::from_secs(10)));
+        assert_eq!(s.stale_age(PaneId::Topics), None);
+        assert_eq!(s.notes.len(), 1);
+        assert!(s.notes[0].starts_with("sizes unknown"), "{:?}", s.notes);
+    }
+
+    #[test]
+    fn chunks_have_their_own_freshness_and_one_failing_marks_the_dataset() {
+        let (mut s, t0) = state();
+        let t1 = t0 + Duration::from_secs(1);
+        s.apply(ok(JobKey::HighWatermarks(0), t0, Payload::Offsets(vec![hw("a", 1)])));
+        s.apply(ok(JobKey::HighWatermarks(1), t1, Payload::Offsets(vec![hw("b", 2)])));
+        assert_eq!(s.data.high_watermarks.fetched_at(), Some(t0), "the oldest part");
+        s.apply(err(JobKey::HighWatermarks(1), t1 + Duration::from_secs(1)));
+        assert_eq!(
+            s.data.high_watermarks.stale_age(t1 + Duration::from_secs(4)),
+            Some(Duration::from_secs(4)),
+            "the failing part's data is from its last success, 4 s ago"
+        );
+        // The part no longer exists (fewer partitions): its error goes with it.
+        s.apply(Update::Dropped {
+            job: JobKey::HighWatermarks(1),
+        });
+        assert!(!s.data.high_watermarks.is_stale());
+    }
+
+    #[test]
+    fn lost_connection_counts_from_the_last_good_answer_and_brokers_that_vanish_stay_down() {
+        let (mut s, t0) = state();
+        s.apply(ok(
+            JobKey::Metadata,
+            t0,
+            Payload::Metadata(metadata(&["a"], &[1, 2, 3])),
+        ));
+        assert_eq!(s.connection, Connection::Up);
+        let t5 = t0 + Duration::from_secs(5);
+        s.apply(Update::Finished {
+            job: JobKey::Metadata,
+            at: t5,
+            result: Err(ClusterError::Timeout {
+                what: "metadata".into(),
+                secs: 5,
+            }),
+        });
+        assert!(matches!(s.connection, Connection::Lost { since, .. } if since == t0));
+        s.apply(ok(JobKey::Metadata, t5, Payload::Metadata(metadata(&["a"], &[1, 3]))));
+        let down: Vec<i32> = s
+            .data
+            .metadata
+            .value
+            .as_ref()
+            .unwrap()
+            .brokers
+            .iter()
+            .filter(|b| !b.up)
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(down, [2]);
+    }
+
+    #[test]
+    fn dropping_a_keyed_job_forgets_its_data() {
+        let (mut s, t0) = state();
+        s.current_topic = Some("a".into());
+        s.apply(ok(JobKey::TopicConfigs("a".into()), t0, Payload::TopicConfigs(vec![])));
+        assert!(s.data.topic_configs.contains_key("a"));
+        s.apply(Update::Dropped {
+            job: JobKey::TopicConfigs("a".into()),
+        });
+        assert!(!s.data.topic_configs.contains_key("a"));
     }
 }

@@ -1,19 +1,37 @@
-//! Admin, metadata and offset calls through rdkafka, each bounded by a timeout. The blocking
-//! ones (metadata, watermarks, group list) are meant for `spawn_blocking`; the admin ones are
-//! futures. Everything returns plain model data or a [`ClusterError`].
+//! The console's client of one cluster and its typed queries. Each query is one request (or
+//! one round of requests) bounded by the connection's timeout and returns plain model data or
+//! a [`ClusterError`] carrying Kafka's error name.
+//!
+//! [`Queries`] is what the console's worker and the headless commands call: futures that
+//! never block the async runtime (librdkafka's blocking calls run on `spawn_blocking`). Tests
+//! put a fake cluster behind the same trait. Changes are not queries: they go through
+//! `cluster::ops`, which checks read-only first.
+//!
+//! Three librdkafka handles keep unrelated requests off each other's connections, so that a
+//! broker stuck on one kind of request (say DescribeConfigs) does not hold up the others:
+//! `reader` for metadata and offsets, `groups` for group lists and committed offsets, `admin`
+//! for configs and every change.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 
+use crate::cluster::connect::ConnectionSpec;
 use crate::cluster::error::{kafka_name, ClusterError};
+use crate::cluster::ffi::{
+    self, CommittedOffset, ConfigAlteration, Isolation, ListedOffset, OffsetSpec, PartitionOutcome, ResourceOutcome,
+};
 use crate::cluster::logdirs;
-use crate::cluster::model::{Broker, ClusterSnapshot, ConfigEntry, ConfigSource, GroupSummary, Partition, Topic};
+use crate::cluster::model::{
+    Broker, ConfigEntry, ConfigSource, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention, TopicMeta,
+    TopicPartition,
+};
 
 /// Kafka's own internal topics; librdkafka's metadata API does not expose the protocol's
 /// `is_internal` flag, and by convention only internal topics start with a double underscore.
@@ -38,74 +56,101 @@ pub fn broker_synonym(topic_config: &str) -> Option<&'static str> {
     })
 }
 
-/// Offsets by (topic, partition).
-type Offsets = HashMap<(String, i32), i64>;
+/// Partitions per ListOffsets request. librdkafka matches each answered partition to its
+/// request list by a linear search, so one request for 10,000 partitions costs 10^8 string
+/// compares; chunks keep that linear.
+pub const OFFSETS_CHUNK: usize = 500;
+/// Topics per DescribeConfigs request.
+pub const CONFIGS_CHUNK: usize = 200;
 
-/// Partitions per ListOffsets call (see [`ClusterClient::fill_offsets`]).
-const OFFSETS_CHUNK: usize = 500;
-/// ListOffsets calls in flight at once.
-const OFFSETS_PARALLEL: usize = 4;
+/// A query's answer, to be awaited without blocking the runtime.
+pub type Answer<T> = Pin<Box<dyn Future<Output = Result<T, ClusterError>> + Send>>;
 
-pub struct ClusterClient {
-    pub bootstrap: String,
-    consumer: BaseConsumer,
+/// The read queries the console and the headless commands make of a cluster.
+pub trait Queries: Send + Sync + 'static {
+    /// Brokers (probed for reachability), topics and partitions.
+    fn metadata(&self) -> Answer<Metadata>;
+    /// One ListOffsets request for `partitions` (at most [`OFFSETS_CHUNK`] of them).
+    fn offsets(&self, spec: OffsetSpec, partitions: Vec<TopicPartition>) -> Answer<Vec<ListedOffset>>;
+    /// Bytes on disk per partition replica hosted by `broker` (DescribeLogDirs).
+    fn log_dirs(&self, broker: Broker) -> Answer<PartitionMap<u64>>;
+    /// retention.ms and retention.bytes of `topics` (at most [`CONFIGS_CHUNK`]).
+    fn retention(&self, topics: Vec<String>) -> Answer<HashMap<String, Retention>>;
+    /// Every config of `topic`, with the value of `broker` each falls back to.
+    fn topic_configs(&self, topic: String, broker: Option<i32>) -> Answer<Vec<ConfigEntry>>;
+    /// Every consumer group with state, protocol and member count.
+    fn groups(&self) -> Answer<Vec<GroupSummary>>;
+    /// The committed offsets of one group.
+    fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>>;
+}
+
+struct Inner {
+    spec: ConnectionSpec,
+    reader: BaseConsumer,
+    groups: BaseConsumer,
+    /// Whether `groups` has the cluster's broker list yet (see `groups_blocking`).
+    groups_ready: std::sync::atomic::AtomicBool,
     admin: AdminClient<DefaultClientContext>,
-    pub timeout: Duration,
+}
+
+/// The clients of one cluster. Cheap to clone; no network traffic until the first query.
+#[derive(Clone)]
+pub struct ClusterClient {
+    inner: Arc<Inner>,
 }
 
 impl ClusterClient {
-    /// Creates the clients. No network traffic happens until the first call.
-    pub fn new(bootstrap: &str, timeout: Duration) -> Result<Self, ClusterError> {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", bootstrap)
-            .set("client.id", "strom-console")
-            // Never joins a group or commits: the id is only required by librdkafka.
-            .set("group.id", "strom-console-metadata")
-            .set("enable.auto.commit", "false")
-            .set("socket.timeout.ms", timeout.as_millis().max(1000).to_string())
-            .set("reconnect.backoff.max.ms", "2000")
-            .set("log_level", "3");
+    pub fn new(spec: &ConnectionSpec) -> Result<Self, ClusterError> {
         let err = |e: rdkafka::error::KafkaError| ClusterError::Client {
-            bootstrap: bootstrap.to_string(),
+            bootstrap: spec.bootstrap.clone(),
             message: e.to_string(),
         };
-        let consumer: BaseConsumer = cfg.create().map_err(err)?;
-        let admin: AdminClient<DefaultClientContext> = cfg.create().map_err(err)?;
+        let consumer = |client_id: &str| -> Result<BaseConsumer, ClusterError> {
+            let mut cfg = spec.console_config(client_id);
+            // Never joins a group or commits: librdkafka only requires a group id to exist.
+            cfg.set("group.id", "strom-console-metadata")
+                .set("enable.auto.commit", "false");
+            cfg.create().map_err(err)
+        };
+        let reader = consumer("strom-console")?;
+        let groups = consumer("strom-console-groups")?;
+        let admin: AdminClient<DefaultClientContext> =
+            spec.console_config("strom-console-admin").create().map_err(err)?;
         Ok(ClusterClient {
-            bootstrap: bootstrap.to_string(),
-            consumer,
-            admin,
-            timeout,
+            inner: Arc::new(Inner {
+                spec: spec.clone(),
+                reader,
+                groups,
+                groups_ready: Default::default(),
+                admin,
+            }),
         })
     }
 
-    fn timed_out(&self, what: &str) -> ClusterError {
-        ClusterError::Timeout {
-            bootstrap: self.bootstrap.clone(),
-            what: what.into(),
-            secs: self.timeout.as_secs().max(1),
-        }
+    pub fn spec(&self) -> &ConnectionSpec {
+        &self.inner.spec
     }
 
-    /// Brokers, topics and partitions (no offsets yet). Blocking.
-    pub fn metadata(&self) -> Result<ClusterSnapshot, ClusterError> {
+    fn timeout(&self) -> Duration {
+        self.inner.spec.timeout
+    }
+
+    /// Brokers, topics and partitions. Blocking.
+    pub fn metadata_blocking(&self) -> Result<Metadata, ClusterError> {
+        let timeout = self.timeout();
         let md = self
-            .consumer
-            .fetch_metadata(None, self.timeout)
+            .inner
+            .reader
+            .fetch_metadata(None, timeout)
             .map_err(|e| match e.rdkafka_error_code() {
-                Some(rdkafka::types::RDKafkaErrorCode::OperationTimedOut) => self.timed_out("metadata"),
+                Some(rdkafka::types::RDKafkaErrorCode::OperationTimedOut) => ClusterError::Timeout {
+                    what: "metadata".into(),
+                    secs: timeout.as_secs().max(1),
+                },
                 _ => ClusterError::from_kafka("metadata", &e),
             })?;
-        // SAFETY: a valid client handle; librdkafka answers from its metadata cache or asks
-        // the cluster, bounded by the timeout.
-        let controller = unsafe {
-            rdkafka::bindings::rd_kafka_controllerid(
-                self.consumer.client().native_ptr(),
-                self.timeout.as_millis() as i32,
-            )
-        };
-        let controller_id = (controller >= 0).then_some(controller);
-        let cluster_id = self.consumer.client().fetch_cluster_id(Duration::from_millis(200));
+        let controller_id = ffi::controller_id(self.inner.reader.client(), timeout);
+        let cluster_id = ffi::cluster_id(self.inner.reader.client(), Duration::from_millis(200));
         let brokers = md
             .brokers()
             .iter()
@@ -118,33 +163,31 @@ impl ClusterClient {
                 up: true,
             })
             .collect();
-        let mut topics: Vec<Topic> = md
+        let mut topics: Vec<TopicMeta> = md
             .topics()
             .iter()
-            .map(|t| Topic {
+            .map(|t| TopicMeta {
                 name: t.name().to_string(),
                 internal: is_internal(t.name()),
                 error: t.error().map(|e| kafka_name(e.into())),
                 partitions: t
                     .partitions()
                     .iter()
-                    .map(|p| Partition {
+                    .map(|p| PartitionMeta {
                         id: p.id(),
                         leader: (p.leader() >= 0).then_some(p.leader()),
                         replicas: p.replicas().to_vec(),
                         isr: p.isr().to_vec(),
                         error: p.error().map(|e| kafka_name(e.into())),
-                        ..Partition::default()
                     })
                     .collect(),
-                ..Topic::default()
             })
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         for t in &mut topics {
             t.partitions.sort_by_key(|p| p.id);
         }
-        Ok(ClusterSnapshot {
+        Ok(Metadata {
             cluster_id,
             controller_id,
             brokers,
@@ -155,11 +198,10 @@ impl ClusterClient {
     /// Marks brokers that refuse connections as down. Metadata keeps listing a broker that
     /// died (until the cluster notices), so the console checks each one itself: a TCP connect,
     /// all brokers in parallel, each bounded by a short timeout. Blocking.
-    pub fn probe_brokers(&self, snap: &mut ClusterSnapshot) {
-        let timeout = self.timeout.min(Duration::from_secs(1));
+    pub fn probe_brokers(&self, brokers: &mut [Broker]) {
+        let timeout = self.timeout().min(Duration::from_secs(1));
         std::thread::scope(|scope| {
-            let handles: Vec<_> = snap
-                .brokers
+            let handles: Vec<_> = brokers
                 .iter()
                 .map(|b| {
                     let addr = format!("{}:{}", b.host, b.port);
@@ -172,134 +214,72 @@ impl ClusterClient {
                     })
                 })
                 .collect();
-            for (b, h) in snap.brokers.iter_mut().zip(handles) {
+            for (b, h) in brokers.iter_mut().zip(handles) {
                 b.up = h.join().unwrap_or(false);
             }
         });
     }
 
-    /// Some broker's id (the controller when known), from a metadata request for one topic.
-    /// Blocking.
+    /// Some broker's id (the lowest), from a metadata request for one topic. Blocking.
     pub fn any_broker(&self, topic: &str) -> Option<i32> {
-        let md = self.consumer.fetch_metadata(Some(topic), self.timeout).ok()?;
+        let md = self.inner.reader.fetch_metadata(Some(topic), self.timeout()).ok()?;
         md.brokers().iter().map(|b| b.id()).min()
     }
 
-    /// Fills log start and high watermark of every partition with batched ListOffsets rounds
-    /// (latest, then earliest). Partitions whose leader does not answer stay unknown. Blocking.
-    ///
-    /// librdkafka matches each answered partition to the request list by a linear search, so
-    /// one call for 10,000 partitions costs 10^8 string compares; chunks of
-    /// [`OFFSETS_CHUNK`] keep that linear, and a few chunks run at once.
-    pub fn fill_offsets(&self, snap: &mut ClusterSnapshot) -> Result<(), ClusterError> {
-        let all: Vec<(String, i32)> = snap
-            .topics
-            .iter()
-            .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .filter(|p| p.leader.is_some())
-                    .map(move |p| (t.name.clone(), p.id))
-            })
-            .collect();
-        if all.is_empty() {
-            return Ok(());
-        }
-        let chunks: Vec<&[(String, i32)]> = all.chunks(OFFSETS_CHUNK).collect();
-        let mut latest: HashMap<(String, i32), i64> = HashMap::new();
-        let mut earliest: HashMap<(String, i32), i64> = HashMap::new();
-        for group in chunks.chunks(OFFSETS_PARALLEL) {
-            let results: Vec<Result<[Offsets; 2], ClusterError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = group
-                    .iter()
-                    .map(|chunk| scope.spawn(move || self.list_offsets(chunk)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(self.timed_out("offsets"))))
-                    .collect()
+    /// One ListOffsets request (read uncommitted: the latest offset is the high watermark).
+    /// Blocking.
+    pub fn offsets_blocking(
+        &self,
+        spec: OffsetSpec,
+        parts: &[TopicPartition],
+    ) -> Result<Vec<ListedOffset>, ClusterError> {
+        let asks: Vec<(String, i32, OffsetSpec)> = parts.iter().map(|(t, p)| (t.clone(), *p, spec)).collect();
+        ffi::list_offsets(
+            self.inner.reader.client(),
+            &asks,
+            Isolation::ReadUncommitted,
+            self.timeout(),
+        )
+    }
+
+    /// Partition sizes hosted by `broker`. Blocking.
+    pub fn log_dirs_blocking(&self, broker: &Broker) -> Result<PartitionMap<u64>, ClusterError> {
+        let what = "describe log dirs";
+        if !self.inner.spec.security.allows_raw_socket() {
+            return Err(ClusterError::Unsupported {
+                what: what.into(),
+                detail: "DescribeLogDirs needs a plaintext connection".into(),
             });
-            for r in results {
-                let [l, e] = r?;
-                latest.extend(l);
-                earliest.extend(e);
-            }
         }
-        for t in &mut snap.topics {
-            for p in &mut t.partitions {
-                let key = (t.name.clone(), p.id);
-                p.high_watermark = latest.get(&key).copied();
-                p.log_start = earliest.get(&key).copied();
-            }
-        }
-        Ok(())
+        logdirs::describe_log_dirs(
+            &format!("{}:{}", broker.host, broker.port),
+            self.timeout().min(Duration::from_secs(3)),
+        )
+        .map_err(|message| ClusterError::Kafka {
+            what: format!("{what} of broker {}", broker.id),
+            name: "NO_ANSWER".into(),
+            message,
+        })
     }
 
-    /// Latest and earliest offsets of `parts`, via ListOffsets by the special timestamps -1
-    /// (latest) and -2 (earliest).
-    fn list_offsets(&self, parts: &[(String, i32)]) -> Result<[Offsets; 2], ClusterError> {
-        let mut tpl = TopicPartitionList::with_capacity(parts.len());
-        for (t, p) in parts {
-            tpl.add_partition(t, *p);
+    /// Every consumer group (ListGroups, then DescribeGroups). Blocking.
+    pub fn groups_blocking(&self) -> Result<Vec<GroupSummary>, ClusterError> {
+        // librdkafka lists groups only once it knows every broker, and a fresh client learns
+        // them from its first metadata answer, which it asks for lazily (about a second
+        // later): ask now.
+        if !self.inner.groups_ready.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inner
+                .groups
+                .fetch_metadata(None, self.timeout())
+                .map_err(|e| ClusterError::from_kafka("list groups", &e))?;
+            self.inner
+                .groups_ready
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let mut out = [HashMap::new(), HashMap::new()];
-        for (i, special) in [Offset::End, Offset::Beginning].into_iter().enumerate() {
-            let mut q = tpl.clone();
-            q.set_all_offsets(special)
-                .map_err(|e| ClusterError::from_kafka("offsets", &e))?;
-            let res = self
-                .consumer
-                .offsets_for_times(q, self.timeout)
-                .map_err(|e| ClusterError::from_kafka("offsets", &e))?;
-            out[i] = res
-                .elements()
-                .iter()
-                .filter(|e| e.error().is_ok())
-                .filter_map(|e| match e.offset() {
-                    Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
-                    _ => None,
-                })
-                .collect();
-        }
-        Ok(out)
-    }
-
-    /// Fills partition sizes from DescribeLogDirs on each broker (the leader's replica).
-    /// Err: the cluster does not answer DescribeLogDirs. Blocking.
-    pub fn fill_sizes(&self, snap: &mut ClusterSnapshot) -> Result<(), String> {
-        let mut by_broker = HashMap::new();
-        let mut last_err = None;
-        for b in &snap.brokers {
-            match logdirs::describe_log_dirs(
-                &format!("{}:{}", b.host, b.port),
-                self.timeout.min(Duration::from_secs(3)),
-            ) {
-                Ok(sizes) => {
-                    by_broker.insert(b.id, sizes);
-                }
-                Err(e) => last_err = Some(e),
-            }
-        }
-        if by_broker.is_empty() {
-            return Err(last_err.unwrap_or_else(|| "no brokers".into()));
-        }
-        for t in &mut snap.topics {
-            for p in &mut t.partitions {
-                p.size_bytes = p
-                    .leader
-                    .and_then(|l| by_broker.get(&l))
-                    .and_then(|m| m.get(&(t.name.clone(), p.id)))
-                    .copied();
-            }
-        }
-        Ok(())
-    }
-
-    /// Every consumer group with state and member count. Blocking.
-    pub fn groups(&self) -> Result<Vec<GroupSummary>, ClusterError> {
         let list = self
-            .consumer
-            .fetch_group_list(None, self.timeout)
+            .inner
+            .groups
+            .fetch_group_list(None, self.timeout())
             .map_err(|e| ClusterError::from_kafka("list groups", &e))?;
         let mut out: Vec<GroupSummary> = list
             .groups()
@@ -308,6 +288,7 @@ impl ClusterClient {
                 name: g.name().to_string(),
                 state: g.state().to_string(),
                 protocol_type: g.protocol_type().to_string(),
+                protocol: g.protocol().to_string(),
                 members: g.members().len(),
             })
             .collect();
@@ -315,21 +296,30 @@ impl ClusterClient {
         Ok(out)
     }
 
+    /// Committed offsets of `group`, every partition it committed. Blocking.
+    pub fn group_offsets_blocking(&self, group: &str) -> Result<Vec<CommittedOffset>, ClusterError> {
+        ffi::list_group_offsets(self.inner.groups.client(), group, None, self.timeout())
+    }
+
     fn admin_options(&self) -> AdminOptions {
         AdminOptions::new()
-            .request_timeout(Some(self.timeout))
-            .operation_timeout(Some(self.timeout))
+            .request_timeout(Some(self.timeout()))
+            .operation_timeout(Some(self.timeout()))
     }
 
     /// Configs of `topic`, with the broker-level value each falls back to when the broker
     /// reports it.
-    pub async fn topic_configs(&self, topic: &str, broker_id: Option<i32>) -> Result<Vec<ConfigEntry>, ClusterError> {
+    pub async fn topic_configs_async(
+        &self,
+        topic: &str,
+        broker_id: Option<i32>,
+    ) -> Result<Vec<ConfigEntry>, ClusterError> {
         let mut specs = vec![ResourceSpecifier::Topic(topic)];
         if let Some(id) = broker_id {
             specs.push(ResourceSpecifier::Broker(id));
         }
-        let fut = self.admin.describe_configs(specs.iter(), &self.admin_options());
-        let results = tokio::time::timeout(self.timeout + Duration::from_secs(1), fut)
+        let fut = self.inner.admin.describe_configs(specs.iter(), &self.admin_options());
+        let results = tokio::time::timeout(self.timeout() + Duration::from_secs(1), fut)
             .await
             .map_err(|_| self.timed_out("describe configs"))?
             .map_err(|e| ClusterError::from_kafka("describe configs", &e))?;
@@ -370,14 +360,11 @@ impl ClusterClient {
         Ok(out)
     }
 
-    /// retention.ms and retention.bytes of many topics in one DescribeConfigs round.
-    pub async fn retention(
-        &self,
-        topics: &[String],
-    ) -> Result<HashMap<String, (Option<i64>, Option<i64>)>, ClusterError> {
+    /// retention.ms and retention.bytes of many topics in one DescribeConfigs request.
+    pub async fn retention_async(&self, topics: &[String]) -> Result<HashMap<String, Retention>, ClusterError> {
         let specs: Vec<ResourceSpecifier> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-        let fut = self.admin.describe_configs(specs.iter(), &self.admin_options());
-        let results = tokio::time::timeout(self.timeout + Duration::from_secs(1), fut)
+        let fut = self.inner.admin.describe_configs(specs.iter(), &self.admin_options());
+        let results = tokio::time::timeout(self.timeout() + Duration::from_secs(1), fut)
             .await
             .map_err(|_| self.timed_out("describe configs"))?
             .map_err(|e| ClusterError::from_kafka("describe configs", &e))?;
@@ -389,10 +376,108 @@ impl ClusterClient {
                         .and_then(|e| e.value.as_ref())
                         .and_then(|v| v.parse::<i64>().ok())
                 };
-                out.insert(name.clone(), (get("retention.ms"), get("retention.bytes")));
+                out.insert(
+                    name.clone(),
+                    Retention {
+                        ms: get("retention.ms"),
+                        bytes: get("retention.bytes"),
+                    },
+                );
             }
         }
         Ok(out)
+    }
+
+    fn timed_out(&self, what: &str) -> ClusterError {
+        ClusterError::Timeout {
+            what: what.into(),
+            secs: self.timeout().as_secs().max(1),
+        }
+    }
+
+    /// IncrementalAlterConfigs. Only `cluster::ops` calls this, after its read-only check.
+    pub(crate) fn alter_configs_blocking(
+        &self,
+        alterations: &[ConfigAlteration],
+    ) -> Result<Vec<ResourceOutcome>, ClusterError> {
+        ffi::incremental_alter_configs(self.inner.admin.inner(), alterations, self.timeout())
+    }
+
+    /// AlterConsumerGroupOffsets. Only `cluster::ops` calls this, after its read-only check.
+    #[allow(dead_code)]
+    pub(crate) fn alter_group_offsets_blocking(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<PartitionOutcome>, ClusterError> {
+        ffi::alter_group_offsets(self.inner.admin.inner(), group, offsets, self.timeout())
+    }
+
+    /// Runs a blocking call of this client on tokio's blocking pool.
+    fn blocking<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&ClusterClient) -> Result<T, ClusterError> + Send + 'static,
+    ) -> Answer<T> {
+        let c = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || f(&c)).await.unwrap_or_else(|e| {
+                Err(ClusterError::Kafka {
+                    what: what.into(),
+                    name: "CLIENT_ERROR".into(),
+                    message: format!("the request's thread failed: {e}"),
+                })
+            })
+        })
+    }
+}
+
+impl Queries for ClusterClient {
+    fn metadata(&self) -> Answer<Metadata> {
+        self.blocking("metadata", |c| {
+            let mut md = c.metadata_blocking()?;
+            c.probe_brokers(&mut md.brokers);
+            Ok(md)
+        })
+    }
+
+    fn offsets(&self, spec: OffsetSpec, partitions: Vec<TopicPartition>) -> Answer<Vec<ListedOffset>> {
+        self.blocking("list offsets", move |c| c.offsets_blocking(spec, &partitions))
+    }
+
+    fn log_dirs(&self, broker: Broker) -> Answer<PartitionMap<u64>> {
+        self.blocking("describe log dirs", move |c| c.log_dirs_blocking(&broker))
+    }
+
+    fn retention(&self, topics: Vec<String>) -> Answer<HashMap<String, Retention>> {
+        let c = self.clone();
+        Box::pin(async move { c.retention_async(&topics).await })
+    }
+
+    fn topic_configs(&self, topic: String, broker: Option<i32>) -> Answer<Vec<ConfigEntry>> {
+        let c = self.clone();
+        Box::pin(async move {
+            let broker = match broker {
+                Some(b) => Some(b),
+                // Asked before any metadata: find a broker for the defaults.
+                None => {
+                    let (c2, t2) = (c.clone(), topic.clone());
+                    tokio::task::spawn_blocking(move || c2.any_broker(&t2))
+                        .await
+                        .ok()
+                        .flatten()
+                }
+            };
+            c.topic_configs_async(&topic, broker).await
+        })
+    }
+
+    fn groups(&self) -> Answer<Vec<GroupSummary>> {
+        self.blocking("list groups", |c| c.groups_blocking())
+    }
+
+    fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>> {
+        self.blocking("list committed offsets", move |c| c.group_offsets_blocking(&group))
     }
 }
 

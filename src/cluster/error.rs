@@ -8,8 +8,8 @@ pub enum ClusterError {
     #[error("cannot create a Kafka client for {bootstrap}: {message}")]
     Client { bootstrap: String, message: String },
     /// The cluster did not answer in time.
-    #[error("no answer from {bootstrap} within {secs} s ({what})")]
-    Timeout { bootstrap: String, what: String, secs: u64 },
+    #[error("no answer within {secs} s ({what})")]
+    Timeout { what: String, secs: u64 },
     /// The cluster answered with a Kafka error.
     #[error("{what}: {name}: {message}")]
     Kafka {
@@ -20,6 +20,16 @@ pub enum ClusterError {
     /// This cluster does not implement the request (e.g. the mock cluster's admin APIs).
     #[error("{what} is not supported by this cluster ({detail})")]
     Unsupported { what: String, detail: String },
+    /// A change was asked of a read-only connection; nothing was sent to the cluster.
+    #[error("{cluster} is read-only ({reason}): {what} refused, nothing was changed")]
+    ReadOnly {
+        cluster: String,
+        reason: String,
+        what: String,
+    },
+    /// The request itself is wrong (a name Kafka cannot take, a partition that does not exist).
+    #[error("{what}: {message}")]
+    Invalid { what: String, message: String },
 }
 
 impl ClusterError {

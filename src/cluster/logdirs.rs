@@ -2,7 +2,6 @@
 //! request over a plain socket to each broker, encoded with the kafka-protocol crate. Any
 //! failure (old broker, mock cluster, timeout) means "sizes unknown", never an error loop.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -13,12 +12,14 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 
+use crate::cluster::model::PartitionMap;
+
 /// v1: understood by every broker since Kafka 2.0 and by the bundled one.
 const VERSION: i16 = 1;
 
 /// Bytes per (topic, partition) on one broker (`host:port`). Replicas on several brokers are
 /// summed by the caller's choice; the console shows the leader's.
-pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(String, i32), u64>, String> {
+pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<PartitionMap<u64>, String> {
     let sock = addr
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
@@ -60,7 +61,7 @@ pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(Strin
     }
     let resp = DescribeLogDirsResponse::decode(&mut bytes, VERSION).map_err(|e| e.to_string())?;
     let _ = bytes.remaining();
-    let mut out = HashMap::new();
+    let mut out = PartitionMap::default();
     for dir in resp.results {
         if dir.error_code != 0 {
             continue;
@@ -68,8 +69,9 @@ pub fn describe_log_dirs(addr: &str, timeout: Duration) -> Result<HashMap<(Strin
         for t in dir.topics {
             for p in t.partitions {
                 if !p.is_future_key {
-                    *out.entry((t.name.0.to_string(), p.partition_index)).or_insert(0) +=
-                        p.partition_size.max(0) as u64;
+                    // A replica in several log dirs (moving between disks) counts once per dir.
+                    let before = out.get(&t.name.0, p.partition_index).unwrap_or(0);
+                    out.insert(&t.name.0, p.partition_index, before + p.partition_size.max(0) as u64);
                 }
             }
         }

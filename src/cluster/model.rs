@@ -1,7 +1,8 @@
 //! Plain data describing a cluster as the console knows it: owned, cloneable, no client
-//! handles. The worker builds these from rdkafka answers; the UI renders them.
+//! handles. The cluster layer builds these from rdkafka answers; panes derive their rows from
+//! them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One broker from the cluster metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,9 +17,9 @@ pub struct Broker {
     pub up: bool,
 }
 
-/// One partition: metadata plus watermarks and size where the cluster answered them.
+/// One partition as the cluster metadata describes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Partition {
+pub struct PartitionMeta {
     pub id: i32,
     /// None when the partition has no leader (offline).
     pub leader: Option<i32>,
@@ -26,12 +27,9 @@ pub struct Partition {
     pub isr: Vec<i32>,
     /// Kafka's error name for this partition in the metadata answer, e.g. LEADER_NOT_AVAILABLE.
     pub error: Option<String>,
-    pub log_start: Option<i64>,
-    pub high_watermark: Option<i64>,
-    pub size_bytes: Option<u64>,
 }
 
-impl Partition {
+impl PartitionMeta {
     pub fn is_offline(&self) -> bool {
         self.leader.is_none()
     }
@@ -40,46 +38,138 @@ impl Partition {
     pub fn is_under_replicated(&self) -> bool {
         self.isr.len() < self.replicas.len()
     }
-
-    /// Records currently retained: high watermark minus log start.
-    pub fn records(&self) -> Option<i64> {
-        Some(self.high_watermark? - self.log_start?)
-    }
 }
 
+/// One topic as the cluster metadata describes it; partitions sorted by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Topic {
+pub struct TopicMeta {
     pub name: String,
     pub internal: bool,
-    pub partitions: Vec<Partition>,
+    pub partitions: Vec<PartitionMeta>,
     pub error: Option<String>,
-    /// Effective retention, when the configs have been fetched.
-    pub retention_ms: Option<i64>,
-    pub retention_bytes: Option<i64>,
 }
 
-impl Topic {
+impl TopicMeta {
     pub fn replication_factor(&self) -> usize {
         self.partitions.iter().map(|p| p.replicas.len()).max().unwrap_or(0)
-    }
-
-    /// Sum over partitions; None if any partition's watermarks are unknown.
-    pub fn records(&self) -> Option<i64> {
-        self.partitions.iter().map(Partition::records).sum()
-    }
-
-    /// Sum of partition sizes; None when the cluster did not report sizes.
-    pub fn size_bytes(&self) -> Option<u64> {
-        self.partitions.iter().map(|p| p.size_bytes).sum()
     }
 
     pub fn offline_partitions(&self) -> usize {
         self.partitions.iter().filter(|p| p.is_offline()).count()
     }
 
+    /// Under-replicated partitions that are not offline (an offline partition counts once).
     pub fn under_replicated_partitions(&self) -> usize {
-        self.partitions.iter().filter(|p| p.is_under_replicated()).count()
+        self.partitions
+            .iter()
+            .filter(|p| !p.is_offline() && p.is_under_replicated())
+            .count()
     }
+}
+
+/// (topic, partition).
+pub type TopicPartition = (String, i32);
+
+/// A value per partition, grouped by topic and indexed by partition id (Kafka numbers a
+/// topic's partitions from 0): a topic's partitions are one lookup away, and neither lookups
+/// nor updates of a known topic allocate (10,000 partitions are looked up on every refresh).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionMap<T>(HashMap<String, Vec<Option<T>>>);
+
+impl<T> Default for PartitionMap<T> {
+    fn default() -> Self {
+        PartitionMap(HashMap::new())
+    }
+}
+
+/// Partition ids above this are not stored: a broker reporting one is broken, and an index
+/// must not allocate from a number off the wire.
+pub const MAX_PARTITION_ID: i32 = 1 << 20;
+
+impl<T: Copy> PartitionMap<T> {
+    pub fn get(&self, topic: &str, partition: i32) -> Option<T> {
+        self.topic(topic)?.get(partition)
+    }
+
+    /// One topic's values.
+    pub fn topic(&self, topic: &str) -> Option<TopicValues<'_, T>> {
+        self.0.get(topic).map(|v| TopicValues(v))
+    }
+
+    /// Sets a partition's value; ids outside 0..=[`MAX_PARTITION_ID`] are ignored.
+    pub fn insert(&mut self, topic: &str, partition: i32, value: T) {
+        if !(0..=MAX_PARTITION_ID).contains(&partition) {
+            return;
+        }
+        let i = partition as usize;
+        let values = match self.0.get_mut(topic) {
+            Some(v) => v,
+            None => self.0.entry(topic.to_string()).or_default(),
+        };
+        if values.len() <= i {
+            values.resize(i + 1, None);
+        }
+        values[i] = Some(value);
+    }
+
+    /// Keeps the topics `keep` says yes to.
+    pub fn retain_topics(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|t, _| keep(t));
+    }
+
+    /// Partitions with a value.
+    pub fn len(&self) -> usize {
+        self.0.values().map(|v| v.iter().flatten().count()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One topic's values in a [`PartitionMap`].
+#[derive(Clone, Copy, Debug)]
+pub struct TopicValues<'a, T>(&'a [Option<T>]);
+
+impl<T: Copy> TopicValues<'_, T> {
+    pub fn get(&self, partition: i32) -> Option<T> {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|i| self.0.get(i).copied().flatten())
+    }
+}
+
+impl<T: Copy> FromIterator<(String, i32, T)> for PartitionMap<T> {
+    fn from_iter<I: IntoIterator<Item = (String, i32, T)>>(iter: I) -> Self {
+        let mut m = PartitionMap::default();
+        for (t, p, v) in iter {
+            m.insert(&t, p, v);
+        }
+        m
+    }
+}
+
+/// The offsets of one partition that the console shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    pub log_start: Option<i64>,
+    pub high_watermark: Option<i64>,
+}
+
+impl Watermarks {
+    /// Records currently retained: high watermark minus log start.
+    pub fn records(&self) -> Option<i64> {
+        Some(self.high_watermark? - self.log_start?)
+    }
+}
+
+/// A topic's effective retention, from its configs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// `retention.ms`; -1: forever.
+    pub ms: Option<i64>,
+    /// `retention.bytes`; -1: unlimited.
+    pub bytes: Option<i64>,
 }
 
 /// Where a config value comes from, in Kafka's terms.
@@ -123,31 +213,39 @@ pub struct ConfigEntry {
     pub default_value: Option<String>,
 }
 
-/// One consumer group as ListGroups reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One consumer group as ListGroups and DescribeGroups report it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupSummary {
     pub name: String,
     pub state: String,
+    /// "consumer" for consumer groups (empty for a group with no members).
     pub protocol_type: String,
+    /// The assignor the members agreed on ("range", "roundrobin", ...); empty when none.
+    pub protocol: String,
     pub members: usize,
 }
 
-/// A whole view of the cluster at one refresh.
+/// The cluster's brokers and topics from one Metadata answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClusterSnapshot {
+pub struct Metadata {
     pub cluster_id: Option<String>,
     pub controller_id: Option<i32>,
     pub brokers: Vec<Broker>,
     /// Sorted by name.
-    pub topics: Vec<Topic>,
+    pub topics: Vec<TopicMeta>,
 }
 
-impl ClusterSnapshot {
-    pub fn topic(&self, name: &str) -> Option<&Topic> {
+impl Metadata {
+    pub fn topic(&self, name: &str) -> Option<&TopicMeta> {
         self.topics
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
             .map(|i| &self.topics[i])
+    }
+
+    /// Partitions in the cluster.
+    pub fn partition_count(&self) -> usize {
+        self.topics.iter().map(|t| t.partitions.len()).sum()
     }
 
     /// (leaders, replicas) hosted per broker id.

@@ -1,10 +1,11 @@
 //! The console's screen: a pure function of `AppState`. Layout top to bottom: header (cluster,
 //! address, brokers, connection), tab bar, the current pane, an optional message line (the
 //! last connection error, notes about what the cluster does not support), and a footer with
-//! the current pane's keys or the filter/command line. `?` draws the help overlay on top.
+//! the current pane's keys or the filter/command line. The modal stack draws on top, bottom to
+//! top: the help overlay, the confirm dialog (the filter and palette are the footer line).
 //!
 //! Everything here takes `&AppState` and draws: no I/O, no mutation, no sorting (row order is
-//! computed by `app::tables` when data changes). Depends on `app` for state and keys, and on
+//! computed by the pane models when data changes). Depends on `app` for state and keys, and on
 //! `cluster::model` only through the state's plain data.
 
 pub mod panes;
@@ -20,8 +21,10 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::keymap::Keymap;
-use crate::app::state::{AppState, Connection, Input, Pane};
+use crate::app::keymap::{KeyContext, Keymap};
+use crate::app::modal::Modal;
+use crate::app::panes::PaneId;
+use crate::app::state::{AppState, Connection};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::table::fit;
 
@@ -35,30 +38,25 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
     let areas = Areas::new(area, state);
     header(frame, areas.header, state, theme);
     tabs(frame, areas.tabs, state, theme, keymap);
-    match state.pane {
-        Pane::Topics => panes::topics::render(frame, areas.pane, state, theme),
-        Pane::Partitions => panes::partitions::render(frame, areas.pane, state, theme),
-        Pane::Brokers => panes::brokers::render(frame, areas.pane, state, theme),
-        Pane::Groups => panes::groups::render(frame, areas.pane, state, theme),
-        Pane::Configs => panes::configs::render(frame, areas.pane, state, theme),
-    }
+    panes::render(frame, areas.pane, state, theme);
     if let Some(line) = areas.message {
         message(frame, line, state, theme);
     }
     footer(frame, areas.footer, state, theme, keymap);
-    if state.show_help {
-        help(frame, area, theme, keymap);
+    for modal in state.modals.iter() {
+        match modal {
+            Modal::Help => help(frame, area, theme, keymap),
+            Modal::Confirm(c) => widgets::dialog::confirm(frame, area, theme, keymap, c),
+            // Drawn as the footer line.
+            Modal::Filter(_) | Modal::Palette(_) => {}
+        }
     }
 }
 
 /// Rows of table body the current pane shows on a screen of `screen` size: the page size for
 /// PageUp/PageDown and the height for `TableView::scroll_into_view`.
 pub fn page_height(screen: Rect, state: &AppState) -> usize {
-    let pane = Areas::new(screen, state).pane;
-    let table = match state.pane {
-        Pane::Partitions => panes::partitions::split(pane, state).0,
-        _ => pane,
-    };
+    let table = panes::table_area(Areas::new(screen, state).pane, state);
     // Borders (2) and the column header (1).
     table.height.saturating_sub(3) as usize
 }
@@ -111,7 +109,7 @@ pub fn connection_status(state: &AppState, theme: &Theme) -> (String, Style) {
         Connection::Lost { since, .. } => (
             format!(
                 "no answer from {} for {}, retrying",
-                state.target.bootstrap,
+                state.cluster.bootstrap,
                 elapsed(state.now.saturating_duration_since(*since))
             ),
             theme.status_error,
@@ -119,29 +117,15 @@ pub fn connection_status(state: &AppState, theme: &Theme) -> (String, Style) {
     }
 }
 
-/// "stale · data 15 s old" when the data on screen is from before the cluster stopped
-/// answering; None while it is current.
-pub fn stale_mark(state: &AppState) -> Option<String> {
-    // Without data there is nothing to be stale; the pane explains the connection instead.
-    let at = state.snapshot_at.filter(|_| state.is_stale())?;
-    Some(format!(
-        " stale · data {} old ",
-        elapsed(state.now.saturating_duration_since(at))
-    ))
-}
-
 fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let t = &state.target;
+    let t = &state.cluster;
     let width = area.width as usize;
     let (status, status_style) = connection_status(state, theme);
     let status_style = theme.header.patch(status_style);
-    let stale = if state.is_stale() && state.snapshot_at.is_some() {
-        " STALE "
-    } else {
-        ""
-    };
+    let lost = matches!(state.connection, Connection::Lost { .. });
+    let stale = if lost && state.has_data() { " STALE " } else { "" };
 
-    let name = if t.bundled && t.name != "bundled" {
+    let name = if t.is_bundled() && t.name != "bundled" {
         format!("{} (bundled)", t.name)
     } else {
         t.name.clone()
@@ -152,13 +136,14 @@ fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     ];
     // Optional parts, in the order they are given up when the line is short: the broker count
     // goes before the address, and both before the status.
-    let brokers = match state.snapshot.brokers.len() {
+    let broker_count = state.data.metadata.value.as_ref().map_or(0, |m| m.brokers.len());
+    let brokers = match broker_count {
         1 => "1 broker".to_string(),
         n => format!("{n} brokers"),
     };
     let optional = [
         (t.name != t.bootstrap).then(|| format!("│ {} ", t.bootstrap)),
-        state.snapshot_at.is_some().then(|| format!("│ {brokers} ")),
+        state.has_data().then(|| format!("│ {brokers} ")),
     ];
     let right_w = status.width() + 1 + stale.width();
     for part in optional.into_iter().flatten() {
@@ -182,12 +167,12 @@ fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
 fn tabs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let mut spans = vec![Span::raw(" ")];
-    for pane in Pane::ALL {
+    for pane in PaneId::ALL {
         let key = keymap
-            .key_for(pane_action(pane))
+            .key_for(pane.action_name())
             .map(|k| format!("{} ", key_label(k)))
             .unwrap_or_default();
-        let style = if pane == state.pane {
+        let style = if pane == state.focus {
             theme.tab_active
         } else {
             theme.tab_inactive
@@ -209,22 +194,11 @@ fn tabs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: 
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The keymap action that opens `pane`.
-fn pane_action(pane: Pane) -> &'static str {
-    match pane {
-        Pane::Topics => "topics",
-        Pane::Partitions => "partitions",
-        Pane::Brokers => "brokers",
-        Pane::Groups => "groups",
-        Pane::Configs => "configs",
-    }
-}
-
 /// The error to show on the message line: only while stale data is on screen, since without
 /// data the pane itself explains the connection.
 fn last_error(state: &AppState) -> Option<&str> {
     match &state.connection {
-        Connection::Lost { error, .. } if state.snapshot_at.is_some() => Some(error),
+        Connection::Lost { error, .. } if state.has_data() => Some(error),
         _ => None,
     }
 }
@@ -249,44 +223,12 @@ fn message(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// (action, footer label) per pane; `help` and `quit` are added last and kept when space runs
-/// out.
-fn pane_hints(pane: Pane) -> &'static [(&'static str, &'static str)] {
-    match pane {
-        Pane::Topics => &[
-            ("open", "partitions"),
-            ("filter", "filter"),
-            ("sort_next", "sort"),
-            ("sort_reverse", "reverse"),
-            ("configs", "configs"),
-            ("next_pane", "next pane"),
-            ("palette", "command"),
-        ],
-        Pane::Partitions | Pane::Configs => &[
-            ("back", "back"),
-            ("filter", "filter"),
-            ("sort_next", "sort"),
-            ("sort_reverse", "reverse"),
-            ("next_pane", "next pane"),
-            ("palette", "command"),
-        ],
-        Pane::Brokers | Pane::Groups => &[
-            ("filter", "filter"),
-            ("sort_next", "sort"),
-            ("sort_reverse", "reverse"),
-            ("refresh", "refresh"),
-            ("next_pane", "next pane"),
-            ("palette", "command"),
-        ],
-    }
-}
-
 fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let width = area.width as usize;
-    let (left, right): (Vec<Span>, Vec<Span>) = match &state.input {
-        Input::Filter(text) | Input::Palette(text) => {
-            let (prompt, hint) = match state.input {
-                Input::Filter(_) => ("/", "Enter keep · Esc clear"),
+    let (left, right): (Vec<Span>, Vec<Span>) = match state.modals.input() {
+        Some((modal, text)) => {
+            let (prompt, hint) = match modal {
+                Modal::Filter(_) => ("/", "Enter keep · Esc clear"),
                 _ => (":", "Enter run · Esc cancel"),
             };
             let room = width.saturating_sub(hint.width() + 4);
@@ -307,13 +249,15 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
                 },
             )
         }
-        Input::Normal => {
+        None => {
             let flash = state.visible_flash().map(|f| fit(f, (width / 2) as u16));
             let right: Vec<Span> = flash
                 .map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")])
                 .unwrap_or_default();
             let right_w: usize = right.iter().map(|s| s.width()).sum();
-            let mut hints: Vec<(String, &str)> = pane_hints(state.pane)
+            let mut hints: Vec<(String, &str)> = state
+                .pane()
+                .hints()
                 .iter()
                 .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
                 .collect();
@@ -390,8 +334,9 @@ pub fn key_label(key: &str) -> String {
 /// The `?` overlay: every keymap entry with its description. One column when the screen is
 /// tall enough, else several, with long descriptions wrapped rather than cut.
 fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
+    // The keys of what is under the help: the pane's table and the global ones.
     let entries: Vec<(String, String)> = keymap
-        .help()
+        .help(&[KeyContext::Global, KeyContext::Table])
         .into_iter()
         .map(|(keys, desc)| {
             (
@@ -501,7 +446,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// A `width` x `height` rectangle in the middle of `area`, shrunk to fit.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect {

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::app::columns::Tone;
+
 /// The themes built into the executable, by name.
 pub const SHIPPED: [(&str, &str); 3] = [
     ("default", include_str!("../../themes/default.toml")),
@@ -120,6 +122,18 @@ impl Theme {
     /// A shipped theme by name ("default", "light", "high-contrast"), a user theme in
     /// `$XDG_CONFIG_HOME/strom/themes/NAME.toml`, or a path to a TOML file. User themes
     /// inherit every slot they do not set from the default theme.
+    /// The style of a cell or row tone from the column model.
+    pub fn tone(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Plain => Style::new(),
+            Tone::Ok => self.status_ok,
+            Tone::Warn => self.status_warn,
+            Tone::Error => self.status_error,
+            Tone::Muted => self.muted,
+            Tone::Override => self.override_,
+        }
+    }
+
     pub fn load(name_or_path: &str) -> Result<Theme, ThemeError> {
         if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
             return Theme::parse(name, text);

@@ -15,21 +15,16 @@ use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, Tab
 use ratatui::Frame;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::state::TableView;
-use crate::app::tables::Column;
+use crate::app::columns::{Layout, TableModel};
 use crate::ui::theme::Theme;
 
 /// Marks the selected row, so the selection shows without colour too.
 pub const HIGHLIGHT_SYMBOL: &str = "> ";
 const COLUMN_SPACING: u16 = 1;
 
-/// One cell's text and style as a pane formats it.
-pub type CellText = (String, Style);
-
 /// What a pane hands the table helper.
 pub struct TableSpec<'a> {
-    pub columns: &'static [Column],
-    pub view: &'a TableView,
+    pub table: &'a dyn TableModel,
     /// Left part of the top border: "Topics (12/40)".
     pub title: Line<'a>,
     /// Right part of the top border (stale mark), if any.
@@ -38,15 +33,9 @@ pub struct TableSpec<'a> {
     pub empty: Text<'a>,
 }
 
-/// Draws `spec` into `area`; `cells(src)` formats the source row `src` (an entry of
-/// `view.rows`) into one cell per column, plus a style for the whole row.
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    theme: &Theme,
-    spec: TableSpec<'_>,
-    mut cells: impl FnMut(usize) -> (Vec<CellText>, Style),
-) {
+/// Draws `spec` into `area`: the table's columns laid out for the width, the rows on screen
+/// formatted by the column model, tones mapped to the theme's styles.
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, spec: TableSpec<'_>) {
     let mut block = Block::bordered()
         .border_style(theme.border)
         .title(spec.title.style(theme.title));
@@ -54,16 +43,25 @@ pub fn draw(
         block = block.title(right.right_aligned());
     }
     let inner = block.inner(area);
-    let view = spec.view;
+    let view = spec.table.view();
+    let columns = spec.table.layouts();
     let body_height = inner.height.saturating_sub(1) as usize;
     let available = inner.width.saturating_sub(HIGHLIGHT_SYMBOL.len() as u16);
 
     // Format the visible rows first: their widths decide the column layout.
-    let (offset, selected) = window(view, body_height);
-    let end = (offset + body_height).min(view.rows.len());
-    let formatted: Vec<(Vec<CellText>, Style)> = view.rows[offset..end].iter().map(|src| cells(*src)).collect();
-    let wants: Vec<u16> = spec
-        .columns
+    let (offset, selected) = view.window(body_height);
+    let end = (offset + body_height).min(view.order.len());
+    let formatted: Vec<(Vec<(String, Style)>, Style)> = view.order[offset..end]
+        .iter()
+        .map(|src| {
+            let (cells, tone) = spec.table.cells(*src);
+            (
+                cells.into_iter().map(|c| (c.text, theme.tone(c.tone))).collect(),
+                theme.tone(tone),
+            )
+        })
+        .collect();
+    let wants: Vec<u16> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -78,10 +76,10 @@ pub fn draw(
             content.max(title).min(u16::MAX as usize) as u16
         })
         .collect();
-    let layout = layout_columns(spec.columns, &wants, available);
+    let layout = layout_columns(&columns, &wants, available);
 
     let header = Row::new(layout.iter().map(|(i, w)| {
-        let c = &spec.columns[*i];
+        let c = &columns[*i];
         let sorted = view.sort_column == *i;
         let mark = if !sorted {
             ""
@@ -96,7 +94,7 @@ pub fn draw(
             c.short
         };
         let style = if sorted { theme.table_sorted } else { theme.table_header };
-        aligned(fit(&format!("{title}{mark}"), *w), c.numeric).style(style)
+        aligned(fit(&format!("{title}{mark}"), *w), c.numeric()).style(style)
     }));
 
     let rows: Vec<Row> = formatted
@@ -104,15 +102,15 @@ pub fn draw(
         .map(|(texts, row_style)| {
             Row::new(layout.iter().map(|(i, w)| {
                 let (text, style) = texts.get(*i).map_or(("", Style::new()), |(t, s)| (t.as_str(), *s));
-                aligned(fit(text, *w), spec.columns[*i].numeric).style(style)
+                aligned(fit(text, *w), columns[*i].numeric()).style(style)
             }))
             .style(*row_style)
         })
         .collect();
     let empty = rows.is_empty();
 
-    if !empty && view.rows.len() > body_height {
-        let position = format!(" {} of {} ", selected.map_or(0, |s| offset + s + 1), view.rows.len());
+    if !empty && view.order.len() > body_height {
+        let position = format!(" {} of {} ", selected.map_or(0, |s| offset + s + 1), view.order.len());
         block = block.title_bottom(Line::from(Span::styled(position, theme.muted)).right_aligned());
     }
 
@@ -140,31 +138,12 @@ pub fn draw(
     }
 }
 
-/// The first visible row and the selection within the window, for a body `height` rows tall:
-/// the stored offset, moved just enough to show the selection, and pulled back so a shrunk
-/// list still fills the screen.
-pub fn window(view: &TableView, height: usize) -> (usize, Option<usize>) {
-    let len = view.rows.len();
-    if len == 0 || height == 0 {
-        return (0, None);
-    }
-    let selected = view.selected.min(len - 1);
-    let mut offset = view.offset.min(len - 1);
-    if selected < offset {
-        offset = selected;
-    } else if selected >= offset + height {
-        offset = selected + 1 - height;
-    }
-    offset = offset.min(len.saturating_sub(height));
-    (offset, Some(selected - offset))
-}
-
 /// Chooses which columns to show and how wide, for `available` cells (selection marker
 /// excluded) and what each column's content `wants` (its widest visible cell): columns are
 /// dropped, least important first, until the minimums fit; spare width then goes to columns in
 /// order of importance, each up to what its content wants (capped at its `max`), then up to its
 /// full title, then to the `fill` column up to its `max`. Returns (column index, width) in display order.
-pub fn layout_columns(columns: &[Column], wants: &[u16], available: u16) -> Vec<(usize, u16)> {
+pub fn layout_columns(columns: &[Layout], wants: &[u16], available: u16) -> Vec<(usize, u16)> {
     let mut shown: Vec<usize> = (0..columns.len()).collect();
     let need = |shown: &[usize]| -> u16 {
         shown.iter().map(|i| columns[*i].min).sum::<u16>() + COLUMN_SPACING * (shown.len().saturating_sub(1) as u16)
@@ -237,7 +216,14 @@ fn aligned(text: String, right: bool) -> Cell<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::tables::{PARTITION_COLUMNS, TOPIC_COLUMNS};
+    use crate::app::panes::{partitions, topics};
+
+    fn layouts<R>(columns: &'static [crate::app::columns::Column<R>]) -> Vec<Layout> {
+        crate::app::columns::table_columns(columns)
+            .iter()
+            .map(|c| c.layout)
+            .collect()
+    }
 
     #[test]
     fn fit_truncates_with_an_ellipsis_by_display_width() {
@@ -249,45 +235,30 @@ mod tests {
 
     #[test]
     fn columns_fill_the_width_and_narrow_terminals_drop_the_least_important() {
-        let wants: Vec<u16> = TOPIC_COLUMNS.iter().map(|c| c.max).collect();
+        let topic_columns = layouts(&topics::COLUMNS);
+        let partition_columns = layouts(&partitions::COLUMNS);
+        let wants: Vec<u16> = topic_columns.iter().map(|c| c.max).collect();
         // Wider than every column at its max: each stops there, the rest stays blank.
-        let wide = layout_columns(&TOPIC_COLUMNS, &wants, 200);
-        assert_eq!(wide.len(), TOPIC_COLUMNS.len());
-        assert!(wide.iter().all(|(i, w)| *w == TOPIC_COLUMNS[*i].max), "{wide:?}");
+        let wide = layout_columns(&topic_columns, &wants, 200);
+        assert_eq!(wide.len(), topic_columns.len());
+        assert!(wide.iter().all(|(i, w)| *w == topic_columns[*i].max), "{wide:?}");
         // Narrower: everything shown, the space used up, the least important short of its max.
-        let mid = layout_columns(&TOPIC_COLUMNS, &wants, 156);
-        assert_eq!(mid.len(), TOPIC_COLUMNS.len());
+        let mid = layout_columns(&topic_columns, &wants, 156);
+        assert_eq!(mid.len(), topic_columns.len());
         assert_eq!(mid.iter().map(|(_, w)| w + 1).sum::<u16>() - 1, 156);
-        assert!(mid[7].1 < TOPIC_COLUMNS[7].max, "{mid:?}");
+        assert!(mid[7].1 < topic_columns[7].max, "{mid:?}");
 
-        let narrow = layout_columns(&TOPIC_COLUMNS, &wants, 40);
+        let narrow = layout_columns(&topic_columns, &wants, 40);
         assert!(narrow.iter().any(|(i, _)| *i == 0), "the name always stays");
         assert!(narrow.iter().all(|(i, _)| *i != 7), "the internal flag goes first");
         let total: u16 = narrow.iter().map(|(_, w)| w + 1).sum::<u16>() - 1;
         assert!(total <= 40);
 
-        let p = layout_columns(&PARTITION_COLUMNS, &[], 76);
+        let p = layout_columns(&partition_columns, &[], 76);
         assert_eq!(
             p.len(),
-            PARTITION_COLUMNS.len(),
+            partition_columns.len(),
             "all partition columns fit in 80 columns"
         );
-    }
-
-    #[test]
-    fn window_follows_the_selection_without_leaving_blank_rows() {
-        let mut v = TableView {
-            rows: (0..100).collect(),
-            ..TableView::default()
-        };
-        assert_eq!(window(&v, 10), (0, Some(0)));
-        v.selected = 25;
-        assert_eq!(window(&v, 10), (16, Some(9)));
-        v.offset = 95;
-        v.selected = 99;
-        assert_eq!(window(&v, 10), (90, Some(9)));
-        v.rows.truncate(5);
-        assert_eq!(window(&v, 10), (0, Some(4)));
-        assert_eq!(window(&TableView::default(), 10), (0, None));
     }
 }

@@ -1,0 +1,304 @@
+//! The modal stack: overlays and dialogs that take the keys while they are open. Keys go to the
+//! top modal first; a modal either consumes a key or lets it fall through to the focused pane
+//! and then to the global bindings (see `run::Console::on_key`). The UI draws the stack bottom
+//! to top.
+//!
+//! Modals here: help, the filter line, the command palette, and the confirm dialog (a plan's
+//! table with a question, for every change the console makes). Forms and the record detail
+//! are further variants of [`Modal`] with their own key handling.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::action::{Action, Command};
+use crate::app::keymap::KeyContext;
+use crate::cluster::ops::PlanTable;
+
+/// A line of text being typed, the cursor at its end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineInput {
+    pub text: String,
+}
+
+impl LineInput {
+    pub fn new(text: impl Into<String>) -> LineInput {
+        LineInput { text: text.into() }
+    }
+
+    /// Types a printable key; false for keys that are not text.
+    fn type_key(&mut self, key: &KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                self.text.push(c);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What confirming a dialog does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Send a command to the worker.
+    Send(Command),
+    Quit,
+}
+
+/// A question about a change: what will happen (a plan's table and warnings) and what
+/// confirming does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirm {
+    pub title: String,
+    /// One line: what confirming does.
+    pub summary: String,
+    pub table: PlanTable,
+    pub warnings: Vec<String>,
+    /// The label of the confirming key ("apply", "delete").
+    pub confirm_label: String,
+    pub on_confirm: Effect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Modal {
+    /// The keys overlay.
+    Help,
+    /// `/`: the focused pane's filter, applied as it is typed.
+    Filter(LineInput),
+    /// `:`: a command.
+    Palette(LineInput),
+    Confirm(Confirm),
+}
+
+impl Modal {
+    /// The keymap context the modal reads keys in.
+    pub fn context(&self) -> KeyContext {
+        match self {
+            Modal::Filter(_) | Modal::Palette(_) => KeyContext::Input,
+            Modal::Help | Modal::Confirm(_) => KeyContext::Modal,
+        }
+    }
+}
+
+/// What a modal did with a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The modal used the key and stays open.
+    Consumed,
+    /// The filter text changed (the pane re-filters).
+    FilterChanged(String),
+    /// The modal closed; nothing else happens.
+    Closed,
+    /// The modal closed and the key goes on to the pane and global bindings.
+    ClosedPassOn,
+    /// The filter closed: kept (`Enter`) or cleared (`Esc`, with the empty text).
+    FilterDone(String),
+    /// The palette closed with a command to run.
+    Run(String),
+    /// The confirm dialog closed confirmed.
+    Confirmed(Effect),
+}
+
+/// The open modals, bottom to top.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModalStack(Vec<Modal>);
+
+impl ModalStack {
+    pub fn push(&mut self, m: Modal) {
+        self.0.push(m);
+    }
+
+    pub fn pop(&mut self) -> Option<Modal> {
+        self.0.pop()
+    }
+
+    pub fn top(&self) -> Option<&Modal> {
+        self.0.last()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Bottom to top, the order the UI draws them.
+    pub fn iter(&self) -> impl Iterator<Item = &Modal> {
+        self.0.iter()
+    }
+
+    pub fn contains(&self, pred: impl Fn(&Modal) -> bool) -> bool {
+        self.0.iter().any(pred)
+    }
+
+    /// Closes every modal that `pred` matches.
+    pub fn close(&mut self, pred: impl Fn(&Modal) -> bool) {
+        self.0.retain(|m| !pred(m));
+    }
+
+    /// The line being typed in the top modal, if it is a line input.
+    pub fn input(&self) -> Option<(&Modal, &str)> {
+        match self.top()? {
+            m @ (Modal::Filter(i) | Modal::Palette(i)) => Some((m, i.text.as_str())),
+            _ => None,
+        }
+    }
+
+    /// Hands `key` (meaning `action` in the top modal's context, if anything) to the top
+    /// modal. None when there is no modal. `quits` says whether the key is bound to quit
+    /// globally (the help closes and lets it through).
+    pub fn handle(&mut self, key: &KeyEvent, action: Option<Action>, quits: bool) -> Option<Outcome> {
+        let top = self.0.last_mut()?;
+        let outcome = match top {
+            Modal::Help => {
+                // Any key closes the help; one that quits also quits.
+                if action == Some(Action::Close) || !quits {
+                    Outcome::Closed
+                } else {
+                    Outcome::ClosedPassOn
+                }
+            }
+            Modal::Filter(input) => match action {
+                Some(Action::Submit) => Outcome::FilterDone(input.text.clone()),
+                Some(Action::Cancel) => Outcome::FilterDone(String::new()),
+                Some(Action::DeleteBack) => {
+                    input.text.pop();
+                    Outcome::FilterChanged(input.text.clone())
+                }
+                _ if input.type_key(key) => Outcome::FilterChanged(input.text.clone()),
+                _ => Outcome::Consumed,
+            },
+            Modal::Palette(input) => match action {
+                Some(Action::Submit) => Outcome::Run(input.text.trim().to_string()),
+                Some(Action::Cancel) => Outcome::Closed,
+                Some(Action::DeleteBack) => {
+                    input.text.pop();
+                    Outcome::Consumed
+                }
+                _ => {
+                    input.type_key(key);
+                    Outcome::Consumed
+                }
+            },
+            Modal::Confirm(c) => match action {
+                Some(Action::Confirm) => Outcome::Confirmed(c.on_confirm.clone()),
+                Some(Action::Close) | Some(Action::Cancel) => Outcome::Closed,
+                // `n` answers the question too, whatever the keymap says.
+                _ if key.code == KeyCode::Char('n') => Outcome::Closed,
+                _ => Outcome::Consumed,
+            },
+        };
+        if matches!(
+            outcome,
+            Outcome::Closed | Outcome::ClosedPassOn | Outcome::FilterDone(_) | Outcome::Run(_) | Outcome::Confirmed(_)
+        ) {
+            self.0.pop();
+        }
+        Some(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::Keymap;
+
+    fn press(stack: &mut ModalStack, km: &Keymap, key: KeyEvent) -> Option<Outcome> {
+        let ctx = stack.top()?.context();
+        let quits = km.action(KeyContext::Global, &key) == Some(Action::Quit);
+        stack.handle(&key, km.action(ctx, &key), quits)
+    }
+
+    fn k(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn code(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_go_to_the_top_modal_only() {
+        let km = Keymap::load(None).unwrap();
+        let mut s = ModalStack::default();
+        assert_eq!(press(&mut s, &km, k('x')), None, "no modal: the pane gets the key");
+        s.push(Modal::Filter(LineInput::new("or")));
+        s.push(Modal::Help);
+        // The help is on top: `d` closes it and does not reach the filter below.
+        assert_eq!(press(&mut s, &km, k('d')), Some(Outcome::Closed));
+        assert_eq!(s.len(), 1);
+        assert_eq!(press(&mut s, &km, k('d')), Some(Outcome::FilterChanged("ord".into())));
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Backspace)),
+            Some(Outcome::FilterChanged("or".into()))
+        );
+        // `q` and `?` are text while typing.
+        assert_eq!(press(&mut s, &km, k('?')), Some(Outcome::FilterChanged("or?".into())));
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::FilterDone("or?".into()))
+        );
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn help_closes_on_any_key_and_lets_quit_through() {
+        let km = Keymap::load(None).unwrap();
+        let mut s = ModalStack::default();
+        s.push(Modal::Help);
+        assert_eq!(press(&mut s, &km, k('q')), Some(Outcome::ClosedPassOn));
+        s.push(Modal::Help);
+        assert_eq!(press(&mut s, &km, code(KeyCode::Esc)), Some(Outcome::Closed));
+        s.push(Modal::Help);
+        assert_eq!(press(&mut s, &km, k('?')), Some(Outcome::Closed));
+    }
+
+    #[test]
+    fn palette_runs_trimmed_commands_and_esc_cancels() {
+        let km = Keymap::load(None).unwrap();
+        let mut s = ModalStack::default();
+        s.push(Modal::Palette(LineInput::default()));
+        for c in " groups ".chars() {
+            assert_eq!(press(&mut s, &km, k(c)), Some(Outcome::Consumed));
+        }
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::Run("groups".into()))
+        );
+        s.push(Modal::Palette(LineInput::new("q")));
+        assert_eq!(press(&mut s, &km, code(KeyCode::Esc)), Some(Outcome::Closed));
+        assert!(s.is_empty());
+        // Control keys are not text.
+        s.push(Modal::Palette(LineInput::default()));
+        press(&mut s, &km, KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(s.input().map(|(_, t)| t), Some(""));
+    }
+
+    #[test]
+    fn confirm_answers_yes_or_no_and_ignores_everything_else() {
+        let km = Keymap::load(None).unwrap();
+        let dialog = Confirm {
+            title: "Alter configs".into(),
+            summary: "set retention.ms".into(),
+            table: PlanTable::default(),
+            warnings: vec![],
+            confirm_label: "apply".into(),
+            on_confirm: Effect::Quit,
+        };
+        let mut s = ModalStack::default();
+        s.push(Modal::Confirm(dialog.clone()));
+        assert_eq!(press(&mut s, &km, k('j')), Some(Outcome::Consumed));
+        assert_eq!(
+            press(&mut s, &km, k('q')),
+            Some(Outcome::Consumed),
+            "q does not quit past a question"
+        );
+        assert_eq!(press(&mut s, &km, k('y')), Some(Outcome::Confirmed(Effect::Quit)));
+        s.push(Modal::Confirm(dialog.clone()));
+        assert_eq!(press(&mut s, &km, k('n')), Some(Outcome::Closed));
+        s.push(Modal::Confirm(dialog));
+        assert_eq!(press(&mut s, &km, code(KeyCode::Esc)), Some(Outcome::Closed));
+        assert!(s.is_empty());
+    }
+}

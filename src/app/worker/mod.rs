@@ -1,0 +1,394 @@
+//! The background worker: owns the cluster's clients (behind [`Queries`]), runs the refresh
+//! jobs the [`Scheduler`] starts, answers commands, and sends owned-data updates. The UI never
+//! awaits any of this.
+//!
+//! Each dataset is refreshed by its own jobs: metadata; latest and earliest offsets in chunks
+//! of partitions (the topics on screen in the first chunk); sizes per broker; retention in
+//! chunks of topics; the group list; the open topic's configs; committed offsets of the groups
+//! asked for. Jobs are independent: one that hangs holds its own slot until its timeout and
+//! nothing else. A job's answer is tagged with its key and run, so a cancelled or timed-out
+//! run's late answer is dropped here and never reaches the state. A long-running session (a
+//! live tail) fits the same frame: a job keyed by its session whose task streams updates
+//! until it is dropped from the wanted set.
+
+pub mod scheduler;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
+
+use crate::app::action::{Command, CommandId, JobKey, Payload, Update, ViewWants};
+use crate::app::state::Dataset;
+use crate::cluster::client::{Queries, CONFIGS_CHUNK, OFFSETS_CHUNK};
+use crate::cluster::error::ClusterError;
+use crate::cluster::ffi::OffsetSpec;
+use crate::cluster::model::{Metadata, TopicPartition};
+pub use scheduler::{Every, JobSpec, RunId, Scheduler};
+
+/// Intervals, timeouts and the budget.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Requests in flight at once, all jobs together.
+    pub budget: usize,
+    /// A job still running after this long has failed (the client's own timeouts end most
+    /// requests before).
+    pub timeout: Duration,
+    pub metadata: Every,
+    pub high_watermarks: Every,
+    pub log_starts: Every,
+    pub sizes: Every,
+    pub retention: Every,
+    pub groups: Every,
+    pub group_offsets: Every,
+    pub topic_configs: Every,
+    /// Panic in the worker at its first answer: how the end-to-end tests prove that a panic
+    /// anywhere restores the terminal.
+    pub panic_for_test: bool,
+}
+
+const fn every(visible: u64, background: Option<u64>) -> Every {
+    Every {
+        visible: Duration::from_secs(visible),
+        background: match background {
+            Some(b) => Some(Duration::from_secs(b)),
+            None => None,
+        },
+    }
+}
+
+impl WorkerConfig {
+    /// The console's defaults for a client whose requests time out after `request_timeout`.
+    pub fn new(request_timeout: Duration) -> WorkerConfig {
+        WorkerConfig {
+            budget: 6,
+            timeout: request_timeout + Duration::from_secs(2),
+            metadata: every(2, Some(2)),
+            high_watermarks: every(2, Some(10)),
+            log_starts: every(10, Some(30)),
+            sizes: every(10, Some(60)),
+            retention: every(10, Some(60)),
+            groups: every(2, Some(10)),
+            group_offsets: every(5, None),
+            topic_configs: every(10, Some(60)),
+            panic_for_test: false,
+        }
+    }
+
+    fn spec(&self, d: Dataset) -> JobSpec {
+        let every = match d {
+            Dataset::Metadata => self.metadata,
+            Dataset::HighWatermarks => self.high_watermarks,
+            Dataset::LogStarts => self.log_starts,
+            Dataset::Sizes => self.sizes,
+            Dataset::Retention => self.retention,
+            Dataset::Groups => self.groups,
+            Dataset::GroupOffsets => self.group_offsets,
+            Dataset::TopicConfigs => self.topic_configs,
+        };
+        JobSpec {
+            every,
+            timeout: self.timeout,
+        }
+    }
+}
+
+type Done = (JobKey, RunId, Result<Payload, ClusterError>);
+
+struct Worker {
+    cluster: Arc<dyn Queries>,
+    cfg: WorkerConfig,
+    sched: Scheduler,
+    updates: mpsc::Sender<Update>,
+    tasks: JoinSet<Done>,
+    running: HashMap<JobKey, (RunId, AbortHandle)>,
+    metadata: Option<Metadata>,
+    view: ViewWants,
+    /// Partitions with a leader, the ones on screen first, in chunks.
+    partition_chunks: Vec<Vec<TopicPartition>>,
+    topic_chunks: Vec<Vec<String>>,
+    /// Refreshes asked for, with the jobs still to answer.
+    refreshes: Vec<(CommandId, HashSet<JobKey>)>,
+}
+
+/// Runs until `shutdown` turns true or the command channel closes.
+pub async fn run(
+    cluster: Arc<dyn Queries>,
+    cfg: WorkerConfig,
+    mut commands: mpsc::Receiver<Command>,
+    updates: mpsc::Sender<Update>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut w = Worker {
+        cluster,
+        sched: Scheduler::new(cfg.budget),
+        cfg,
+        updates,
+        tasks: JoinSet::new(),
+        running: HashMap::new(),
+        metadata: None,
+        view: ViewWants::default(),
+        partition_chunks: Vec::new(),
+        topic_chunks: Vec::new(),
+        refreshes: Vec::new(),
+    };
+    w.replan(Instant::now()).await;
+    loop {
+        let now = Instant::now();
+        w.expire(now).await;
+        w.start(now).await;
+        let wake = w.sched.next_wake();
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            cmd = commands.recv() => match cmd {
+                Some(cmd) => w.command(cmd).await,
+                None => break,
+            },
+            Some(done) = w.tasks.join_next(), if !w.tasks.is_empty() => {
+                // A cancelled task ends in a JoinError; its job is already gone.
+                if let Ok(done) = done {
+                    w.finished(done).await;
+                }
+            }
+            _ = sleep_until(wake) => {}
+        }
+    }
+    w.tasks.abort_all();
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Worker {
+    async fn send(&self, u: Update) {
+        let _ = self.updates.send(u).await;
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::View { view, .. } => {
+                self.view = view;
+                self.replan(now).await;
+            }
+            Command::Refresh { id } => {
+                let keys: HashSet<JobKey> = self.sched.force_visible(now).into_iter().collect();
+                if keys.is_empty() {
+                    self.send(Update::Refreshed { id }).await;
+                } else {
+                    self.refreshes.push((id, keys));
+                }
+            }
+        }
+    }
+
+    /// Derives the jobs from the metadata and what is on screen: adds the missing ones,
+    /// cancels the ones no longer wanted, and marks what is visible.
+    async fn replan(&mut self, now: Instant) {
+        let mut wanted: Vec<JobKey> = vec![JobKey::Metadata, JobKey::Groups];
+        if let Some(md) = &self.metadata {
+            let first: HashSet<&str> = self.view.topics_first.iter().map(String::as_str).collect();
+            let mut topics: Vec<&str> = self.view.topics_first.iter().map(String::as_str).collect();
+            topics.extend(
+                md.topics
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .filter(|t| !first.contains(t) && md.topic(t).is_some()),
+            );
+            topics.retain(|t| md.topic(t).is_some());
+            let partitions: Vec<TopicPartition> = topics
+                .iter()
+                .filter_map(|t| md.topic(t))
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .filter(|p| p.leader.is_some())
+                        .map(|p| (t.name.clone(), p.id))
+                })
+                .collect();
+            self.partition_chunks = partitions.chunks(OFFSETS_CHUNK).map(<[_]>::to_vec).collect();
+            self.topic_chunks = topics
+                .chunks(CONFIGS_CHUNK)
+                .map(|c| c.iter().map(|t| t.to_string()).collect())
+                .collect();
+            for i in 0..self.partition_chunks.len() as u32 {
+                wanted.push(JobKey::HighWatermarks(i));
+                wanted.push(JobKey::LogStarts(i));
+            }
+            for i in 0..self.topic_chunks.len() as u32 {
+                wanted.push(JobKey::Retention(i));
+            }
+            wanted.extend(md.brokers.iter().filter(|b| b.up).map(|b| JobKey::Sizes(b.id)));
+        }
+        if let Some(t) = &self.view.topic_configs {
+            wanted.push(JobKey::TopicConfigs(t.clone()));
+        }
+        wanted.extend(self.view.group_offsets.iter().cloned().map(JobKey::GroupOffsets));
+
+        let stale: Vec<JobKey> = self.sched.keys().filter(|k| !wanted.contains(k)).cloned().collect();
+        for key in stale {
+            self.sched.remove(&key);
+            if let Some((_, handle)) = self.running.remove(&key) {
+                handle.abort();
+            }
+            self.settle_refreshes(&key).await;
+            self.send(Update::Dropped { job: key }).await;
+        }
+        for key in wanted {
+            let spec = self.cfg.spec(key.dataset());
+            self.sched.ensure(key, spec, now);
+        }
+        let visible = self.view.visible.clone();
+        self.sched.set_visible(
+            |k| k.dataset() == Dataset::Metadata || visible.contains(&k.dataset()),
+            now,
+        );
+    }
+
+    async fn start(&mut self, now: Instant) {
+        for (key, run) in self.sched.start(now) {
+            let fut = self.query(&key);
+            let k = key.clone();
+            let handle = self.tasks.spawn(async move { (k, run, fut.await) });
+            self.running.insert(key.clone(), (run, handle));
+            self.send(Update::Started {
+                job: key,
+                at: now.into_std(),
+            })
+            .await;
+        }
+    }
+
+    /// The request for one run of `key`, with the parameters of this moment.
+    fn query(
+        &self,
+        key: &JobKey,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payload, ClusterError>> + Send>> {
+        let c = &self.cluster;
+        let chunk = |i: &u32| self.partition_chunks.get(*i as usize).cloned().unwrap_or_default();
+        match key {
+            JobKey::Metadata => {
+                let f = c.metadata();
+                Box::pin(async move { f.await.map(Payload::Metadata) })
+            }
+            JobKey::HighWatermarks(i) => {
+                let f = c.offsets(OffsetSpec::Latest, chunk(i));
+                Box::pin(async move { f.await.map(Payload::Offsets) })
+            }
+            JobKey::LogStarts(i) => {
+                let f = c.offsets(OffsetSpec::Earliest, chunk(i));
+                Box::pin(async move { f.await.map(Payload::Offsets) })
+            }
+            JobKey::Sizes(id) => {
+                let broker = self
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.brokers.iter().find(|b| b.id == *id).cloned());
+                match broker {
+                    Some(b) => {
+                        let f = c.log_dirs(b);
+                        Box::pin(async move { f.await.map(Payload::Sizes) })
+                    }
+                    None => Box::pin(async move { Ok(Payload::Sizes(Default::default())) }),
+                }
+            }
+            JobKey::Retention(i) => {
+                let topics = self.topic_chunks.get(*i as usize).cloned().unwrap_or_default();
+                let f = c.retention(topics);
+                Box::pin(async move { f.await.map(Payload::Retention) })
+            }
+            JobKey::Groups => {
+                let f = c.groups();
+                Box::pin(async move { f.await.map(Payload::Groups) })
+            }
+            JobKey::GroupOffsets(g) => {
+                let f = c.group_offsets(g.clone());
+                Box::pin(async move { f.await.map(Payload::GroupOffsets) })
+            }
+            JobKey::TopicConfigs(t) => {
+                // The broker whose values the topic's configs fall back to: the controller.
+                let broker = self
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.controller_id.or_else(|| m.brokers.first().map(|b| b.id)));
+                let f = c.topic_configs(t.clone(), broker);
+                Box::pin(async move { f.await.map(Payload::TopicConfigs) })
+            }
+        }
+    }
+
+    async fn finished(&mut self, (key, run, result): Done) {
+        let now = Instant::now();
+        if !self.sched.finish(&key, run, now) {
+            return;
+        }
+        self.running.remove(&key);
+        if self.cfg.panic_for_test {
+            panic!("STROM_TEST_PANIC=worker: panicking in the worker at its first answer");
+        }
+        let metadata_changed = match &result {
+            Ok(Payload::Metadata(md)) => {
+                let changed = self.metadata.as_ref() != Some(md);
+                self.metadata = Some(md.clone());
+                changed
+            }
+            _ => false,
+        };
+        self.send(Update::Finished {
+            job: key.clone(),
+            at: now.into_std(),
+            result,
+        })
+        .await;
+        self.settle_refreshes(&key).await;
+        if metadata_changed {
+            self.replan(now).await;
+        }
+    }
+
+    async fn expire(&mut self, now: Instant) {
+        for (key, _) in self.sched.expire(now) {
+            if let Some((_, handle)) = self.running.remove(&key) {
+                handle.abort();
+            }
+            let secs = self.cfg.timeout.as_secs().max(1);
+            self.send(Update::Finished {
+                job: key.clone(),
+                at: now.into_std(),
+                result: Err(ClusterError::Timeout {
+                    what: key.dataset().label().to_string(),
+                    secs,
+                }),
+            })
+            .await;
+            self.settle_refreshes(&key).await;
+        }
+    }
+
+    /// `key` answered (or is gone): refreshes waiting for nothing else are done.
+    async fn settle_refreshes(&mut self, key: &JobKey) {
+        let mut done = Vec::new();
+        self.refreshes.retain_mut(|(id, keys)| {
+            keys.remove(key);
+            if keys.is_empty() {
+                done.push(*id);
+                false
+            } else {
+                true
+            }
+        });
+        for id in done {
+            self.send(Update::Refreshed { id }).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

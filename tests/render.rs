@@ -433,7 +433,7 @@ fn each_pane_marks_its_own_stale_data_and_late_answers() {
 #[test]
 fn confirm_dialog_shows_the_plan_and_the_question() {
     let mut state = live_state(PaneId::Configs);
-    state.modals.push(Modal::Confirm(Confirm {
+    state.modals.push(Modal::Confirm(Box::new(Confirm {
         title: "Alter configs of device-heartbeat".into(),
         summary: "alter configs of topic 'device-heartbeat': 1 set, 1 back to inherited".into(),
         table: PlanTable {
@@ -456,7 +456,7 @@ fn confirm_dialog_shows_the_plan_and_the_question() {
         warnings: vec!["retention.ms 7d keeps 6 days more data on disk".into()],
         confirm_label: "apply".into(),
         on_confirm: Effect::Quit,
-    }));
+    })));
     snap_both("confirm", &state);
 }
 

@@ -66,7 +66,7 @@ pub enum Modal {
     Filter(LineInput),
     /// `:`: a command.
     Palette(LineInput),
-    Confirm(Confirm),
+    Confirm(Box<Confirm>),
 }
 
 impl Modal {
@@ -287,7 +287,7 @@ mod tests {
             on_confirm: Effect::Quit,
         };
         let mut s = ModalStack::default();
-        s.push(Modal::Confirm(dialog.clone()));
+        s.push(Modal::Confirm(Box::new(dialog.clone())));
         assert_eq!(press(&mut s, &km, k('j')), Some(Outcome::Consumed));
         assert_eq!(
             press(&mut s, &km, k('q')),
@@ -295,9 +295,9 @@ mod tests {
             "q does not quit past a question"
         );
         assert_eq!(press(&mut s, &km, k('y')), Some(Outcome::Confirmed(Effect::Quit)));
-        s.push(Modal::Confirm(dialog.clone()));
+        s.push(Modal::Confirm(Box::new(dialog.clone())));
         assert_eq!(press(&mut s, &km, k('n')), Some(Outcome::Closed));
-        s.push(Modal::Confirm(dialog));
+        s.push(Modal::Confirm(Box::new(dialog)));
         assert_eq!(press(&mut s, &km, code(KeyCode::Esc)), Some(Outcome::Closed));
         assert!(s.is_empty());
     }

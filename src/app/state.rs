@@ -400,13 +400,13 @@ impl AppState {
                     .into_iter()
                     .flatten()
                 {
-                    map.retain_topics(&exists);
+                    map.retain_topics(exists);
                 }
                 if let Some(r) = &mut d.retention.value {
                     r.retain(|t, _| exists(t));
                 }
                 for sizes in d.sizes.value.iter_mut().flat_map(|m| m.values_mut()) {
-                    sizes.retain_topics(&exists);
+                    sizes.retain_topics(exists);
                 }
                 d.metadata.value = Some(md);
                 // Rows of every pane depend on which topics exist.

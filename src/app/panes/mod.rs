@@ -99,24 +99,13 @@ pub trait Pane {
 }
 
 /// Every pane's model.
+#[derive(Default)]
 pub struct Panes {
     pub topics: topics::TopicsPane,
     pub partitions: partitions::PartitionsPane,
     pub brokers: brokers::BrokersPane,
     pub groups: groups::GroupsPane,
     pub configs: configs::ConfigsPane,
-}
-
-impl Default for Panes {
-    fn default() -> Self {
-        Panes {
-            topics: topics::TopicsPane::default(),
-            partitions: partitions::PartitionsPane::default(),
-            brokers: brokers::BrokersPane::default(),
-            groups: groups::GroupsPane::default(),
-            configs: configs::ConfigsPane::default(),
-        }
-    }
 }
 
 impl Panes {

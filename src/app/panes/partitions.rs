@@ -313,17 +313,19 @@ mod tests {
 
     #[test]
     fn leaders_per_broker_lists_idle_brokers_and_counts_offline_partitions() {
-        let mut pane = PartitionsPane::default();
-        pane.brokers = (1..=3)
-            .map(|id| Broker {
-                id,
-                host: "h".into(),
-                port: 1,
-                rack: None,
-                is_controller: false,
-                up: true,
-            })
-            .collect();
+        let mut pane = PartitionsPane {
+            brokers: (1..=3)
+                .map(|id| Broker {
+                    id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    is_controller: false,
+                    up: true,
+                })
+                .collect(),
+            ..PartitionsPane::default()
+        };
         pane.table.set_rows(vec![
             row(0, Some(1), vec![1], vec![1]),
             row(1, None, vec![2], vec![]),

@@ -76,11 +76,17 @@ impl Term {
 
     /// `start` with extra `NAME=value ` assignments before the command.
     fn start_with_env(&self, session: &str, env: &str, strom_args: &[&str]) {
+        self.start_with(session, env, strom_args, "")
+    }
+
+    /// `start_with_env` with shell redirections after the command (`</dev/null >out`).
+    fn start_with(&self, session: &str, env: &str, strom_args: &[&str], redirect: &str) {
         let mut strom = format!("{env}{}", quote(env!("CARGO_BIN_EXE_strom")));
         for a in strom_args {
             strom.push(' ');
             strom.push_str(&quote(a));
         }
+        strom.push_str(redirect);
         let d = self.dirs.path();
         let script = format!(
             "XDG_DATA_HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} {strom}; echo STROM-EXITED $?; \
@@ -514,4 +520,32 @@ fn a_panic_in_the_background_worker_restores_the_terminal_and_stops_the_bundled_
         term.broker_dir().join(".clean_shutdown").exists(),
         "the panic stopped the broker cleanly (SIGTERM), not by killing it"
     );
+}
+
+#[test]
+fn without_a_terminal_on_stdin_and_stdout_strom_exits_2_and_starts_no_broker() {
+    let term = Term::new("no-tty");
+    let s = "main";
+    let out = term.dirs.path().join("out");
+    // In a terminal session, but `strom </dev/null >out`: the console cannot run there.
+    term.start_with(
+        s,
+        "",
+        &[],
+        &format!(" </dev/null >{}", quote(&out.display().to_string())),
+    );
+    let screen = term.wait_for_text(s, "STROM-EXITED", Duration::from_secs(20));
+    if !screen.contains("STROM-EXITED 2") {
+        term.fail("strom without a terminal exits with status 2", &screen);
+    }
+    if !screen.contains("needs a terminal") {
+        term.fail("strom says why on stderr (the pane)", &screen);
+    }
+    assert_eq!(
+        std::fs::read(&out).map(|b| b.len()).unwrap_or(0),
+        0,
+        "nothing written to stdout"
+    );
+    assert!(term.brokers().is_empty(), "no bundled broker was started");
+    assert!(!term.broker_dir().exists(), "not even its data dir");
 }

@@ -132,3 +132,32 @@ pub fn encode_response(
         .encode(buf, version)
         .map_err(|e| ConnectionError::Encode(format!("{key:?} v{version}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bodies whose every count and length field claims far more than the frame holds: the
+    /// non-flexible pattern reads as Int32/Int16 counts of 0x7fffffff/0x7fff, the flexible one
+    /// as varint counts of 2^32-1. Decoding must fail (or succeed) without sizing anything from
+    /// those counts: with the unpatched codec this test aborts the process on the first API.
+    #[test]
+    fn huge_wire_counts_fail_to_decode_without_allocating_them() {
+        let patterns: [&[u8]; 3] = [
+            &[0x7f, 0xff, 0xff, 0xff],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+            &[0x00, 0x7f, 0xff, 0xff, 0xff],
+        ];
+        let mut decoded = 0;
+        for spec in api_table() {
+            for version in spec.min..=spec.max {
+                for p in patterns {
+                    let mut body = Bytes::from(p.repeat(8));
+                    let _ = RequestKind::decode(spec.key, &mut body, codec_version(spec.key, version));
+                    decoded += 1;
+                }
+            }
+        }
+        assert!(decoded > 400, "every API at every version was tried: {decoded}");
+    }
+}

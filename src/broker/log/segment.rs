@@ -424,6 +424,14 @@ impl SegmentReader {
             position: pos,
             reason,
         })?;
+        // The length comes out of the file: size nothing from it beyond the segment's bytes.
+        if pos + h.total_len() as u64 > self.end {
+            return Err(LogError::Corrupt {
+                path: self.path.clone(),
+                position: pos,
+                reason: format!("batch length {} runs past the segment end {}", h.batch_length, self.end),
+            });
+        }
         let mut all = vec![0u8; h.total_len()];
         storage::read_exact_at(&*self.file, &mut all, pos).map_err(|e| LogError::io(&self.path, e))?;
         Ok(Some((h, all)))

@@ -4,8 +4,6 @@
 mod common;
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,10 +13,9 @@ use kafka_protocol::messages::{
     ApiVersionsRequest, ApiVersionsResponse, ListOffsetsRequest, MetadataRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 use common::wire::{batch, call, connect, frame, is_closed, read_frame};
+use common::witness::Witness;
 use common::BrokerProcess;
 
 fn produce_req(topic: &str, records: Bytes) -> ProduceRequest {
@@ -50,65 +47,6 @@ fn high_watermark(addr: &str, topic: &str) -> i64 {
     resp.topics[0].partitions[0].offset
 }
 
-/// A well-behaved client producing in the background; counts deliveries and failures.
-struct Background {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    failed: Arc<AtomicUsize>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Background {
-    fn start(addr: &str) -> Background {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let failed = Arc::new(AtomicUsize::new(0));
-        let (s, o, f, a) = (stop.clone(), ok.clone(), failed.clone(), addr.to_string());
-        let handle = std::thread::spawn(move || {
-            let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-                .set("bootstrap.servers", &a)
-                .set("acks", "1")
-                .set("linger.ms", "1")
-                .create()
-                .unwrap();
-            let mut i = 0u64;
-            for _ in 0..100_000 {
-                if s.load(Ordering::Relaxed) {
-                    break;
-                }
-                let payload = format!("bg-{i}");
-                match producer.send(BaseRecord::<(), _>::to("background").payload(&payload)) {
-                    Ok(()) => i += 1,
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-                std::thread::sleep(Duration::from_micros(500));
-            }
-            producer.flush(Duration::from_secs(10)).unwrap();
-            o.store(i as usize, Ordering::Relaxed);
-            let _ = f;
-        });
-        Background {
-            stop,
-            ok,
-            failed,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self, addr: &str) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.take().unwrap().join().unwrap();
-        let sent = self.ok.load(Ordering::Relaxed) as i64;
-        assert!(sent > 100, "the background producer ran: {sent}");
-        assert_eq!(self.failed.load(Ordering::Relaxed), 0);
-        assert_eq!(
-            high_watermark(addr, "background"),
-            sent,
-            "every background record landed"
-        );
-    }
-}
-
 #[test]
 fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,8 +71,11 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     m.allow_auto_topic_creation = true;
     let meta = call(&mut s, &m, 9);
     assert!(meta.topics.iter().all(|t| t.error_code == 0));
-    let bg = Background::start(&addr);
-    std::thread::sleep(Duration::from_millis(300));
+    let witness = Witness::start(&addr, "background");
+    assert!(
+        witness.wait_progress(50, Duration::from_secs(20)),
+        "the witness produces"
+    );
 
     // 1. A frame over socket.request.max.bytes: closed without reading it.
     let mut s = connect(&addr);
@@ -220,13 +161,13 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
         "{:?}",
         pr.error_message
     );
-    // A batch whose length field runs past the data.
+    // A batch whose length field runs past the data: no complete batch, as Kafka says.
     let mut cut = batch(3).to_vec();
     cut.truncate(cut.len() - 5);
     let resp = call(&mut s, &produce_req("target", Bytes::from(cut)), 8);
     assert_eq!(
-        resp.responses[0].partition_responses[0].error_code, 2,
-        "truncated batch is CORRUPT_MESSAGE"
+        resp.responses[0].partition_responses[0].error_code, 87,
+        "truncated batch is INVALID_RECORD"
     );
     // Two batches in one partition (v3+ allows exactly one).
     let mut two = batch(1).to_vec();
@@ -261,7 +202,12 @@ fn bad_frames_close_only_their_connection_and_bad_batches_get_error_codes() {
     s.write_all(&frame(&req, 8, 1)).unwrap();
     assert!(is_closed(&mut s), "acks=0 failure closes the connection");
 
-    bg.finish(&addr);
+    let delivered = witness.finish(Duration::from_secs(5));
+    assert_eq!(
+        high_watermark(&addr, "background"),
+        delivered as i64,
+        "every witness record landed"
+    );
     let log = broker.log_text();
     for reason in [
         "exceeds socket.request.max.bytes",

@@ -74,6 +74,24 @@ pub const CONFIG_DEFS: &[ConfigDef] = &[
         ConfigType::String,
         "CreateTime",
     ),
+    topic(
+        "message.timestamp.before.max.ms",
+        "log.message.timestamp.before.max.ms",
+        ConfigType::Long,
+        "9223372036854775807",
+    ),
+    topic(
+        "message.timestamp.after.max.ms",
+        "log.message.timestamp.after.max.ms",
+        ConfigType::Long,
+        "9223372036854775807",
+    ),
+    topic(
+        "message.timestamp.difference.max.ms",
+        "log.message.timestamp.difference.max.ms",
+        ConfigType::Long,
+        "9223372036854775807",
+    ),
     topic("retention.bytes", "log.retention.bytes", ConfigType::Long, "-1"),
     topic("retention.ms", "log.retention.ms", ConfigType::Long, "604800000"),
     topic("segment.bytes", "log.segment.bytes", ConfigType::Int, "1073741824"),
@@ -82,6 +100,8 @@ pub const CONFIG_DEFS: &[ConfigDef] = &[
     broker("num.partitions", ConfigType::Int, "1"),
     broker("log.retention.check.interval.ms", ConfigType::Long, "300000"),
     broker("socket.request.max.bytes", ConfigType::Int, "104857600"),
+    // strom's own: Kafka inflates compressed batches without a limit.
+    broker("strom.produce.max.uncompressed.bytes", ConfigType::Long, "134217728"),
     broker("node.id", ConfigType::Int, "1"),
     broker("advertised.host", ConfigType::String, ""),
     broker("group.initial.rebalance.delay.ms", ConfigType::Int, "3000"),
@@ -119,6 +139,13 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
                 "segment.bytes" | "log.segment.bytes" => 14,
                 "segment.ms" | "log.roll.ms" | "log.retention.check.interval.ms" => 1,
                 "max.message.bytes" | "message.max.bytes" => 0,
+                "message.timestamp.before.max.ms"
+                | "message.timestamp.after.max.ms"
+                | "message.timestamp.difference.max.ms"
+                | "log.message.timestamp.before.max.ms"
+                | "log.message.timestamp.after.max.ms"
+                | "log.message.timestamp.difference.max.ms" => 0,
+                "strom.produce.max.uncompressed.bytes" => 1024,
                 "num.partitions" => 1,
                 _ => i64::MIN,
             };
@@ -240,6 +267,11 @@ pub struct LogConfig {
     pub segment_ms: i64,
     pub max_message_bytes: usize,
     pub timestamp_type: TimestampType,
+    /// CreateTime topics: how far before / after the broker's clock a record's timestamp may
+    /// lie (`message.timestamp.before.max.ms` / `after`, each falling back to the deprecated
+    /// `message.timestamp.difference.max.ms` while unset, as in Kafka 3.x).
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
 }
 
 impl LogConfig {
@@ -252,6 +284,17 @@ impl LogConfig {
             broker.get(def.broker_name).0
         };
         let num = |name: &str| get(name).trim().parse::<i64>().unwrap_or_default();
+        let set = |topic_name: &str| {
+            overrides.contains_key(topic_name)
+                || def_by_topic_name(topic_name).is_some_and(|d| broker.is_set(d.broker_name))
+        };
+        let bound = |name: &str| {
+            if set(name) || !set("message.timestamp.difference.max.ms") {
+                num(name)
+            } else {
+                num("message.timestamp.difference.max.ms")
+            }
+        };
         LogConfig {
             retention_ms: num("retention.ms"),
             retention_bytes: num("retention.bytes"),
@@ -263,6 +306,8 @@ impl LogConfig {
             } else {
                 TimestampType::CreateTime
             },
+            timestamp_before_max_ms: bound("message.timestamp.before.max.ms"),
+            timestamp_after_max_ms: bound("message.timestamp.after.max.ms"),
         }
     }
 }

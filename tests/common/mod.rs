@@ -4,6 +4,7 @@
 pub mod proxy;
 pub mod scripts;
 pub mod wire;
+pub mod witness;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

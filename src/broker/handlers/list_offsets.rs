@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, ResponseKind};
-use kafka_protocol::records::RecordBatchDecoder;
 
 use super::code;
 use crate::broker::dispatch::Reply;
 use crate::broker::error::LogError;
+use crate::broker::log::records::Records;
 use crate::broker::log::{PartitionLog, ReadPlan, LEADER_EPOCH};
 use crate::broker::partition::Partition;
 use crate::broker::server::RequestContext;
@@ -19,6 +18,11 @@ use crate::broker::Broker;
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
+
+/// How many bytes one stored batch may decompress to while its record timestamps are read.
+/// Produce refuses batches that inflate past its budget, so only data written before that check
+/// existed (or damaged on disk) can reach it.
+const MAX_UNCOMPRESSED_LOOKUP_BYTES: u64 = 256 << 20;
 
 /// The first record with timestamp >= `ts`: (offset, its timestamp).
 fn offset_for_time(plan: &ReadPlan, log_start: i64, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
@@ -34,15 +38,25 @@ fn offset_for_time(plan: &ReadPlan, log_start: i64, ts: i64) -> Result<Option<(i
         if h.attributes & 0x08 != 0 {
             return Ok(Some((h.base_offset.max(log_start), h.max_timestamp)));
         }
-        let mut buf = Bytes::from(bytes);
-        match RecordBatchDecoder::decode(&mut buf) {
-            Ok(set) => {
-                if let Some(r) = set.records.iter().find(|r| r.timestamp >= ts && r.offset >= log_start) {
-                    return Ok(Some((r.offset, r.timestamp)));
+        // Walked with the same bounded decompression as Produce validation; records that cannot
+        // be read make the batch itself the best answer there is.
+        let found = Records::new(&bytes, &h, MAX_UNCOMPRESSED_LOOKUP_BYTES).and_then(|records| {
+            for r in records {
+                let r = r?;
+                let offset = h.base_offset + r.offset_delta as i64;
+                if r.timestamp >= ts && offset >= log_start {
+                    return Ok(Some((offset, r.timestamp)));
                 }
             }
-            // Undecodable records (unknown codec): the batch is the best answer there is.
-            Err(_) => return Ok(Some((h.base_offset.max(log_start), h.max_timestamp))),
+            Ok(None)
+        });
+        match found {
+            Ok(Some(hit)) => return Ok(Some(hit)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(path = %plan.reader.path.display(), offset = h.base_offset, error = %e, "cannot read record timestamps; answering with the batch");
+                return Ok(Some((h.base_offset.max(log_start), h.max_timestamp)));
+            }
         }
     }
     Ok(None)
@@ -108,4 +122,58 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ListOffsetsRe
         resp.topics.push(tr);
     }
     Reply::Now(ResponseKind::ListOffsets(resp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::config::{BrokerConfig, LogConfig};
+    use crate::broker::log::batch;
+    use crate::broker::log::records::tests::{batch_around, compress, record};
+    use crate::broker::log::records::Codec;
+
+    fn log_with(batches: &[Vec<u8>]) -> (tempfile::TempDir, Partition) {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig::resolve(&BrokerConfig::default(), &Default::default());
+        let mut log = PartitionLog::open(crate::broker::storage::OsDisk::shared(), dir.path(), cfg, false, 0).unwrap();
+        for b in batches {
+            let mut b = b.clone();
+            let h = batch::validate(&b).unwrap();
+            log.append(&mut b, &h, 0).unwrap();
+        }
+        (dir, Partition::new("t".into(), 0, log))
+    }
+
+    #[test]
+    fn a_time_inside_a_compressed_batch_finds_the_record_not_the_batch() {
+        let raw: Vec<u8> = (0..4)
+            .flat_map(|i| record(i, i as i64 * 100, None, Some(b"v")))
+            .collect();
+        for codec in [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
+            let mut b = batch_around(&compress(codec, &raw), 4, 3, codec.id(), 1_000);
+            b[35..43].copy_from_slice(&1_300i64.to_be_bytes());
+            let crc = batch::compute_crc(&b);
+            b[17..21].copy_from_slice(&crc.to_be_bytes());
+            let (_dir, p) = log_with(&[b]);
+            assert_eq!(lookup(&p, 1_150).unwrap(), (2, 1_200), "{codec:?}");
+            assert_eq!(lookup(&p, 1_301).unwrap(), (-1, -1), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_bomb_answers_with_its_batch_instead_of_inflating_it() {
+        // 300 MiB of zeros in the first of two zstd records: past the lookup limit, so the batch
+        // (offset 0) answers; walking it whole would answer the second record (offset 1).
+        let raw = [
+            record(0, 0, None, Some(&vec![0u8; 300 << 20])),
+            record(1, 1_000, None, Some(b"v")),
+        ]
+        .concat();
+        let mut b = batch_around(&compress(Codec::Zstd, &raw), 2, 1, Codec::Zstd.id(), 1_000);
+        b[35..43].copy_from_slice(&2_000i64.to_be_bytes());
+        let crc = batch::compute_crc(&b);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        let (_dir, p) = log_with(&[b]);
+        assert_eq!(lookup(&p, 1_500).unwrap(), (0, 2_000));
+    }
 }

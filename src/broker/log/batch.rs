@@ -25,7 +25,8 @@ pub const HEADER_LEN: usize = 61;
 /// Bytes of base offset + batch length: what is needed to skip a batch.
 pub const LOG_OVERHEAD: usize = 12;
 
-const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
+/// Attribute bit 3: the batch carries LogAppendTime (set by the broker, never by producers).
+pub const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
 pub const ATTR_TRANSACTIONAL: i16 = 0x10;
 pub const ATTR_CONTROL: i16 = 0x20;
 
@@ -160,6 +161,14 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
     let attrs = be_i16(batch, 21) | ATTR_TIMESTAMP_TYPE;
     batch[21..23].copy_from_slice(&attrs.to_be_bytes());
     batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = compute_crc(batch);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// CreateTime: sets the max timestamp to the one the records carry, then re-CRCs, as Kafka's
+/// LogValidator does when a producer's header disagrees with its records.
+pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) {
+    batch[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
     let crc = compute_crc(batch);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }

@@ -8,6 +8,7 @@
 //! layer sits above it.
 
 pub mod batch;
+pub mod records;
 pub mod segment;
 
 use std::collections::BTreeMap;

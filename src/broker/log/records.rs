@@ -223,26 +223,102 @@ impl Read for SnappyReader<'_> {
     }
 }
 
-/// The records area of a batch, decompressed on the fly.
-enum Body<'a> {
-    Plain(&'a [u8]),
-    Stream(BufReader<Limited<Box<dyn Read + 'a>>>),
+#[cold]
+#[inline(never)]
+fn premature() -> RecordsError {
+    RecordsError::Invalid("incorrect declared batch size, premature EOF reached".into())
 }
 
-impl Body<'_> {
-    fn fill(&mut self) -> std::io::Result<&[u8]> {
-        match self {
-            Body::Plain(b) => Ok(b),
-            Body::Stream(r) => r.fill_buf(),
+/// Where record bytes come from: a slice (uncompressed batches, the hot path) or a
+/// decompressing stream. The walk is generic over it so the slice path compiles to plain
+/// indexing.
+trait Src {
+    /// The next byte; `Ok(None)` at the end of the records.
+    fn next_byte(&mut self) -> Result<Option<u8>, RecordsError>;
+    /// Skips `n` bytes, all of which must be there.
+    fn skip(&mut self, n: u64) -> Result<(), RecordsError>;
+
+    #[inline(always)]
+    fn byte(&mut self) -> Result<u8, RecordsError> {
+        match self.next_byte()? {
+            Some(b) => Ok(b),
+            None => Err(premature()),
         }
+    }
+}
+
+struct SliceSrc<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Src for SliceSrc<'_> {
+    #[inline(always)]
+    fn next_byte(&mut self) -> Result<Option<u8>, RecordsError> {
+        let b = self.buf.get(self.pos).copied();
+        self.pos += b.is_some() as usize;
+        Ok(b)
     }
 
-    fn consume(&mut self, n: usize) {
-        match self {
-            Body::Plain(b) => *b = &b[n..],
-            Body::Stream(r) => r.consume(n),
+    #[inline(always)]
+    fn skip(&mut self, n: u64) -> Result<(), RecordsError> {
+        if n > (self.buf.len() - self.pos) as u64 {
+            return Err(premature());
         }
+        self.pos += n as usize;
+        Ok(())
     }
+}
+
+struct StreamSrc<'a> {
+    reader: BufReader<Limited<Box<dyn Read + 'a>>>,
+    codec: Codec,
+}
+
+impl StreamSrc<'_> {
+    fn io_error(&self, e: std::io::Error) -> RecordsError {
+        if e.to_string() == TOO_LARGE {
+            return RecordsError::TooLarge {
+                limit: self.reader.get_ref().limit,
+            };
+        }
+        RecordsError::Decompress(format!("{}: {e}", self.codec.name()))
+    }
+}
+
+impl Src for StreamSrc<'_> {
+    fn next_byte(&mut self) -> Result<Option<u8>, RecordsError> {
+        let b = match self.reader.fill_buf() {
+            Ok(buf) => buf.first().copied(),
+            Err(e) => return Err(self.io_error(e)),
+        };
+        if b.is_some() {
+            self.reader.consume(1);
+        }
+        Ok(b)
+    }
+
+    fn skip(&mut self, mut n: u64) -> Result<(), RecordsError> {
+        while n > 0 {
+            let avail = match self.reader.fill_buf() {
+                Ok(buf) => buf.len() as u64,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if avail == 0 {
+                return Err(premature());
+            }
+            let k = avail.min(n);
+            self.reader.consume(k as usize);
+            n -= k;
+        }
+        Ok(())
+    }
+}
+
+/// The records area of a batch, decompressed on the fly.
+enum Body<'a> {
+    Plain(SliceSrc<'a>),
+    Stream(StreamSrc<'a>),
 }
 
 fn open_body(codec: Codec, records: &[u8], limit: u64) -> Result<Body<'_>, RecordsError> {
@@ -250,7 +326,7 @@ fn open_body(codec: Codec, records: &[u8], limit: u64) -> Result<Body<'_>, Recor
         if records.len() as u64 > limit {
             return Err(RecordsError::TooLarge { limit });
         }
-        return Ok(Body::Plain(records));
+        return Ok(Body::Plain(SliceSrc { buf: records, pos: 0 }));
     }
     let decompress = |e: std::io::Error| RecordsError::Decompress(format!("{}: {e}", codec.name()));
     let inner: Box<dyn Read + '_> = match codec {
@@ -265,21 +341,187 @@ fn open_body(codec: Codec, records: &[u8], limit: u64) -> Result<Body<'_>, Recor
             Box::new(d)
         }
     };
-    Ok(Body::Stream(BufReader::with_capacity(
-        16 * 1024,
-        Limited {
-            inner,
-            left: limit,
-            limit,
+    Ok(Body::Stream(StreamSrc {
+        reader: BufReader::with_capacity(
+            16 * 1024,
+            Limited {
+                inner,
+                left: limit,
+                limit,
+            },
+        ),
+        codec,
+    }))
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(message: String) -> RecordsError {
+    RecordsError::Invalid(message)
+}
+
+/// A zigzag varint of at most `max_bytes` bytes (5 for ints, 10 for longs).
+#[inline(always)]
+fn varlong<S: Src>(s: &mut S, max_bytes: u32, used: &mut u64) -> Result<i64, RecordsError> {
+    let mut raw: u64 = 0;
+    for i in 0..max_bytes {
+        let b = s.byte()?;
+        *used += 1;
+        raw |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
+        }
+    }
+    Err(invalid(format!("varint longer than {max_bytes} bytes")))
+}
+
+#[inline(always)]
+fn varint<S: Src>(s: &mut S, used: &mut u64) -> Result<i32, RecordsError> {
+    let v = varlong(s, 5, used)?;
+    match i32::try_from(v) {
+        Ok(v) => Ok(v),
+        Err(_) => Err(invalid(format!("varint {v} does not fit 32 bits"))),
+    }
+}
+
+/// A key, value or header value length and its bytes: -1 is null; any other negative length
+/// is refused (Kafka reads it as null, but librdkafka's consumer fails on it).
+#[inline(always)]
+fn bytes_field<S: Src>(s: &mut S, what: &str, index: i32, used: &mut u64) -> Result<i32, RecordsError> {
+    let len = varint(s, used)?;
+    if len < -1 {
+        return Err(invalid(format!("record {index} has {what} length {len}")));
+    }
+    if len > 0 {
+        s.skip(len as u64)?;
+        *used += len as u64;
+    }
+    Ok(len)
+}
+
+#[inline(always)]
+fn read_record<S: Src>(s: &mut S, index: i32, base_timestamp: i64) -> Result<RecordInfo, RecordsError> {
+    let mut prefix = 0u64;
+    let length = varint(s, &mut prefix)?;
+    if length < 0 {
+        return Err(RecordsError::Invalid(format!("record {index} has length {length}")));
+    }
+    let mut used = 1u64;
+    let _attributes = s.byte()?;
+    let ts_delta = varlong(s, 10, &mut used)?;
+    let offset_delta = varint(s, &mut used)?;
+    let key_len = bytes_field(s, "key", index, &mut used)?;
+    let value_len = bytes_field(s, "value", index, &mut used)?;
+    let headers = varint(s, &mut used)?;
+    if headers < 0 {
+        return Err(RecordsError::Invalid(format!("record {index} has {headers} headers")));
+    }
+    for _ in 0..headers {
+        // Each header takes at least two bytes: a count beyond the record's length fails on the
+        // length check below without walking past it.
+        if used > length as u64 {
+            break;
+        }
+        let key = varint(s, &mut used)?;
+        if key < 0 {
+            return Err(RecordsError::Invalid(format!(
+                "record {index} has a header key of length {key}"
+            )));
+        }
+        s.skip(key as u64)?;
+        used += key as u64;
+        bytes_field(s, "header value", index, &mut used)?;
+    }
+    if used != length as u64 {
+        return Err(RecordsError::Invalid(format!(
+            "invalid record size: record {index} declares {length} bytes but holds {used}"
+        )));
+    }
+    Ok(RecordInfo {
+        offset_delta,
+        timestamp: base_timestamp.wrapping_add(ts_delta),
+        key_len,
+        value_len,
+        headers,
+        size: prefix + used,
+    })
+}
+
+/// A zigzag varint read from `buf` at `*p`; `None` when it runs off the end or past `max`
+/// bytes.
+#[inline(always)]
+fn slice_varint(buf: &[u8], p: &mut usize, max: u32) -> Option<i64> {
+    let mut raw = 0u64;
+    for i in 0..max {
+        let b = *buf.get(*p)?;
+        *p += 1;
+        raw |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some((raw >> 1) as i64 ^ -((raw & 1) as i64));
+        }
+    }
+    None
+}
+
+/// The uncompressed hot path: one well-formed record read straight from the slice, or `None`
+/// for anything unusual, which [`read_record`] then re-reads to say exactly what is wrong.
+#[inline(always)]
+fn fast_record(buf: &[u8], start: usize, base_timestamp: i64) -> Option<(RecordInfo, usize)> {
+    let mut p = start;
+    let length = slice_varint(buf, &mut p, 5)?;
+    let body = p;
+    let end = body.checked_add(usize::try_from(length).ok()?)?;
+    let rec = buf.get(..end)?;
+    p += 1; // attributes
+    let ts_delta = slice_varint(rec, &mut p, 10)?;
+    let offset_delta = i32::try_from(slice_varint(rec, &mut p, 5)?).ok()?;
+    let mut lens = [0i32; 2];
+    for len in &mut lens {
+        *len = i32::try_from(slice_varint(rec, &mut p, 5)?).ok()?;
+        if *len < -1 {
+            return None;
+        }
+        p = p.checked_add((*len).max(0) as usize)?;
+    }
+    let headers = i32::try_from(slice_varint(rec, &mut p, 5)?).ok()?;
+    if headers < 0 {
+        return None;
+    }
+    for _ in 0..headers {
+        if p >= end {
+            return None;
+        }
+        let key = i32::try_from(slice_varint(rec, &mut p, 5)?).ok()?;
+        if key < 0 {
+            return None;
+        }
+        p = p.checked_add(key as usize)?;
+        let value = i32::try_from(slice_varint(rec, &mut p, 5)?).ok()?;
+        if value < -1 {
+            return None;
+        }
+        p = p.checked_add(value.max(0) as usize)?;
+    }
+    if p != end {
+        return None;
+    }
+    Some((
+        RecordInfo {
+            offset_delta,
+            timestamp: base_timestamp.wrapping_add(ts_delta),
+            key_len: lens[0],
+            value_len: lens[1],
+            headers,
+            size: (end - start) as u64,
         },
-    )))
+        end,
+    ))
 }
 
 /// Iterates the records of one batch. After the last one (the header's record count), the body
 /// must end: records missing or left over are errors, as in Kafka's record iterators.
 pub struct Records<'a> {
     body: Body<'a>,
-    codec: Codec,
     base_timestamp: i64,
     count: i32,
     seen: i32,
@@ -310,7 +552,6 @@ impl<'a> Records<'a> {
         }
         Ok(Records {
             body: open_body(codec, records, limit)?,
-            codec,
             base_timestamp: header.base_timestamp,
             count: header.records_count,
             seen: 0,
@@ -318,140 +559,25 @@ impl<'a> Records<'a> {
         })
     }
 
-    fn io_error(&self, e: std::io::Error) -> RecordsError {
-        if e.to_string() == TOO_LARGE {
-            let limit = match &self.body {
-                Body::Stream(r) => r.get_ref().limit,
-                Body::Plain(_) => 0,
-            };
-            return RecordsError::TooLarge { limit };
+    fn next_record(&mut self) -> Result<RecordInfo, RecordsError> {
+        match &mut self.body {
+            Body::Plain(s) => match fast_record(s.buf, s.pos, self.base_timestamp) {
+                Some((info, end)) => {
+                    s.pos = end;
+                    Ok(info)
+                }
+                None => read_record(s, self.seen, self.base_timestamp),
+            },
+            Body::Stream(s) => read_record(s, self.seen, self.base_timestamp),
         }
-        RecordsError::Decompress(format!("{}: {e}", self.codec.name()))
     }
 
-    fn byte(&mut self) -> Result<Option<u8>, RecordsError> {
-        let b = match self.body.fill() {
-            Ok(buf) => buf.first().copied(),
-            Err(e) => return Err(self.io_error(e)),
+    fn at_end(&mut self) -> Result<bool, RecordsError> {
+        let b = match &mut self.body {
+            Body::Plain(s) => s.next_byte()?,
+            Body::Stream(s) => s.next_byte()?,
         };
-        if b.is_some() {
-            self.body.consume(1);
-        }
-        Ok(b)
-    }
-
-    fn need_byte(&mut self) -> Result<u8, RecordsError> {
-        self.byte()?
-            .ok_or_else(|| RecordsError::Invalid("incorrect declared batch size, premature EOF reached".into()))
-    }
-
-    /// A zigzag varint of at most `max_bytes` bytes (5 for ints, 10 for longs).
-    fn varlong(&mut self, max_bytes: u32, used: &mut u64) -> Result<i64, RecordsError> {
-        let mut raw: u64 = 0;
-        for i in 0..max_bytes {
-            let b = self.need_byte()?;
-            *used += 1;
-            raw |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
-            }
-        }
-        Err(RecordsError::Invalid(format!("varint longer than {max_bytes} bytes")))
-    }
-
-    fn varint(&mut self, used: &mut u64) -> Result<i32, RecordsError> {
-        let v = self.varlong(5, used)?;
-        i32::try_from(v).map_err(|_| RecordsError::Invalid(format!("varint {v} does not fit 32 bits")))
-    }
-
-    fn skip(&mut self, mut n: u64, used: &mut u64) -> Result<(), RecordsError> {
-        while n > 0 {
-            let avail = match self.body.fill() {
-                Ok(buf) => buf.len() as u64,
-                Err(e) => return Err(self.io_error(e)),
-            };
-            if avail == 0 {
-                return Err(RecordsError::Invalid(
-                    "incorrect declared batch size, premature EOF reached".into(),
-                ));
-            }
-            let k = avail.min(n);
-            self.body.consume(k as usize);
-            n -= k;
-            *used += k;
-        }
-        Ok(())
-    }
-
-    /// A key, value or header value length: -1 is null; any other negative length is refused
-    /// (Kafka reads it as null, but librdkafka's consumer fails on it).
-    fn bytes_field(&mut self, what: &str, used: &mut u64) -> Result<i32, RecordsError> {
-        let len = self.varint(used)?;
-        if len < -1 {
-            return Err(RecordsError::Invalid(format!(
-                "record {} has {what} length {len}",
-                self.seen
-            )));
-        }
-        if len > 0 {
-            self.skip(len as u64, used)?;
-        }
-        Ok(len)
-    }
-
-    fn read_record(&mut self) -> Result<RecordInfo, RecordsError> {
-        let mut prefix = 0u64;
-        let length = self.varint(&mut prefix)?;
-        if length < 0 {
-            return Err(RecordsError::Invalid(format!(
-                "record {} has length {length}",
-                self.seen
-            )));
-        }
-        let mut used = 0u64;
-        let _attributes = self.need_byte()?;
-        used += 1;
-        let ts_delta = self.varlong(10, &mut used)?;
-        let offset_delta = self.varint(&mut used)?;
-        let key_len = self.bytes_field("key", &mut used)?;
-        let value_len = self.bytes_field("value", &mut used)?;
-        let headers = self.varint(&mut used)?;
-        if headers < 0 {
-            return Err(RecordsError::Invalid(format!(
-                "record {} has {headers} headers",
-                self.seen
-            )));
-        }
-        for _ in 0..headers {
-            // Each header takes at least two bytes: a count beyond the record's length fails on
-            // the length check below without walking past it.
-            if used > length as u64 {
-                break;
-            }
-            let key = self.varint(&mut used)?;
-            if key < 0 {
-                return Err(RecordsError::Invalid(format!(
-                    "record {} has a header key of length {key}",
-                    self.seen
-                )));
-            }
-            self.skip(key as u64, &mut used)?;
-            self.bytes_field("header value", &mut used)?;
-        }
-        if used != length as u64 {
-            return Err(RecordsError::Invalid(format!(
-                "invalid record size: record {} declares {length} bytes but holds {used}",
-                self.seen
-            )));
-        }
-        Ok(RecordInfo {
-            offset_delta,
-            timestamp: self.base_timestamp.wrapping_add(ts_delta),
-            key_len,
-            value_len,
-            headers,
-            size: prefix + used,
-        })
+        Ok(b.is_none())
     }
 }
 
@@ -465,17 +591,16 @@ impl Iterator for Records<'_> {
         if self.seen == self.count {
             // The body must end with the last record.
             self.failed = true;
-            return match self.byte() {
-                Ok(None) => None,
-                Ok(Some(_)) => Some(Err(RecordsError::Invalid(format!(
+            return match self.at_end() {
+                Ok(true) => None,
+                Ok(false) => Some(Err(RecordsError::Invalid(format!(
                     "incorrect declared batch size: bytes remain after the {} records the batch declares",
                     self.count
                 )))),
                 Err(e) => Some(Err(e)),
             };
         }
-        let r = self.read_record();
-        match r {
+        match self.next_record() {
             Ok(info) => {
                 self.seen += 1;
                 Some(Ok(info))

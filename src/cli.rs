@@ -133,16 +133,73 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BrokerArgs {
-    /// Address to listen on; port 0 picks a free port (the real one is printed).
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    pub listen: String,
-    /// Directory for the logs, catalog and lock file.
+    #[command(subcommand)]
+    pub command: Option<BrokerCommand>,
+    /// Listener: HOST:PORT (plaintext) or PROTOCOL://HOST:PORT with PROTOCOL one of PLAINTEXT,
+    /// SSL, SASL_PLAINTEXT, SASL_SSL. Repeat for several listeners. Port 0 picks a free port
+    /// (the real one is printed, one `listening on` line per listener).
+    #[arg(
+        long = "listen",
+        value_name = "[PROTOCOL://]HOST:PORT",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub listen: Vec<String>,
+    /// PEM certificate (and chain) of the SSL and SASL_SSL listeners.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: clients of the SSL listener must then present a certificate signed
+    /// by one of them (mutual TLS). SASL_SSL clients authenticate with SASL instead.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Allow a listener without authentication (PLAINTEXT, or SSL without --tls-client-ca) on an
+    /// address other machines can reach.
+    #[arg(long)]
+    pub insecure_listen: bool,
+    /// Directory for the logs, catalog, users and lock file.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Broker config file (TOML with Kafka property names, e.g. "log.retention.ms" = 3600000).
     #[arg(long)]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrokerCommand {
+    /// Add a SASL user, or replace their password. The password is read from standard input
+    /// (prompted twice on a terminal) and stored only as salted SCRAM credentials.
+    AddUser(AddUserArgs),
+    /// Remove a SASL user.
+    RemoveUser(RemoveUserArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddUserArgs {
+    /// The user name clients log in with.
+    pub name: String,
+    /// The broker's data directory (default: $XDG_DATA_HOME/strom/broker).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// SCRAM mechanism to store a credential for; repeat for both (default: both). PLAIN logins
+    /// check the SCRAM-SHA-512 credential, else the SCRAM-SHA-256 one.
+    #[arg(long = "mechanism", value_name = "MECHANISM", value_parser = ["SCRAM-SHA-256", "SCRAM-SHA-512"])]
+    pub mechanisms: Vec<String>,
+    /// PBKDF2 iterations of the stored credentials.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(4096..=16384))]
+    pub iterations: u32,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveUserArgs {
+    /// The user to remove.
+    pub name: String,
+    /// The broker's data directory (default: $XDG_DATA_HOME/strom/broker).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn xdg(var: &str, fallback: &str) -> PathBuf {

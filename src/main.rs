@@ -12,7 +12,10 @@ use strom::app::state::AppState;
 use strom::app::terminal;
 use strom::app::worker::WorkerConfig;
 use strom::broker::{self, config::BrokerConfig, BrokerOptions};
-use strom::cli::{default_data_dir, state_dir, BrokerArgs, Cli, ClusterArgs, Command, ConsoleArgs, DemoArgs};
+use strom::cli::{
+    default_data_dir, state_dir, AddUserArgs, BrokerArgs, BrokerCommand, Cli, ClusterArgs, Command, ConsoleArgs,
+    DemoArgs, RemoveUserArgs,
+};
 use strom::cluster::client::ClusterClient;
 use strom::cluster::connect::ConnectionSpec;
 use strom::config::Config;
@@ -50,6 +53,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn run_broker(args: BrokerArgs) -> ExitCode {
+    match args.command {
+        Some(BrokerCommand::AddUser(a)) => return add_user(a),
+        Some(BrokerCommand::RemoveUser(a)) => return remove_user(a),
+        None => {}
+    }
     log_to_stderr();
     let config = match &args.config {
         Some(path) => match BrokerConfig::load(path) {
@@ -61,8 +69,22 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
         },
         None => BrokerConfig::default(),
     };
-    let opts = BrokerOptions {
+    let flags = broker::security::ListenerFlags {
         listen: args.listen,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        tls_client_ca: args.tls_client_ca,
+        insecure_listen: args.insecure_listen,
+    };
+    let listeners = match broker::security::plan(&flags) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("strom broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = BrokerOptions {
+        listeners,
         data_dir: args.data_dir.unwrap_or_else(default_data_dir),
         config,
     };
@@ -70,15 +92,120 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let result = rt.block_on(broker::run(opts, |addr| {
+    let result = rt.block_on(broker::run(opts, |bound| {
+        // One line per listener; the first line is the first --listen.
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on {addr}");
+        for b in bound {
+            let _ = writeln!(out, "listening on {b}");
+        }
         let _ = out.flush();
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strom broker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The password of `add-user`: prompted twice without echo on a terminal, else the first line
+/// of standard input. Never an argument, so it stays out of `ps` and shell history.
+fn read_password(name: &str) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {name}: ")).map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Same password again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+    };
+    if password.is_empty() {
+        return Err(
+            "the password is empty (it is read from standard input, e.g. `echo \"$PW\" | strom broker add-user NAME`)"
+                .into(),
+        );
+    }
+    Ok(password)
+}
+
+fn add_user(args: AddUserArgs) -> ExitCode {
+    use broker::security::scram::ScramHash;
+    use broker::security::users;
+    let dir = args.data_dir.unwrap_or_else(default_data_dir);
+    if let Err(e) = users::validate_name(&args.name) {
+        eprintln!("strom broker add-user: {e}");
+        return ExitCode::from(2);
+    }
+    let hashes: Vec<ScramHash> = if args.mechanisms.is_empty() {
+        ScramHash::ALL.to_vec()
+    } else {
+        ScramHash::ALL
+            .into_iter()
+            .filter(|h| args.mechanisms.iter().any(|m| m == h.mechanism()))
+            .collect()
+    };
+    let password = match read_password(&args.name) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("strom broker add-user: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match users::add_user(&dir, &args.name, &password, &hashes, args.iterations) {
+        Ok(done) => {
+            let names: Vec<_> = hashes.iter().map(|h| h.mechanism()).collect();
+            println!(
+                "{} user {:?} ({}) in {}; a running broker uses it from the next login",
+                if done == users::Added::Created {
+                    "added"
+                } else {
+                    "replaced"
+                },
+                args.name,
+                names.join(", "),
+                dir.join(users::USERS_FILE).display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("strom broker add-user: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn remove_user(args: RemoveUserArgs) -> ExitCode {
+    use broker::security::users;
+    let dir = args.data_dir.unwrap_or_else(default_data_dir);
+    match users::remove_user(&dir, &args.name) {
+        Ok(true) => {
+            println!(
+                "removed user {:?} from {}; connections it opened stay open, new logins are refused",
+                args.name,
+                dir.join(users::USERS_FILE).display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!(
+                "strom broker remove-user: no user {:?} in {}",
+                args.name,
+                dir.join(users::USERS_FILE).display()
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("strom broker remove-user: {e}");
             ExitCode::FAILURE
         }
     }

@@ -45,8 +45,9 @@ use kafka_protocol::records::{
 };
 use strom::broker::config::BrokerConfig;
 use strom::broker::dispatch::{self, Reply};
+use strom::broker::security::SecurityProtocol;
 use strom::broker::storage::sim::{SimDisk, SimRng, SyncAction, SyncKind, SyncRule};
-use strom::broker::{Broker, BrokerOptions};
+use strom::broker::{Broker, BrokerOptions, Endpoint};
 use tokio::sync::watch;
 
 const DATA: &str = "/data";
@@ -80,7 +81,7 @@ fn frame<R: Request + Encodable>(req: &R, version: i16, correlation_id: i32) -> 
 /// Runs a request through the dispatcher; `None` when the broker gave no answer (it closed the
 /// connection).
 async fn call<R: Request + Encodable>(broker: &Arc<Broker>, req: &R, version: i16) -> Option<ResponseKind> {
-    let (_, reply) = dispatch::handle_frame(broker, frame(req, version, 1), "127.0.0.1")
+    let (_, reply) = dispatch::handle_frame(broker, frame(req, version, 1), "127.0.0.1", 0)
         .await
         .ok()?;
     settle(reply).await
@@ -234,10 +235,19 @@ impl Run {
     }
 }
 
+fn endpoint() -> Endpoint {
+    Endpoint {
+        protocol: SecurityProtocol::Plaintext,
+        host: "127.0.0.1".into(),
+        port: 9092,
+    }
+}
+
 fn options() -> BrokerOptions {
     let config = BrokerConfig::parse("\"num.partitions\" = 3\n").unwrap();
     BrokerOptions {
-        listen: "127.0.0.1:0".into(),
+        // The test drives the broker's handlers directly: nothing is bound.
+        listeners: Vec::new(),
         data_dir: DATA.into(),
         config,
     }
@@ -299,7 +309,7 @@ fn run_seed(seed: u64, verbose: bool, removal: Option<&Removal>) -> Stats {
         if let Some(r) = removal.filter(|r| r.only_during_recovery) {
             r.install(&disk);
         }
-        let opened = Broker::open(&options(), disk.storage(), "127.0.0.1".into(), 9092, rx);
+        let opened = Broker::open(&options(), disk.storage(), vec![endpoint()], rx);
         if removal.is_some_and(|r| r.only_during_recovery) {
             disk.clear_sync_rules();
         }
@@ -649,7 +659,7 @@ async fn produce_round(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk, requ
             .map(|(pid, b)| (*pid, b, batch(*pid, 0, b.seq, &b.ids)))
             .collect();
         let req = produce_request(&encoded);
-        let reply = dispatch::handle_frame(broker, frame(&req, 9, 1), "127.0.0.1").await;
+        let reply = dispatch::handle_frame(broker, frame(&req, 9, 1), "127.0.0.1", 0).await;
         pending.push((batches, reply));
     }
     let replies = join_all(pending.into_iter().map(|(batches, reply)| async move {

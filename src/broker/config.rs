@@ -108,6 +108,15 @@ pub const CONFIG_DEFS: &[ConfigDef] = &[
     broker("group.min.session.timeout.ms", ConfigType::Int, "6000"),
     broker("group.max.session.timeout.ms", ConfigType::Int, "1800000"),
     broker("offsets.retention.minutes", ConfigType::Int, "10080"),
+    broker(
+        "sasl.enabled.mechanisms",
+        ConfigType::String,
+        "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+    ),
+    broker("connection.failed.authentication.delay.ms", ConfigType::Int, "100"),
+    // Not a Kafka key: failed SASL authentications allowed per client address and minute
+    // (a burst of this many, refilled over a minute); 0 turns the limit off.
+    broker("sasl.failed.authentications.per.minute", ConfigType::Int, "10"),
 ];
 
 pub fn def_by_topic_name(name: &str) -> Option<&'static ConfigDef> {
@@ -147,6 +156,7 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
                 | "log.message.timestamp.difference.max.ms" => 0,
                 "strom.produce.max.uncompressed.bytes" => 1024,
                 "num.partitions" => 1,
+                "connection.failed.authentication.delay.ms" | "sasl.failed.authentications.per.minute" => 0,
                 _ => i64::MIN,
             };
             if v < min {
@@ -162,6 +172,9 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
                 )),
                 _ => Err(format!("{name} must be 'delete', not '{value}'")),
             },
+            "sasl.enabled.mechanisms" => crate::broker::security::Mechanism::parse_list(value)
+                .map(|_| ())
+                .map_err(|e| format!("{name}: {e}")),
             "message.timestamp.type" | "log.message.timestamp.type" => match value {
                 "CreateTime" | "LogAppendTime" => Ok(()),
                 _ => Err(format!("{name} must be CreateTime or LogAppendTime, not '{value}'")),

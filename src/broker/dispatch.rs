@@ -56,12 +56,8 @@ fn codec_version(key: ApiKey, version: i16) -> i16 {
     }
 }
 
-/// Decodes one frame and runs its handler. `Err` closes the connection.
-pub async fn handle_frame(
-    broker: &Arc<Broker>,
-    mut frame: Bytes,
-    client_host: &str,
-) -> Result<(RequestContext, Reply), ConnectionError> {
+/// The api key and version at the front of a frame.
+pub fn peek_key(frame: &Bytes) -> Result<(ApiKey, i16), ConnectionError> {
     if frame.len() < 8 {
         return Err(ConnectionError::BadHeader(format!(
             "{}-byte frame is shorter than a request header",
@@ -71,19 +67,42 @@ pub async fn handle_frame(
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let key = ApiKey::try_from(raw_key).map_err(|_| ConnectionError::UnknownApiKey(raw_key))?;
-    let Some(spec) = spec(key) else {
-        return Err(ConnectionError::UnknownApiKey(raw_key));
-    };
+    Ok((key, version))
+}
+
+/// Decodes the request header off the front of `frame` into the handlers' context.
+pub fn decode_header(
+    frame: &mut Bytes,
+    key: ApiKey,
+    version: i16,
+    client_host: &str,
+    listener: usize,
+) -> Result<RequestContext, ConnectionError> {
     let header_version = key.request_header_version(codec_version(key, version));
-    let header =
-        RequestHeader::decode(&mut frame, header_version).map_err(|e| ConnectionError::BadHeader(e.to_string()))?;
-    let ctx = RequestContext {
-        api_key: raw_key,
+    let header = RequestHeader::decode(frame, header_version).map_err(|e| ConnectionError::BadHeader(e.to_string()))?;
+    Ok(RequestContext {
+        api_key: key as i16,
         api_version: version,
         correlation_id: header.correlation_id,
         client_id: header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         client_host: client_host.to_string(),
+        listener,
+    })
+}
+
+/// Decodes one frame and runs its handler. `Err` closes the connection. `listener` is the
+/// index of the listener the connection came in on.
+pub async fn handle_frame(
+    broker: &Arc<Broker>,
+    mut frame: Bytes,
+    client_host: &str,
+    listener: usize,
+) -> Result<(RequestContext, Reply), ConnectionError> {
+    let (key, version) = peek_key(&frame)?;
+    let Some(spec) = spec(key) else {
+        return Err(ConnectionError::UnknownApiKey(key as i16));
     };
+    let ctx = decode_header(&mut frame, key, version, client_host, listener)?;
     if version < spec.min || version > spec.max {
         if key == ApiKey::ApiVersions {
             // Kafka answers an ApiVersions it does not know with a v0 body carrying

@@ -56,6 +56,8 @@ pub enum BrokerError {
     Catalog { path: PathBuf, reason: String },
     #[error(transparent)]
     ProducerIds(#[from] crate::broker::producers::ProducerIdsError),
+    #[error(transparent)]
+    Security(#[from] crate::broker::security::SecurityError),
 }
 
 /// Reasons a connection is closed. Never sent to the client: Kafka closes the socket.
@@ -82,4 +84,13 @@ pub enum ConnectionError {
     Io(#[from] std::io::Error),
     #[error("cannot encode response: {0}")]
     Encode(String),
+    /// A request other than ApiVersions/SaslHandshake/SaslAuthenticate before a SASL client
+    /// authenticated, or no authentication in time.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// A failed SASL exchange; the text names the user and the reason, never a secret.
+    #[error("{0}")]
+    Authentication(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }

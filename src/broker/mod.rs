@@ -15,6 +15,7 @@ pub mod lock;
 pub mod log;
 pub mod partition;
 pub mod producers;
+pub mod security;
 pub mod server;
 pub mod storage;
 
@@ -44,18 +45,47 @@ pub fn now_ms() -> i64 {
 }
 
 /// Options of `strom broker`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BrokerOptions {
-    pub listen: String,
+    /// Checked and prepared by [`security::plan`].
+    pub listeners: Vec<security::PlannedListener>,
     pub data_dir: PathBuf,
     pub config: BrokerConfig,
+}
+
+/// A listener once bound: what `listening on` prints, and what the lock file records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoundListener {
+    pub protocol: security::SecurityProtocol,
+    pub local: SocketAddr,
+}
+
+impl std::fmt::Display for BoundListener {
+    /// A PLAINTEXT listener prints as a bare `HOST:PORT` (what the console and scripts have
+    /// always parsed); the others carry their protocol, `SASL_SSL://HOST:PORT`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.protocol {
+            security::SecurityProtocol::Plaintext => write!(f, "{}", self.local),
+            p => write!(f, "{p}://{}", self.local),
+        }
+    }
+}
+
+/// Where clients reach one listener: the address Metadata, FindCoordinator and
+/// DescribeCluster give to a client that connected through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub protocol: security::SecurityProtocol,
+    pub host: String,
+    pub port: u16,
 }
 
 /// Everything the handlers share.
 pub struct Broker {
     pub node_id: i32,
-    pub host: String,
-    pub port: u16,
+    /// One per listener, in `--listen` order; `RequestContext::listener` indexes it.
+    pub endpoints: Vec<Endpoint>,
+    pub security: Arc<security::Security>,
     pub cluster_id: String,
     pub config: BrokerConfig,
     pub data_dir: PathBuf,
@@ -77,13 +107,13 @@ impl Broker {
 
     /// Opens the data directory on `disk` (blocking): recovers every log (verifying the tails
     /// after an unclean stop and making the recovered state durable before anything is
-    /// served), the catalog, the producer ids and the offsets store. `host` and `port` are what
-    /// Metadata advertises. The caller runs the group timers (`groups.run`) and serves.
+    /// served), the catalog, the producer ids, the offsets store and the users file.
+    /// `endpoints` are what Metadata advertises, one per listener. The caller runs the group
+    /// timers (`groups.run`) and serves.
     pub fn open(
         opts: &BrokerOptions,
         disk: Disk,
-        host: String,
-        port: u16,
+        endpoints: Vec<Endpoint>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Broker, BrokerError> {
         let dir = opts.data_dir.clone();
@@ -106,10 +136,20 @@ impl Broker {
             disk.sync_dir(&dir).map_err(|e| io_err(&dir, e))?;
         }
         let groups = groups::GroupService::open(Arc::clone(&disk), &dir, &opts.config, |t| catalog.get(t).is_some())?;
+        // The users file is read straight from the file system, not through `disk`: it is
+        // written by `strom broker add-user`, never by the broker.
+        let users = security::users::UserStore::open(&dir).map_err(security::SecurityError::from)?;
+        let security = Arc::new(security::Security::new(users, &opts.config)?);
+        if opts.listeners.iter().any(|l| l.spec.protocol.sasl()) && security.users.current().is_empty() {
+            tracing::warn!(
+                dir = %dir.display(),
+                "no users yet: SASL clients cannot authenticate until one is added with `strom broker add-user NAME --data-dir DIR`"
+            );
+        }
         Ok(Broker {
             node_id: opts.config.get_i64("node.id") as i32,
-            host,
-            port,
+            endpoints,
+            security,
             cluster_id,
             config: opts.config.clone(),
             data_dir: dir,
@@ -144,6 +184,11 @@ impl Broker {
         }
         Ok(())
     }
+
+    /// The advertised endpoint of listener `index` (the first one if out of range).
+    pub fn endpoint(&self, index: usize) -> &Endpoint {
+        &self.endpoints[index.min(self.endpoints.len().saturating_sub(1))]
+    }
 }
 
 /// The broker's identity, as Kafka keeps it in `meta.properties`.
@@ -176,8 +221,9 @@ fn base64_url(bytes: &[u8]) -> String {
     out
 }
 
-/// Runs the broker until SIGINT/SIGTERM. `on_ready` gets the bound address.
-pub async fn run(opts: BrokerOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<(), BrokerError> {
+/// Runs the broker until SIGINT/SIGTERM. `on_ready` gets the bound listeners, in `--listen`
+/// order.
+pub async fn run(opts: BrokerOptions, on_ready: impl FnOnce(&[BoundListener])) -> Result<(), BrokerError> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -203,7 +249,7 @@ async fn wait_for_signal() {
 pub async fn run_until(
     opts: BrokerOptions,
     shutdown: watch::Receiver<bool>,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(&[BoundListener]),
 ) -> Result<(), BrokerError> {
     let dir = opts.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| BrokerError::Io {
@@ -211,35 +257,59 @@ pub async fn run_until(
         source: e,
     })?;
     let lock = lock::DataDirLock::acquire(&dir)?;
-    let listener = TcpListener::bind(&opts.listen).await.map_err(|e| BrokerError::Listen {
-        addr: opts.listen.clone(),
-        source: e,
-    })?;
-    let local = listener.local_addr().map_err(|e| BrokerError::Listen {
-        addr: opts.listen.clone(),
-        source: e,
-    })?;
+    let mut listeners = Vec::new();
+    let mut bound = Vec::new();
+    for (index, planned) in opts.listeners.iter().enumerate() {
+        let name = planned.spec.to_string();
+        let tcp = TcpListener::bind(&planned.addrs[..])
+            .await
+            .map_err(|e| BrokerError::Listen {
+                addr: name.clone(),
+                source: e,
+            })?;
+        let local = tcp
+            .local_addr()
+            .map_err(|e| BrokerError::Listen { addr: name, source: e })?;
+        let protocol = planned.spec.protocol;
+        if protocol == security::SecurityProtocol::SaslPlaintext
+            && !local.ip().is_loopback()
+            && opts.config.get("sasl.enabled.mechanisms").0.contains("PLAIN")
+        {
+            tracing::warn!(listener = %planned.spec, "SASL/PLAIN on a SASL_PLAINTEXT listener sends passwords unencrypted; prefer SASL_SSL or SCRAM");
+        }
+        bound.push(BoundListener { protocol, local });
+        listeners.push(server::Listener {
+            index,
+            protocol,
+            tcp,
+            tls: planned.tls.clone(),
+        });
+    }
     let advertised = opts.config.get("advertised.host").0;
-    let host = if advertised.is_empty() {
-        local.ip().to_string()
-    } else {
-        advertised
-    };
+    let endpoints = bound
+        .iter()
+        .map(|b| Endpoint {
+            protocol: b.protocol,
+            host: if advertised.is_empty() {
+                b.local.ip().to_string()
+            } else {
+                advertised.clone()
+            },
+            port: b.local.port(),
+        })
+        .collect();
     let disk = storage::OsDisk::shared();
     let broker = {
         let (opts, disk, shutdown) = (opts.clone(), Arc::clone(&disk), shutdown.clone());
-        storage::blocking(&disk.clone(), move || {
-            Broker::open(&opts, disk, host, local.port(), shutdown)
-        })
-        .await?
+        storage::blocking(&disk.clone(), move || Broker::open(&opts, disk, endpoints, shutdown)).await?
     };
     let broker = Arc::new(broker);
-    lock.record_address(&local.to_string());
+    lock.record_address(&bound[0].to_string());
 
     let cleaner = tokio::spawn(retention_loop(Arc::clone(&broker), shutdown.clone()));
     let group_timers = tokio::spawn(Arc::clone(&broker.groups).run(shutdown.clone()));
-    on_ready(local);
-    server::serve(listener, Arc::clone(&broker), shutdown).await;
+    on_ready(&bound);
+    server::serve(listeners, Arc::clone(&broker), shutdown).await;
     cleaner.abort();
     // The group timers stop on the shutdown signal and fail parked joins; wait for the final
     // offsets fsync.

@@ -3,6 +3,7 @@
 
 pub mod proxy;
 pub mod scripts;
+pub mod tls;
 pub mod wire;
 pub mod witness;
 
@@ -13,11 +14,20 @@ use std::time::{Duration, Instant};
 
 pub struct BrokerProcess {
     pub child: Child,
+    /// The first listener's address, as its `listening on` line gives it.
     pub addr: String,
+    /// Every `listening on` line, in `--listen` order: `HOST:PORT` for PLAINTEXT,
+    /// `PROTOCOL://HOST:PORT` for the others.
+    pub listeners: Vec<String>,
     pub data_dir: PathBuf,
     config: Option<PathBuf>,
-    /// What `--listen` gets: `127.0.0.1:0` unless started with [`BrokerProcess::start_on`].
-    listen: String,
+    /// The arguments after `broker` other than --data-dir and --config: `--listen 127.0.0.1:0`
+    /// unless started with [`BrokerProcess::start_on`] or [`BrokerProcess::start_with`].
+    args: Vec<String>,
+    /// How many `listening on` lines to wait for.
+    expected_listeners: usize,
+    /// Extra environment of the broker process.
+    env: Vec<(String, String)>,
 }
 
 pub fn strom_bin() -> &'static str {
@@ -33,17 +43,43 @@ impl BrokerProcess {
     /// Starts a broker listening on `listen`; [`restart`](Self::restart) reuses that address,
     /// so a client can keep running across restarts. Get a free port from [`free_port`].
     pub fn start_on(data_dir: &Path, config_toml: Option<&str>, listen: &str) -> BrokerProcess {
+        Self::start_with(data_dir, config_toml, &["--listen", listen], 1)
+    }
+
+    /// Starts a broker with `args` after `broker` (listeners, TLS flags...) and waits for
+    /// `listeners` lines of `listening on`.
+    pub fn start_with(data_dir: &Path, config_toml: Option<&str>, args: &[&str], listeners: usize) -> BrokerProcess {
+        Self::start_with_env(data_dir, config_toml, args, listeners, &[])
+    }
+
+    /// [`start_with`](Self::start_with) with extra environment variables (e.g. `STROM_LOG`).
+    pub fn start_with_env(
+        data_dir: &Path,
+        config_toml: Option<&str>,
+        args: &[&str],
+        listeners: usize,
+        env: &[(&str, &str)],
+    ) -> BrokerProcess {
         let config = config_toml.map(|body| {
             let path = data_dir.with_extension("broker.toml");
             std::fs::write(&path, body).expect("write broker config");
             path
         });
-        Self::spawn(data_dir, config, listen.to_string())
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::spawn(data_dir, config, args, listeners, env)
     }
 
-    fn spawn(data_dir: &Path, config: Option<PathBuf>, listen: String) -> BrokerProcess {
+    fn spawn(
+        data_dir: &Path,
+        config: Option<PathBuf>,
+        args: Vec<String>,
+        expected_listeners: usize,
+        env: Vec<(String, String)>,
+    ) -> BrokerProcess {
         let mut cmd = Command::new(strom_bin());
-        cmd.args(["broker", "--listen", &listen, "--data-dir"]).arg(data_dir);
+        cmd.arg("broker").args(&args).arg("--data-dir").arg(data_dir);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         if let Some(c) = &config {
             cmd.arg("--config").arg(c);
         }
@@ -60,30 +96,37 @@ impl BrokerProcess {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
+            // Forward every line and keep draining, so the child never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
-            // Keep draining so the child never blocks on a full pipe.
-            for _ in lines {}
         });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!(
-                "broker did not print 'listening on' within 30 s; see {}",
-                data_dir.with_extension("log").display()
-            )
-        });
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut listeners = Vec::new();
+        while listeners.len() < expected_listeners {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "broker did not print {expected_listeners} 'listening on' lines within 30 s; see {}",
+                    data_dir.with_extension("log").display()
+                )
+            });
+            let addr = line
+                .strip_prefix("listening on ")
+                .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+                .to_string();
+            listeners.push(addr);
+        }
         BrokerProcess {
             child,
-            addr,
+            addr: listeners[0].clone(),
+            listeners,
             data_dir: data_dir.to_path_buf(),
             config,
-            listen,
+            args,
+            expected_listeners,
+            env,
         }
     }
 
@@ -92,9 +135,11 @@ impl BrokerProcess {
         let _ = self.child.wait();
         let data_dir = self.data_dir.clone();
         let config = self.config.take();
-        let listen = std::mem::take(&mut self.listen);
+        let args = std::mem::take(&mut self.args);
+        let expected = self.expected_listeners;
+        let env = std::mem::take(&mut self.env);
         std::mem::forget(self);
-        Self::spawn(&data_dir, config, listen)
+        Self::spawn(&data_dir, config, args, expected, env)
     }
 
     pub fn kill9(&mut self) {

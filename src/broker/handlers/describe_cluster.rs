@@ -31,8 +31,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: DescribeClust
         ENDPOINT_BROKER => {
             let mut b = DescribeClusterBroker::default();
             b.broker_id = BrokerId(broker.node_id);
-            b.host = StrBytes::from_string(broker.host.clone());
-            b.port = broker.port as i32;
+            b.host = StrBytes::from_string(broker.endpoint(ctx.listener).host.clone());
+            b.port = broker.endpoint(ctx.listener).port as i32;
             b.rack = None;
             resp.brokers = vec![b];
             resp.cluster_id = StrBytes::from_string(broker.cluster_id.clone());

@@ -20,8 +20,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FindCoordinat
         c.key = key;
         if req.key_type == 0 {
             c.node_id = BrokerId(broker.node_id);
-            c.host = StrBytes::from_string(broker.host.clone());
-            c.port = broker.port as i32;
+            c.host = StrBytes::from_string(broker.endpoint(ctx.listener).host.clone());
+            c.port = broker.endpoint(ctx.listener).port as i32;
         } else {
             c.node_id = BrokerId(-1);
             c.port = -1;

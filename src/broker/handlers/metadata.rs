@@ -55,8 +55,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
     let mut resp = MetadataResponse::default();
     let mut b = MetadataResponseBroker::default();
     b.node_id = BrokerId(broker.node_id);
-    b.host = StrBytes::from_string(broker.host.clone());
-    b.port = broker.port as i32;
+    b.host = StrBytes::from_string(broker.endpoint(ctx.listener).host.clone());
+    b.port = broker.endpoint(ctx.listener).port as i32;
     resp.brokers = vec![b];
     resp.cluster_id = Some(StrBytes::from_string(broker.cluster_id.clone()));
     resp.controller_id = BrokerId(broker.node_id);

@@ -30,6 +30,8 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 pub mod sync_group;
 
 use kafka_protocol::messages::{ApiKey, RequestKind};
@@ -53,9 +55,12 @@ pub mod code {
     pub const INVALID_REPLICATION_FACTOR: i16 = 38;
     pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
     pub const INVALID_CONFIG: i16 = 40;
+    pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+    pub const ILLEGAL_SASL_STATE: i16 = 34;
     pub const INVALID_REQUEST: i16 = 42;
     pub const INVALID_TXN_STATE: i16 = 48;
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
+    pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
     pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
     pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
     pub const UNKNOWN_TOPIC_ID: i16 = 100;
@@ -116,6 +121,8 @@ pub static TABLE: &[ApiSpec] = &[
     api!(ListOffsets, 1, 7, list_offsets),
     api!(Metadata, 0, 12, metadata),
     api!(ApiVersions, 0, 3, api_versions),
+    api!(SaslHandshake, 0, 1, sasl_handshake),
+    api!(SaslAuthenticate, 0, 2, sasl_authenticate),
     api!(OffsetForLeaderEpoch, 2, 4, offset_for_leader_epoch),
     api!(CreateTopics, 2, 7, create_topics),
     api!(DeleteTopics, 1, 6, delete_topics),

@@ -100,6 +100,13 @@ pub const CONFIG_DEFS: &[ConfigDef] = &[
     broker("num.partitions", ConfigType::Int, "1"),
     broker("log.retention.check.interval.ms", ConfigType::Long, "300000"),
     broker("socket.request.max.bytes", ConfigType::Int, "104857600"),
+    broker("fetch.max.bytes", ConfigType::Int, "57671680"),
+    // Kafka's default is unlimited; a shared host needs a bound (each connection is a file).
+    broker("max.connections", ConfigType::Int, "1000"),
+    broker("max.connections.per.ip", ConfigType::Int, "2147483647"),
+    broker("connections.max.idle.ms", ConfigType::Long, "600000"),
+    // strom's own: replies a connection may owe before its requests are no longer read.
+    broker("strom.connection.max.in.flight.requests", ConfigType::Int, "64"),
     // strom's own: Kafka inflates compressed batches without a limit.
     broker("strom.produce.max.uncompressed.bytes", ConfigType::Long, "134217728"),
     broker("node.id", ConfigType::Int, "1"),
@@ -155,6 +162,11 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
                 | "log.message.timestamp.after.max.ms"
                 | "log.message.timestamp.difference.max.ms" => 0,
                 "strom.produce.max.uncompressed.bytes" => 1024,
+                "fetch.max.bytes" => 1024,
+                "max.connections"
+                | "max.connections.per.ip"
+                | "connections.max.idle.ms"
+                | "strom.connection.max.in.flight.requests" => 1,
                 "num.partitions" => 1,
                 "connection.failed.authentication.delay.ms" | "sasl.failed.authentications.per.minute" => 0,
                 _ => i64::MIN,

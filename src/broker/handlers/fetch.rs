@@ -1,10 +1,18 @@
 //! Fetch: whole stored batches straight from the segment files, with long polling: when less
 //! than `min_bytes` is available the answer waits (up to `max_wait_ms`) for an append.
+//!
+//! Sizes: the response holds at most the smaller of the request's `max_bytes` and the broker's
+//! `fetch.max.bytes`, each partition at most its `partition_max_bytes`, counted in 64 bits and
+//! decided before anything is read. Only the first partition with data may go over, by one
+//! batch (KIP-74), so a consumer can always get past a batch larger than its limits. A
+//! partition listed more than once is answered once, as Kafka's map of fetch partitions does.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ResponseKind};
 
@@ -16,17 +24,56 @@ use crate::broker::Broker;
 
 struct Pass {
     response: FetchResponse,
-    bytes: usize,
+    bytes: u64,
     errors: bool,
 }
 
+/// Folds partitions listed more than once into one entry each: at the place of the first
+/// listing, with the parameters of the last, as Kafka's `FetchRequest.fetchData` map does.
+/// Consecutive partitions of one topic share a topic entry. Returns how many were dropped.
+fn dedupe(req: &mut FetchRequest, version: i16) -> usize {
+    let listed: usize = req.topics.iter().map(|t| t.partitions.len()).sum();
+    let mut at: HashMap<(String, uuid::Uuid, i32), (usize, usize)> = HashMap::with_capacity(listed.min(4096));
+    let mut out: Vec<FetchTopic> = Vec::new();
+    for t in std::mem::take(&mut req.topics) {
+        let mut t = t;
+        let parts = std::mem::take(&mut t.partitions);
+        let name = if version >= 13 {
+            String::new()
+        } else {
+            t.topic.0.to_string()
+        };
+        for p in parts {
+            let key = (name.clone(), t.topic_id, p.partition);
+            if let Some(&(ti, pi)) = at.get(&key) {
+                out[ti].partitions[pi] = p;
+                continue;
+            }
+            let same_topic = out
+                .last()
+                .is_some_and(|last| last.topic == t.topic && last.topic_id == t.topic_id);
+            if !same_topic {
+                let mut entry = t.clone();
+                entry.partitions = Vec::new();
+                out.push(entry);
+            }
+            let ti = out.len() - 1;
+            at.insert(key, (ti, out[ti].partitions.len()));
+            out[ti].partitions.push(p);
+        }
+    }
+    req.topics = out;
+    listed - at.len()
+}
+
 fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
-    let mut budget: usize = if req.max_bytes > 0 {
-        req.max_bytes as usize
+    let cap = broker.config.get_i64("fetch.max.bytes").max(0) as u64;
+    let mut budget: u64 = if req.max_bytes > 0 {
+        (req.max_bytes as u64).min(cap)
     } else {
-        i32::MAX as usize
+        cap
     };
-    let mut total = 0usize;
+    let mut total = 0u64;
     let mut errors = false;
     let mut resp = FetchResponse::default();
     for t in &req.topics {
@@ -89,14 +136,16 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
                         }
                         Ok(None) => {}
                         Ok(Some(plan)) => {
-                            let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
-                            // KIP-74: the first partition with data may exceed the limits so a
-                            // consumer can always progress; later ones only if budget is left.
-                            if limit > 0 || total == 0 {
-                                match execute_read(&plan, limit) {
+                            let limit = (p.partition_max_bytes.max(0) as u64).min(budget);
+                            // KIP-74: the first partition with data may exceed the limits by
+                            // one batch so a consumer can always progress; later ones get
+                            // whole batches within what is left.
+                            let min_one = total == 0;
+                            if limit > 0 || min_one {
+                                match execute_read(&plan, limit as usize, min_one) {
                                     Ok(bytes) => {
-                                        total += bytes.len();
-                                        budget = budget.saturating_sub(bytes.len());
+                                        total += bytes.len() as u64;
+                                        budget = budget.saturating_sub(bytes.len() as u64);
                                         pd.records = Some(Bytes::from(bytes));
                                     }
                                     Err(e) => {
@@ -121,10 +170,14 @@ fn read_all(broker: &Broker, req: &FetchRequest, version: i16) -> Pass {
     }
 }
 
-pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FetchRequest) -> Reply {
+pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, mut req: FetchRequest) -> Reply {
     let version = ctx.api_version;
+    let dropped = dedupe(&mut req, version);
+    if dropped > 0 {
+        tracing::debug!(client = %ctx.client_id, host = %ctx.client_host, dropped, "fetch listed partitions more than once; each is answered once");
+    }
     let first = read_all(&broker, &req, version);
-    let min_bytes = req.min_bytes.max(0) as usize;
+    let min_bytes = req.min_bytes.max(0) as u64;
     if first.bytes >= min_bytes.max(1) || first.errors || req.max_wait_ms <= 0 {
         return Reply::Now(ResponseKind::Fetch(first.response));
     }

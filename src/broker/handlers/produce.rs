@@ -838,7 +838,7 @@ mod tests {
         assert!(append(&p, &b, &rules(&p, NOW)).appended);
         assert_eq!(p.log().max_timestamp(), Some((2, NOW + 20)));
         let plan = p.log().plan_read(0).unwrap().unwrap();
-        let stored = crate::broker::log::execute_read(&plan, 1 << 20).unwrap();
+        let stored = crate::broker::log::execute_read(&plan, 1 << 20, true).unwrap();
         let h = batch::validate(&stored).unwrap();
         assert_eq!(h.max_timestamp, NOW + 20, "stored header corrected, CRC valid");
     }

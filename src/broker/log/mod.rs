@@ -621,9 +621,9 @@ impl PartitionLog {
 }
 
 /// Executes a planned read: whole batches from the one containing the plan's offset.
-pub fn execute_read(plan: &ReadPlan, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+pub fn execute_read(plan: &ReadPlan, max_bytes: usize, min_one: bool) -> Result<Vec<u8>, LogError> {
     match plan.reader.seek_offset(plan.offset, plan.start_pos)? {
-        Some(pos) => plan.reader.read_batches(pos, max_bytes),
+        Some(pos) => plan.reader.read_batches(pos, max_bytes, min_one),
         None => Ok(Vec::new()),
     }
 }
@@ -664,7 +664,7 @@ mod tests {
         assert_eq!(a[2].base_offset, 10);
         assert_eq!(log.log_end_offset(), 15);
         let plan = log.plan_read(7).unwrap().unwrap();
-        let bytes = execute_read(&plan, 1 << 20).unwrap();
+        let bytes = execute_read(&plan, 1 << 20, true).unwrap();
         let h = BatchHeader::parse(&bytes).unwrap();
         assert_eq!(h.base_offset, 5, "read starts at the batch holding offset 7");
         assert_eq!(bytes.len(), 2 * h.total_len());
@@ -683,7 +683,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
         append_n(&mut log, 2, 1, 10);
-        let bytes = execute_read(&log.plan_read(0).unwrap().unwrap(), 10).unwrap();
+        let bytes = execute_read(&log.plan_read(0).unwrap().unwrap(), 10, true).unwrap();
         assert_eq!(BatchHeader::parse(&bytes).unwrap().total_len(), bytes.len());
     }
 
@@ -699,7 +699,7 @@ mod tests {
         for verify in [false, true] {
             let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("500", "-1", "-1"), verify, 0).unwrap();
             assert_eq!(log.log_end_offset(), 20);
-            let bytes = execute_read(&log.plan_read(13).unwrap().unwrap(), 1 << 20).unwrap();
+            let bytes = execute_read(&log.plan_read(13).unwrap().unwrap(), 1 << 20, true).unwrap();
             assert!(BatchHeader::parse(&bytes).unwrap().base_offset <= 13);
         }
     }

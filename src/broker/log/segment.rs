@@ -382,9 +382,10 @@ impl SegmentReader {
         Ok(None)
     }
 
-    /// Reads whole batches starting at `pos`, up to `max_bytes` but always at least one
-    /// complete batch (KIP-74), so a consumer can make progress past a large batch.
-    pub fn read_batches(&self, pos: u64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+    /// Reads whole batches starting at `pos`, up to `max_bytes`; with `min_one`, at least one
+    /// complete batch even when it is larger (KIP-74: the first partition with data of a fetch,
+    /// so a consumer can make progress past a large batch). Never a partial batch.
+    pub fn read_batches(&self, pos: u64, max_bytes: usize, min_one: bool) -> Result<Vec<u8>, LogError> {
         let avail = (self.end - pos) as usize;
         let mut want = avail.min(max_bytes.max(HEADER_LEN));
         let mut buf = vec![0u8; want];
@@ -397,7 +398,7 @@ impl SegmentReader {
             let len = i32::from_be_bytes(buf[cut + 8..cut + 12].try_into().unwrap_or_default());
             let total = LOG_OVERHEAD + len.max(0) as usize;
             if cut + total > buf.len() {
-                if cut == 0 && total <= avail {
+                if cut == 0 && min_one && total <= avail {
                     // The first batch is larger than max_bytes: return it whole.
                     want = total;
                     buf.resize(want, 0);

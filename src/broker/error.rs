@@ -93,4 +93,8 @@ pub enum ConnectionError {
     Authentication(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("idle for connections.max.idle.ms ({ms} ms)")]
+    Idle { ms: u64 },
+    #[error("a request frame did not arrive whole within connections.max.idle.ms ({ms} ms)")]
+    StalledFrame { ms: u64 },
 }

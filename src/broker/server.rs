@@ -12,13 +12,15 @@
 //! Replies that must wait (acks=all durability, a long-polling fetch, a parked group join) do
 //! so in the writer, which lets a producer keep several requests in flight.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -32,8 +34,8 @@ use crate::broker::Broker;
 
 /// How long in-flight requests may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Replies queued per connection before the reader stops reading (backpressure).
-const MAX_IN_FLIGHT: usize = 64;
+/// A frame buffer starts this large and doubles as the frame's bytes arrive.
+const FRAME_START_CAPACITY: usize = 64 * 1024;
 /// A TLS handshake must finish within this.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A SASL client must authenticate within this of connecting (clients take milliseconds).
@@ -63,7 +65,82 @@ async fn accept_any(listeners: &[Listener], start: usize) -> (usize, std::io::Re
     .await
 }
 
+/// Per-connection limits, from the broker config (README "Limits").
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_connections: usize,
+    max_per_ip: usize,
+    idle: Duration,
+    in_flight: usize,
+}
+
+impl Limits {
+    fn of(broker: &Broker) -> Limits {
+        let c = &broker.config;
+        Limits {
+            max_connections: c.get_i64("max.connections").max(1) as usize,
+            max_per_ip: c.get_i64("max.connections.per.ip").max(1) as usize,
+            idle: Duration::from_millis(c.get_i64("connections.max.idle.ms").max(1) as u64),
+            in_flight: c.get_i64("strom.connection.max.in.flight.requests").max(1) as usize,
+        }
+    }
+}
+
+/// Open connections, in total and per client address. A slot is held by a [`Slot`] and given
+/// back when it drops, however the connection ends.
+#[derive(Default)]
+struct Connections {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+struct Slot {
+    ip: IpAddr,
+    open: Arc<Mutex<Connections>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.total -= 1;
+        if let Some(n) = open.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Takes a connection slot for `ip`, or says which limit is reached (0: the total, 1: the
+/// address's) and why.
+fn admit(open: &Arc<Mutex<Connections>>, ip: IpAddr, limits: &Limits) -> Result<Slot, (usize, String)> {
+    let mut o = open.lock().unwrap_or_else(|p| p.into_inner());
+    if o.total >= limits.max_connections {
+        return Err((0, format!("max.connections ({}) reached", limits.max_connections)));
+    }
+    let mine = o.per_ip.get(&ip).copied().unwrap_or(0);
+    if mine >= limits.max_per_ip {
+        return Err((
+            1,
+            format!("max.connections.per.ip ({}) reached for {ip}", limits.max_per_ip),
+        ));
+    }
+    o.total += 1;
+    *o.per_ip.entry(ip).or_insert(0) += 1;
+    Ok(Slot {
+        ip,
+        open: Arc::clone(open),
+    })
+}
+
 pub async fn serve(listeners: Vec<Listener>, broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let limits = Limits::of(&broker);
+    let open = Arc::new(Mutex::new(Connections::default()));
+    // Refusals are logged at most once a second per limit (with how many since the last line),
+    // so a flood of connections cannot flood the log.
+    let mut refused = [0u64; 2];
+    let mut refused_logged = [None::<tokio::time::Instant>; 2];
     let mut conns = JoinSet::new();
     let mut turn = 0usize;
     loop {
@@ -71,13 +148,28 @@ pub async fn serve(listeners: Vec<Listener>, broker: Arc<Broker>, mut shutdown: 
             (i, accepted) = accept_any(&listeners, turn) => match accepted {
                 Ok((stream, peer)) => {
                     turn = i + 1;
+                    let slot = match admit(&open, peer.ip(), &limits) {
+                        Ok(slot) => slot,
+                        Err((limit, reason)) => {
+                            // Kafka closes a connection over its quota at once; so do we.
+                            drop(stream);
+                            refused[limit] += 1;
+                            if refused_logged[limit].is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                                tracing::warn!(%peer, %reason, refused = refused[limit], "connection refused");
+                                refused[limit] = 0;
+                                refused_logged[limit] = Some(tokio::time::Instant::now());
+                            }
+                            continue;
+                        }
+                    };
                     let _ = stream.set_nodelay(true);
                     let b = Arc::clone(&broker);
                     let sd = shutdown.clone();
                     let l = &listeners[i];
                     let (index, protocol, tls) = (l.index, l.protocol, l.tls.clone());
                     conns.spawn(async move {
-                        match serve_connection(stream, peer, index, protocol, tls, b, sd).await {
+                        let _slot = slot;
+                        match serve_connection(stream, peer, index, protocol, tls, b, sd, limits).await {
                             Ok(()) => tracing::debug!(%peer, "connection closed"),
                             Err(e) => tracing::warn!(%peer, listener = %protocol, reason = %e, "closing connection"),
                         }
@@ -130,13 +222,14 @@ async fn serve_connection(
     tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
 ) -> Result<(), ConnectionError> {
     let gate = protocol
         .sasl()
         .then(|| SaslSession::new(Arc::clone(&broker.security), peer.ip()));
     let Some(acceptor) = tls else {
         let (rd, wr) = stream.into_split();
-        return connection(rd, wr, peer, listener, gate, broker, shutdown).await;
+        return connection(rd, wr, peer, listener, gate, broker, shutdown, limits).await;
     };
     let stream = tokio::select! {
         r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match r {
@@ -155,7 +248,7 @@ async fn serve_connection(
         tracing::debug!(%peer, %principal, "TLS client certificate accepted");
     }
     let (rd, wr) = tokio::io::split(stream);
-    connection(rd, wr, peer, listener, gate, broker, shutdown).await
+    connection(rd, wr, peer, listener, gate, broker, shutdown, limits).await
 }
 
 async fn connection<R, W>(
@@ -166,68 +259,77 @@ async fn connection<R, W>(
     mut gate: Option<SaslSession>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
 ) -> Result<(), ConnectionError>
 where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
-    let (tx, rx) = mpsc::channel::<Out>(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(write_loop(wr, rx));
+    // The reader stops reading while `in_flight` replies are unanswered: a client pipelining
+    // more waits (TCP backpressure), as Kafka's muted channels make it.
+    let (tx, rx) = mpsc::channel::<Out>(limits.in_flight);
+    let pending = Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn(write_loop(wr, rx, Arc::clone(&pending)));
     let max_frame = broker.max_frame_bytes();
     let host = peer.ip().to_string();
     let auth_deadline = tokio::time::Instant::now() + AUTHENTICATION_TIMEOUT;
     let result = loop {
         let authenticating = gate.as_ref().is_some_and(|g| !g.authenticated());
-        let size = tokio::select! {
-            r = rd.read_i32() => match r {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break Ok(()),
-                Err(e) if is_reset(&e) => break Ok(()),
-                Err(e) => break Err(e.into()),
-            },
-            _ = shutdown.changed() => break Ok(()),
-            _ = tokio::time::sleep_until(auth_deadline), if authenticating => {
+        // Wait for the first byte of the next request. Idle means nothing to read and nothing
+        // owed: a consumer long-polling is not idle. `fill_buf` is cancel-safe (it consumes
+        // nothing), so a timer may fire at any point.
+        let idle = tokio::time::sleep(limits.idle);
+        tokio::pin!(idle);
+        let more = loop {
+            tokio::select! {
+                r = rd.fill_buf() => break r.map(|b| !b.is_empty()),
+                _ = &mut idle => {
+                    if pending.load(Ordering::Acquire) == 0 {
+                        break Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
+                    }
+                    idle.as_mut().reset(tokio::time::Instant::now() + limits.idle);
+                }
+                _ = shutdown.changed() => break Ok(false),
+                _ = tokio::time::sleep_until(auth_deadline), if authenticating => {
+                    break Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+                }
+            }
+        };
+        match more {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                break Err(ConnectionError::Idle {
+                    ms: limits.idle.as_millis() as u64,
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 break Err(ConnectionError::Unauthenticated(format!(
                     "no SASL authentication within {} s",
                     AUTHENTICATION_TIMEOUT.as_secs()
                 )))
             }
-        };
+            Err(e) if is_reset(&e) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        }
         // Before authentication nobody gets to make the broker buffer a large frame.
         let max = if authenticating {
             max_frame.min(sasl::MAX_RECEIVE)
         } else {
             max_frame
         };
-        if size < 0 || size as usize > max {
-            break Err(ConnectionError::FrameTooLarge { size: size as i64, max });
-        }
-        // Read into uninitialised capacity: zeroing a fresh megabyte per produce request costs
-        // more than the CRC check.
-        let size = size as usize;
-        let mut frame = BytesMut::with_capacity(size);
-        let mut failed = None;
-        while frame.len() < size {
-            let want = (size - frame.len()) as u64;
-            match (&mut rd).take(want).read_buf(&mut frame).await {
-                Ok(0) => {
-                    failed = Some(ConnectionError::BadHeader(format!(
-                        "connection closed inside a {size}-byte frame"
-                    )));
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failed = Some(e.into());
-                    break;
-                }
+        // A request has begun: the whole frame must arrive within the idle timeout, so a client
+        // that sends half a frame and stops cannot hold its buffer and slot for ever.
+        let frame = match tokio::time::timeout(limits.idle, read_frame(&mut rd, max)).await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(e)) => break Err(e),
+            Err(_) => {
+                break Err(ConnectionError::StalledFrame {
+                    ms: limits.idle.as_millis() as u64,
+                })
             }
-        }
-        if let Some(e) = failed {
-            break Err(e);
-        }
-        let frame = frame.freeze();
+        };
         if let Some(g) = gate.as_mut().filter(|g| !g.authenticated()) {
             let out = |o: Outgoing| match o {
                 Outgoing::Response(ctx, r) => Out::Reply(ctx, Reply::Now(r)),
@@ -236,14 +338,14 @@ where
             match g.on_frame(frame.clone(), &host, listener).await {
                 Step::Dispatch => {}
                 Step::Send(o) => {
-                    if tx.send(out(o)).await.is_err() {
+                    if queue(&tx, &pending, out(o)).await.is_err() {
                         break Ok(());
                     }
                     continue;
                 }
                 Step::Authenticated { send, principal } => {
                     tracing::debug!(%peer, principal = ?principal, "SASL authentication succeeded");
-                    if tx.send(out(send)).await.is_err() {
+                    if queue(&tx, &pending, out(send)).await.is_err() {
                         break Ok(());
                     }
                     continue;
@@ -253,7 +355,7 @@ where
                     // close) come late, which slows a password guesser down.
                     tokio::time::sleep(g.failure_delay()).await;
                     if let Some(o) = send {
-                        let _ = tx.send(out(o)).await;
+                        let _ = queue(&tx, &pending, out(o)).await;
                     }
                     break Err(ConnectionError::Authentication(reason));
                 }
@@ -265,7 +367,7 @@ where
                 if let Reply::Close(reason) = reply {
                     break Err(reason);
                 }
-                if tx.send(Out::Reply(ctx, reply)).await.is_err() {
+                if queue(&tx, &pending, Out::Reply(ctx, reply)).await.is_err() {
                     break Ok(());
                 }
             }
@@ -281,11 +383,60 @@ where
     result
 }
 
+/// Queues a reply for the writer, counting it as owed until written.
+async fn queue(tx: &mpsc::Sender<Out>, pending: &AtomicUsize, out: Out) -> Result<(), ()> {
+    pending.fetch_add(1, Ordering::AcqRel);
+    tx.send(out).await.map_err(|_| ())
+}
+
+/// Reads one length-prefixed frame. The size is checked against `max` before anything is
+/// allocated, and the buffer grows (doubling, from 64 KiB) as the bytes arrive, so a client
+/// claiming 100 MB and sending 10 bytes costs 64 KiB. Bytes are read into uninitialised
+/// capacity: zeroing a fresh megabyte per produce request costs more than the CRC check.
+async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, max: usize) -> Result<Bytes, ConnectionError> {
+    let size = match rd.read_i32().await {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(ConnectionError::BadHeader(
+                "connection closed inside a frame length".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if size < 0 || size as usize > max {
+        return Err(ConnectionError::FrameTooLarge { size: size as i64, max });
+    }
+    let size = size as usize;
+    let mut frame = BytesMut::with_capacity(size.min(FRAME_START_CAPACITY));
+    while frame.len() < size {
+        if frame.len() == frame.capacity() {
+            let grow = frame.len().max(FRAME_START_CAPACITY).min(size - frame.len());
+            frame.reserve(grow);
+        }
+        let want = (size - frame.len()).min(frame.capacity() - frame.len()) as u64;
+        if (&mut *rd).take(want).read_buf(&mut frame).await? == 0 {
+            return Err(ConnectionError::BadHeader(format!(
+                "connection closed inside a {size}-byte frame"
+            )));
+        }
+    }
+    Ok(frame.freeze())
+}
+
 fn is_reset(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
     )
+}
+
+/// Marks one queued reply as no longer owed when dropped: written, skipped or abandoned.
+struct Written<'a>(&'a AtomicUsize);
+
+impl Drop for Written<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What the writer sends, in request order.
@@ -295,10 +446,15 @@ enum Out {
     Token(Bytes),
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<Out>) -> Result<(), ConnectionError> {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    wr: W,
+    mut rx: mpsc::Receiver<Out>,
+    pending: Arc<AtomicUsize>,
+) -> Result<(), ConnectionError> {
     let mut wr = BufWriter::with_capacity(64 * 1024, wr);
     let mut buf = BytesMut::new();
     while let Some(out) = rx.recv().await {
+        let done = Written(&pending);
         let (ctx, reply) = match out {
             Out::Reply(ctx, reply) => (ctx, reply),
             Out::Token(token) => {
@@ -326,14 +482,19 @@ async fn write_loop<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<Out>) -
             }
             Reply::None | Reply::Close(_) => continue,
         };
+        // Sizes are capped upstream (fetch.max.bytes, deduplicated partitions); should a
+        // response still outgrow the i32 length prefix, close rather than send a wrapped length.
         buf.clear();
         buf.put_i32(0);
         dispatch::encode_response(&ctx, &response, &mut buf)?;
-        let len = (buf.len() - 4) as i32;
+        let len = i32::try_from(buf.len() - 4).map_err(|_| {
+            ConnectionError::Encode(format!("a {}-byte response does not fit a Kafka frame", buf.len() - 4))
+        })?;
         buf[0..4].copy_from_slice(&len.to_be_bytes());
         if let Err(e) = wr.write_all(&buf).await {
             return if is_reset(&e) { Ok(()) } else { Err(e.into()) };
         }
+        drop(done);
         if rx.is_empty() {
             if let Err(e) = wr.flush().await {
                 return if is_reset(&e) { Ok(()) } else { Err(e.into()) };

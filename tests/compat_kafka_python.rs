@@ -53,6 +53,12 @@ fn kafka_python_admin_client_creates_describes_alters_grows_and_deletes_a_topic(
     run_script("admin.py");
 }
 
+/// A transactional kafka-python producer is refused at once with a non-retriable error.
+#[test]
+fn kafka_python_transactional_producer_fails_fast_with_a_fatal_error() {
+    run_script("transactional.py");
+}
+
 #[test]
 fn kafka_python_acks0_records_are_all_appended_in_order() {
     run_script("producer_acks0.py");

@@ -75,3 +75,10 @@ fn kafkajs_group_rebalances_commits_and_resumes_after_a_broker_restart() {
     let broker = broker.restart();
     run_to_end(script(name, &broker.addr, &["resume"]), name, SCRIPT_TIMEOUT, &broker);
 }
+
+/// A transactional kafkajs producer is refused at once with a non-retriable error; without it,
+/// kafkajs retried the coordinator lookup until its retries ran out.
+#[test]
+fn kafkajs_transactional_producer_fails_fast_with_a_fatal_error() {
+    run_script("kafkajs_transactional.js");
+}

@@ -36,6 +36,7 @@ use common::BrokerProcess;
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const INVALID_PRODUCER_EPOCH: i16 = 47;
 const INVALID_REQUEST: i16 = 42;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
@@ -306,10 +307,49 @@ fn transactional_init_producer_id_is_refused() {
     let resp = call(&mut s, &r, 4);
     assert_eq!(
         (resp.error_code, resp.producer_id.0, resp.producer_epoch),
-        (INVALID_REQUEST, -1, -1)
+        (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1),
+        "fatal in every client, not retried"
     );
+    // An empty transactional id is malformed, as in Kafka.
+    r.transactional_id = Some(TransactionalId(StrBytes::from_static_str("")));
+    assert_eq!(call(&mut s, &r, 4).error_code, INVALID_REQUEST);
     // The connection stays usable.
     assert_eq!(init_producer_id(&mut s, 4).error_code, 0);
+}
+
+/// librdkafka's transactional producer stops at once: FindCoordinator for the transaction
+/// coordinator answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which librdkafka makes a fatal
+/// error carrying the broker's message. With the retriable COORDINATOR_NOT_AVAILABLE it used to
+/// retry until init_transactions timed out.
+#[test]
+fn rdkafka_transactional_producer_fails_fast_with_the_brokers_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = BrokerProcess::start(&dir.path().join("data"), None);
+    let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.addr)
+        .set("transactional.id", "strom-txn-rdkafka")
+        .create()
+        .expect("producer");
+    let started = Instant::now();
+    let err = producer
+        .init_transactions(Duration::from_secs(30))
+        .expect_err("init_transactions succeeded on a broker without transactions");
+    let took = started.elapsed();
+    let text = err.to_string();
+    assert!(
+        text.contains("transactions are not supported by this broker"),
+        "librdkafka shows the broker's reason: {text}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "failed fast, not after retries: {took:?}"
+    );
+    assert!(
+        broker
+            .log_text()
+            .contains("transaction coordinator requested and refused"),
+        "the broker logs the refusal"
+    );
 }
 
 // ---- an rdkafka idempotent producer through repeated SIGKILLs ----

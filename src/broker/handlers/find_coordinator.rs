@@ -1,5 +1,8 @@
 //! FindCoordinator: this node coordinates every group. Transaction coordinators do not exist
-//! here (no transactions), so key type 1 gets COORDINATOR_NOT_AVAILABLE.
+//! here (no transactions), so key type 1 is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+//! and a message saying why: librdkafka, the Java client, kafkajs and kafka-python treat that
+//! code as fatal and show the message at once, where COORDINATOR_NOT_AVAILABLE (retriable)
+//! kept a transactional producer retrying for seconds or forever with nothing in any log.
 
 use std::sync::Arc;
 
@@ -11,10 +14,25 @@ use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
 use crate::broker::Broker;
 
-const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+use super::code;
+
+/// What a transactional client is told (and shows its user).
+pub const NO_TRANSACTIONS: &str =
+    "transactions are not supported by this broker (strom); use an idempotent producer without transactional.id";
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FindCoordinatorRequest) -> Reply {
     let mut resp = FindCoordinatorResponse::default();
+    if req.key_type != 0 {
+        let keys: Vec<String> = if ctx.api_version >= 4 {
+            req.coordinator_keys.iter().map(|k| k.to_string()).collect()
+        } else {
+            vec![req.key.to_string()]
+        };
+        tracing::warn!(
+            client = %ctx.client_id, host = %ctx.client_host, key_type = req.key_type, keys = ?keys,
+            "transaction coordinator requested and refused: transactions are not supported"
+        );
+    }
     let answer = |key: StrBytes| -> Coordinator {
         let mut c = Coordinator::default();
         c.key = key;
@@ -25,10 +43,8 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: FindCoordinat
         } else {
             c.node_id = BrokerId(-1);
             c.port = -1;
-            c.error_code = COORDINATOR_NOT_AVAILABLE;
-            c.error_message = Some(StrBytes::from_static_str(
-                "transactions are not supported by this broker",
-            ));
+            c.error_code = code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+            c.error_message = Some(StrBytes::from_static_str(NO_TRANSACTIONS));
         }
         c
     };

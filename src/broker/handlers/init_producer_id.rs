@@ -6,11 +6,11 @@
 //! `rd_kafka_idemp_drain_done`, the Java client's `bumpIdempotentEpochAndResetIdIfNeeded`) and
 //! only asks the broker when it wants a new id. Epoch fencing happens per partition on Produce.
 //!
-//! Transactions are not implemented, so a transactional id is refused with INVALID_REQUEST:
-//! the Java client treats it as fatal at once ("Unexpected error in InitProducerIdResponse"),
-//! while COORDINATOR_NOT_AVAILABLE would make it look up a coordinator and retry until
-//! `max.block.ms` for something that will never appear. librdkafka never gets here: it refuses
-//! `transactional.id` itself when the broker does not advertise the transactional APIs.
+//! Transactions are not implemented, so a transactional id is refused with
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED and the same message as FindCoordinator gives: fatal in
+//! every client, where a retriable code would retry until `max.block.ms` for something that will
+//! never appear. Clients normally stop earlier, at FindCoordinator for the transaction
+//! coordinator.
 
 use std::sync::Arc;
 
@@ -27,11 +27,16 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: InitProducerI
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;
     if let Some(txn) = &req.transactional_id {
+        // Kafka refuses an empty transactional id as a malformed request.
+        if txn.0.is_empty() {
+            resp.error_code = code::INVALID_REQUEST;
+            return Reply::Now(ResponseKind::InitProducerId(resp));
+        }
         tracing::warn!(
             client = %ctx.client_id, host = %ctx.client_host, transactional_id = %txn.0,
             "InitProducerId for a transactional producer refused: transactions are not supported"
         );
-        resp.error_code = code::INVALID_REQUEST;
+        resp.error_code = code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         return Reply::Now(ResponseKind::InitProducerId(resp));
     }
     // A new block of ids is reserved with an fsync: keep that off the async workers.

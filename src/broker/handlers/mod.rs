@@ -59,6 +59,7 @@ pub mod code {
     pub const ILLEGAL_SASL_STATE: i16 = 34;
     pub const INVALID_REQUEST: i16 = 42;
     pub const INVALID_TXN_STATE: i16 = 48;
+    pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
     pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
     pub const UNKNOWN_LEADER_EPOCH: i16 = 75;

@@ -146,6 +146,10 @@ pub struct BrokerArgs {
         default_value = "127.0.0.1:9092"
     )]
     pub listen: Vec<String>,
+    /// What clients are told to connect to, [PROTOCOL://]HOST:PORT, one per --listen in order
+    /// (Kafka's advertised.listeners; overrides it). Needed for a broker on 0.0.0.0.
+    #[arg(long = "advertise", value_name = "[PROTOCOL://]HOST:PORT")]
+    pub advertise: Vec<String>,
     /// PEM certificate (and chain) of the SSL and SASL_SSL listeners.
     #[arg(long, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,

@@ -69,6 +69,13 @@ fn run_broker(args: BrokerArgs) -> ExitCode {
         },
         None => BrokerConfig::default(),
     };
+    let mut config = config;
+    if !args.advertise.is_empty() {
+        if let Err(e) = config.set("advertised.listeners", &args.advertise.join(",")) {
+            eprintln!("strom broker: --advertise: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let flags = broker::security::ListenerFlags {
         listen: args.listen,
         tls_cert: args.tls_cert,

@@ -69,3 +69,32 @@ fn second_broker_on_the_same_data_dir_refuses_and_first_keeps_working() {
         "a clean restart skips recovery"
     );
 }
+
+/// `advertised.listeners` (and `--advertise`, its command-line form) is what Metadata tells
+/// clients, for a broker whose bound address they cannot use (0.0.0.0, a container); an
+/// unusable advertised address stops the broker before it starts.
+#[test]
+fn advertised_listeners_are_what_metadata_tells_clients() {
+    use kafka_protocol::messages::MetadataRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = BrokerProcess::start(
+        &dir.path().join("data"),
+        Some("\"advertised.listeners\" = \"PLAINTEXT://kafka.example:19092\"\n"),
+    );
+    let mut s = common::wire::connect(&broker.addr);
+    let meta = common::wire::call(&mut s, &MetadataRequest::default(), 9);
+    let b = &meta.brokers[0];
+    assert_eq!((b.host.as_str(), b.port), ("kafka.example", 19092));
+
+    for bad in ["0.0.0.0:9092", "kafka.example", "kafka.example:0"] {
+        let out = Command::new(common::strom_bin())
+            .args(["broker", "--listen", "127.0.0.1:0", "--advertise", bad, "--data-dir"])
+            .arg(dir.path().join("other"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--advertise") && err.contains(bad), "{bad}: {err}");
+        assert!(out.stdout.is_empty(), "never claims to listen");
+    }
+}

@@ -182,8 +182,11 @@ fn fetch_limits(addr: &str) {
 #[test]
 fn hostile_inputs_get_their_reactions_while_a_witness_works() {
     let dir = tempfile::tempdir().unwrap();
-    let config = format!("\"fetch.max.bytes\" = {FETCH_MAX}\n");
-    let broker = BrokerProcess::start(&dir.path().join("data"), Some(&config));
+    let config = format!(
+        "\"fetch.max.bytes\" = {FETCH_MAX}\n\"max.broker.partitions\" = 120\n\"strom.max.partitions.per.request\" = 50\n"
+    );
+    let data_dir = dir.path().join("data");
+    let broker = BrokerProcess::start(&data_dir, Some(&config));
     let addr = broker.addr.clone();
     create_topic(&addr, "witness", 1);
     let witness = Witness::start(&addr, "witness");
@@ -193,6 +196,7 @@ fn hostile_inputs_get_their_reactions_while_a_witness_works() {
     );
 
     fetch_limits(&addr);
+    topic_limits(&addr, &data_dir);
     assert!(
         witness.wait_progress(50, Duration::from_secs(10)),
         "the witness kept producing"
@@ -333,4 +337,138 @@ fn connection_limits_refuse_the_client_over_them_and_serve_the_rest() {
     ] {
         assert!(log.contains(reason), "broker log names the reason '{reason}':\n{log}");
     }
+}
+
+/// Partition budget: one cap per request and per broker, refused whole and up front with
+/// POLICY_VIOLATION; and a 249-character topic (Kafka's longest) is created, used and deleted.
+fn topic_limits(addr: &str, data_dir: &std::path::Path) {
+    const POLICY_VIOLATION: i16 = 44;
+    let try_create = |topics: &[(&str, i32)], validate_only: bool| -> Vec<(i16, Option<String>)> {
+        let mut r = CreateTopicsRequest::default();
+        r.topics = topics
+            .iter()
+            .map(|&(topic, partitions)| {
+                let mut t = CreatableTopic::default();
+                t.name = name(topic);
+                t.num_partitions = partitions;
+                t.replication_factor = 1;
+                t
+            })
+            .collect();
+        r.timeout_ms = 5000;
+        r.validate_only = validate_only;
+        call(&mut connect(addr), &r, 5)
+            .topics
+            .into_iter()
+            .map(|t| (t.error_code, t.error_message.map(|m| m.to_string())))
+            .collect()
+    };
+    let dirs_of = |prefix: &str| {
+        std::fs::read_dir(data_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .count()
+    };
+    // Over strom.max.partitions.per.request (50) in one topic, or in two topics together: every
+    // topic of the request refused, no directory made.
+    let got = try_create(&[("wide", 60)], false);
+    assert_eq!(got[0].0, POLICY_VIOLATION, "{got:?}");
+    assert!(got[0]
+        .1
+        .as_deref()
+        .unwrap_or("")
+        .contains("strom.max.partitions.per.request"));
+    let got = try_create(&[("half-a", 30), ("half-b", 30)], false);
+    assert!(got.iter().all(|g| g.0 == POLICY_VIOLATION), "{got:?}");
+    assert_eq!(dirs_of("wide-") + dirs_of("half-"), 0, "nothing created");
+    // max.broker.partitions (120): the broker holds 1 + 2 + 1 already; 40 + 40 fit, 40 more do not.
+    assert_eq!(try_create(&[("fill-a", 40)], false)[0].0, 0);
+    assert_eq!(try_create(&[("fill-b", 40)], true)[0].0, 0, "validate_only passes");
+    assert_eq!(try_create(&[("fill-b", 40)], false)[0].0, 0);
+    let got = try_create(&[("fill-c", 40)], true);
+    assert_eq!(
+        got[0].0, POLICY_VIOLATION,
+        "validate_only applies the same budget: {got:?}"
+    );
+    let got = try_create(&[("fill-c", 40)], false);
+    assert_eq!(got[0].0, POLICY_VIOLATION, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .contains("max.broker.partitions (120)"),
+        "{got:?}"
+    );
+    assert_eq!(dirs_of("fill-c-"), 0);
+    // CreatePartitions passes the same check.
+    let mut grow = kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default();
+    grow.name = name("fill-a");
+    grow.count = 80;
+    grow.assignments = None;
+    let mut r = kafka_protocol::messages::CreatePartitionsRequest::default();
+    r.topics = vec![grow];
+    r.timeout_ms = 5000;
+    let resp = call(&mut connect(addr), &r, 3);
+    assert_eq!(
+        resp.results[0].error_code, POLICY_VIOLATION,
+        "{:?}",
+        resp.results[0].error_message
+    );
+    // Auto-creation too: Metadata for a new topic with the broker full.
+    let mut m = kafka_protocol::messages::MetadataRequest::default();
+    let mut mt = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default();
+    mt.name = Some(name("auto-full"));
+    m.topics = Some(vec![mt]);
+    m.allow_auto_topic_creation = true;
+    let filled: Vec<_> = (0..40).map(|i| format!("one-{i}")).collect();
+    for t in &filled {
+        if try_create(&[(t, 1)], false)[0].0 != 0 {
+            break;
+        }
+    }
+    let meta = call(&mut connect(addr), &m, 9);
+    assert_eq!(
+        meta.topics[0].error_code, POLICY_VIOLATION,
+        "auto-creation is refused when full"
+    );
+    // Make room again.
+    let mut d = kafka_protocol::messages::DeleteTopicsRequest::default();
+    d.topic_names = ["fill-a", "fill-b"].iter().map(|t| name(t)).collect();
+    d.timeout_ms = 5000;
+    let resp = call(&mut connect(addr), &d, 4);
+    assert!(resp.responses.iter().all(|r| r.error_code == 0));
+
+    // A topic of 249 characters: created, written, deleted with its directories, created again
+    // empty. Its delete name is cut to fit NAME_MAX, as Kafka's is.
+    let long = "L".repeat(249);
+    assert_eq!(try_create(&[(&long, 3)], false)[0].0, 0);
+    produce(addr, &long, 2, batch(3));
+    assert_eq!(dirs_of(&long[..200]), 3);
+    let mut d = kafka_protocol::messages::DeleteTopicsRequest::default();
+    d.topic_names = vec![name(&long)];
+    d.timeout_ms = 5000;
+    let resp = call(&mut connect(addr), &d, 4);
+    assert_eq!(resp.responses[0].error_code, 0);
+    assert_eq!(
+        dirs_of(&long[..200]),
+        0,
+        "every partition directory of the long topic is gone"
+    );
+    assert_eq!(try_create(&[(&long, 3)], false)[0].0, 0);
+    let mut p = ListOffsetsPartition::default();
+    p.partition_index = 2;
+    p.timestamp = -1;
+    let mut t = ListOffsetsTopic::default();
+    t.name = name(&long);
+    t.partitions = vec![p];
+    let mut r = ListOffsetsRequest::default();
+    r.replica_id = (-1).into();
+    r.topics = vec![t];
+    assert_eq!(
+        call(&mut connect(addr), &r, 5).topics[0].partitions[0].offset,
+        0,
+        "recreated empty"
+    );
 }

@@ -75,6 +75,22 @@ fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
     dir.join(format!("{topic}-{index}"))
 }
 
+/// A file name may hold 255 bytes (NAME_MAX).
+pub const NAME_MAX: usize = 255;
+
+/// The name a deleted partition's directory is renamed to before removal:
+/// `TOPIC-N.ID-delete`, the topic cut short (as Kafka's `logDeleteDirName` does) so that a
+/// topic of the full 249 characters still fits in NAME_MAX.
+fn delete_dir_name(topic: &str, index: i32, id: Uuid) -> String {
+    let suffix = format!("-{index}.{}-delete", id.simple());
+    let mut keep = topic.len().min(NAME_MAX.saturating_sub(suffix.len()));
+    // Topic names are ASCII (validate_topic_name), but never cut inside a character.
+    while !topic.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{suffix}", &topic[..keep])
+}
+
 impl Catalog {
     /// Loads the catalog and opens every partition log. `unclean`: the last run did not shut
     /// down cleanly, so log tails are verified.
@@ -262,13 +278,15 @@ impl Catalog {
         *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
         for p in &topic.partitions {
             let dir = partition_dir(&self.dir, name, p.index);
-            let doomed = self
-                .dir
-                .join(format!("{name}-{}.{}-delete", p.index, topic.id.simple()));
-            if self.disk.rename(&dir, &doomed).is_ok() {
-                if let Err(e) = self.disk.remove_dir_all(&doomed) {
-                    tracing::warn!(dir = %doomed.display(), error = %e, "cannot remove a deleted partition's directory");
-                }
+            let doomed = self.dir.join(delete_dir_name(name, p.index, topic.id));
+            // Renamed first so a crash half way through the removal leaves a `-delete`
+            // directory the next start sweeps, never a partial partition.
+            let gone = match self.disk.rename(&dir, &doomed) {
+                Ok(()) => doomed,
+                Err(_) => dir,
+            };
+            if let Err(e) = self.disk.remove_dir_all(&gone) {
+                tracing::warn!(dir = %gone.display(), error = %e, "cannot remove a deleted partition's directory");
             }
         }
         Ok(Some(topic))
@@ -335,6 +353,20 @@ impl Catalog {
 mod tests {
     use super::*;
     use crate::broker::storage::OsDisk;
+
+    #[test]
+    fn delete_dir_names_fit_name_max_for_the_longest_topic() {
+        let id = Uuid::new_v4();
+        let long = "x".repeat(249);
+        let n = delete_dir_name(&long, 99_999, id);
+        assert!(n.len() <= NAME_MAX, "{} bytes", n.len());
+        assert!(n.ends_with(&format!("-99999.{}-delete", id.simple())));
+        assert_eq!(
+            delete_dir_name("t", 0, id),
+            format!("t-0.{}-delete", id.simple()),
+            "short names kept whole"
+        );
+    }
 
     #[test]
     fn topic_names_follow_kafka_rules() {

@@ -107,10 +107,16 @@ pub const CONFIG_DEFS: &[ConfigDef] = &[
     broker("connections.max.idle.ms", ConfigType::Long, "600000"),
     // strom's own: replies a connection may owe before its requests are no longer read.
     broker("strom.connection.max.in.flight.requests", ConfigType::Int, "64"),
+    // KIP-578's name; Kafka itself has no bound.
+    broker("max.broker.partitions", ConfigType::Int, "50000"),
+    // strom's own: partitions one CreateTopics or CreatePartitions request may add.
+    broker("strom.max.partitions.per.request", ConfigType::Int, "10000"),
     // strom's own: Kafka inflates compressed batches without a limit.
     broker("strom.produce.max.uncompressed.bytes", ConfigType::Long, "134217728"),
     broker("node.id", ConfigType::Int, "1"),
     broker("advertised.host", ConfigType::String, ""),
+    // Kafka's form, one entry per listener in --listen order: `[PROTOCOL://]HOST:PORT,...`.
+    broker("advertised.listeners", ConfigType::String, ""),
     broker("group.initial.rebalance.delay.ms", ConfigType::Int, "3000"),
     broker("group.min.session.timeout.ms", ConfigType::Int, "6000"),
     broker("group.max.session.timeout.ms", ConfigType::Int, "1800000"),
@@ -166,7 +172,9 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
                 "max.connections"
                 | "max.connections.per.ip"
                 | "connections.max.idle.ms"
-                | "strom.connection.max.in.flight.requests" => 1,
+                | "strom.connection.max.in.flight.requests"
+                | "max.broker.partitions"
+                | "strom.max.partitions.per.request" => 1,
                 "num.partitions" => 1,
                 "connection.failed.authentication.delay.ms" | "sasl.failed.authentications.per.minute" => 0,
                 _ => i64::MIN,
@@ -187,6 +195,7 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
             "sasl.enabled.mechanisms" => crate::broker::security::Mechanism::parse_list(value)
                 .map(|_| ())
                 .map_err(|e| format!("{name}: {e}")),
+            "advertised.listeners" => parse_advertised_listeners(value).map(|_| ()),
             "message.timestamp.type" | "log.message.timestamp.type" => match value {
                 "CreateTime" | "LogAppendTime" => Ok(()),
                 _ => Err(format!("{name} must be CreateTime or LogAppendTime, not '{value}'")),
@@ -194,6 +203,29 @@ pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
             _ => Ok(()),
         },
     }
+}
+
+/// Parses `advertised.listeners`: comma-separated `[PROTOCOL://]HOST:PORT`, one per listener in
+/// `--listen` order, as Kafka writes them. Returns (host, port) pairs; empty text is none.
+pub fn parse_advertised_listeners(text: &str) -> Result<Vec<(String, u16)>, String> {
+    let mut out = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let addr = entry.split_once("://").map_or(entry, |(_, a)| a);
+        let bad = || format!("advertised listener '{entry}' must be [PROTOCOL://]HOST:PORT");
+        let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || host == "0.0.0.0" || host == "::" {
+            return Err(format!(
+                "advertised listener '{entry}' needs a host clients can reach, not '{host}'"
+            ));
+        }
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if port == 0 {
+            return Err(format!("advertised listener '{entry}' needs a real port, not 0"));
+        }
+        out.push((host.to_string(), port));
+    }
+    Ok(out)
 }
 
 /// The broker's static configuration: Kafka property names mapped to string values, as read
@@ -348,6 +380,19 @@ pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<(), 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn advertised_listeners_parse_as_kafka_writes_them() {
+        assert_eq!(
+            parse_advertised_listeners("PLAINTEXT://kafka.example:9092, SSL://[::1]:9093").unwrap(),
+            vec![("kafka.example".to_string(), 9092), ("::1".to_string(), 9093)]
+        );
+        assert_eq!(parse_advertised_listeners("h:1").unwrap(), vec![("h".to_string(), 1)]);
+        assert!(parse_advertised_listeners("").unwrap().is_empty());
+        for bad in ["nohost", "h:port", "0.0.0.0:9092", "h:0", ":9092", "h:70000"] {
+            assert!(parse_advertised_listeners(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

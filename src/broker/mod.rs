@@ -4,6 +4,7 @@
 //! binds, prints `listening on ADDR`, serves until shutdown, then flushes and marks a clean
 //! shutdown. Nothing in here depends on the console (`cluster`, `app`, `ui`).
 
+pub mod budget;
 pub mod catalog;
 pub mod config;
 pub mod dispatch;
@@ -97,6 +98,8 @@ pub struct Broker {
     pub groups: Arc<groups::GroupService>,
     /// Woken on every append so long-polling fetches can answer.
     pub appended: Notify,
+    /// The one check every partition creation passes first.
+    pub partition_budget: budget::PartitionBudget,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -158,6 +161,7 @@ impl Broker {
             producer_ids: std::sync::Mutex::new(producer_ids),
             groups: Arc::new(groups),
             appended: Notify::new(),
+            partition_budget: budget::PartitionBudget::default(),
             shutdown,
         })
     }
@@ -257,6 +261,7 @@ pub async fn run_until(
         source: e,
     })?;
     let lock = lock::DataDirLock::acquire(&dir)?;
+    budget::raise_fd_limit();
     let mut listeners = Vec::new();
     let mut bound = Vec::new();
     for (index, planned) in opts.listeners.iter().enumerate() {
@@ -285,17 +290,26 @@ pub async fn run_until(
             tls: planned.tls.clone(),
         });
     }
+    // advertised.listeners (entry i for listener i) over advertised.host over the bound address.
     let advertised = opts.config.get("advertised.host").0;
+    let listed = config::parse_advertised_listeners(&opts.config.get("advertised.listeners").0).unwrap_or_default();
     let endpoints = bound
         .iter()
-        .map(|b| Endpoint {
-            protocol: b.protocol,
-            host: if advertised.is_empty() {
-                b.local.ip().to_string()
-            } else {
-                advertised.clone()
-            },
-            port: b.local.port(),
+        .enumerate()
+        .map(|(i, b)| {
+            let (host, port) = match listed.get(i) {
+                Some((host, port)) => (host.clone(), *port),
+                None if !advertised.is_empty() => (advertised.clone(), b.local.port()),
+                None => (b.local.ip().to_string(), b.local.port()),
+            };
+            if host == "0.0.0.0" || host == "::" {
+                tracing::warn!(listener = %b, "listening on all addresses with nothing advertised: clients are told {host}; set --advertise HOST:PORT or advertised.listeners");
+            }
+            Endpoint {
+                protocol: b.protocol,
+                host,
+                port,
+            }
         })
         .collect();
     let disk = storage::OsDisk::shared();

@@ -14,11 +14,6 @@ use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
 use crate::broker::{now_ms, Broker};
 
-/// Partitions one request may add to a topic. Every partition holds open files, so a typo such
-/// as 1000000 must not exhaust the process's descriptors. (Kafka's controller caps one operation
-/// at 10,000 records too.)
-pub const MAX_NEW_PARTITIONS: i32 = 10_000;
-
 /// Checks one topic of the request; returns the current count on success.
 fn check(broker: &Broker, t: &CreatePartitionsTopic, duplicate: bool) -> Result<i32, (i16, String)> {
     let name = t.name.0.as_str();
@@ -45,14 +40,6 @@ fn check(broker: &Broker, t: &CreatePartitionsTopic, duplicate: bool) -> Result<
         ));
     }
     let added = t.count - current;
-    if added > MAX_NEW_PARTITIONS {
-        return Err((
-            code::INVALID_PARTITIONS,
-            format!(
-                "adding {added} partitions to '{name}' at once is refused; at most {MAX_NEW_PARTITIONS} per request"
-            ),
-        ));
-    }
     if let Some(assignments) = &t.assignments {
         if assignments.len() as i32 != added {
             return Err((
@@ -82,23 +69,61 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreatePartiti
     for t in &req.topics {
         *seen.entry(t.name.0.to_string()).or_insert(0) += 1;
     }
+    // What the whole request adds: checked by every topic's budget check, so an oversized
+    // request is refused whole, up front.
+    let request_total: usize = req
+        .topics
+        .iter()
+        .filter_map(|t| {
+            let current = broker.catalog.get(t.name.0.as_str())?.partitions.len() as i64;
+            Some((i64::from(t.count) - current).max(0))
+        })
+        .sum::<i64>() as usize;
     let mut resp = CreatePartitionsResponse::default();
     for t in req.topics {
         let name = t.name.0.to_string();
         let mut r = CreatePartitionsTopicResult::default();
         r.name = t.name.clone();
-        let outcome = match check(&broker, &t, seen[&name] > 1) {
+        let checked = check(&broker, &t, seen[&name] > 1).and_then(|current| {
+            broker
+                .partition_budget
+                .check(
+                    &broker.catalog,
+                    &broker.config,
+                    &name,
+                    current as usize,
+                    t.count as usize,
+                    request_total,
+                )
+                .map(|_| current)
+                .map_err(|e| (code::POLICY_VIOLATION, e))
+        });
+        let outcome = match checked {
             Err(e) => Err(e),
             Ok(_) if req.validate_only => Ok(()),
             Ok(current) => {
                 let b = Arc::clone(&broker);
                 let (n, count) = (name.clone(), t.count);
-                match tokio::task::spawn_blocking(move || b.catalog.add_partitions(&n, count, now_ms())).await {
-                    Ok(Ok(())) => {
+                // Checked again with the change: another request may have taken the room.
+                let added = tokio::task::spawn_blocking(move || {
+                    b.partition_budget.admit(
+                        &b.catalog,
+                        &b.config,
+                        &n,
+                        current as usize,
+                        count as usize,
+                        request_total,
+                        || b.catalog.add_partitions(&n, count, now_ms()),
+                    )
+                })
+                .await;
+                match added {
+                    Ok(Ok(Ok(()))) => {
                         tracing::info!(topic = %name, from = current, to = t.count, client = %ctx.client_id, "added partitions");
                         Ok(())
                     }
-                    Ok(Err(e)) => {
+                    Ok(Err(why)) => Err((code::POLICY_VIOLATION, why)),
+                    Ok(Ok(Err(e))) => {
                         tracing::error!(topic = %name, error = %e, "add partitions failed");
                         Err((code::KAFKA_STORAGE_ERROR, e.to_string()))
                     }
@@ -106,6 +131,11 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreatePartiti
                 }
             }
         };
+        if let Err((c, msg)) = &outcome {
+            if *c == code::POLICY_VIOLATION {
+                tracing::warn!(topic = %name, client = %ctx.client_id, reason = %msg, "add partitions refused");
+            }
+        }
         if let Err((c, msg)) = outcome {
             r.error_code = c;
             r.error_message = Some(StrBytes::from_string(msg));

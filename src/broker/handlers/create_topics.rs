@@ -16,12 +16,30 @@ use crate::broker::server::RequestContext;
 use crate::broker::storage;
 use crate::broker::{now_ms, Broker};
 
+/// Why a checked topic was still not created.
+enum Refused {
+    Budget(String),
+    Storage(crate::broker::error::LogError),
+}
+
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsRequest) -> Reply {
     let mut resp = CreateTopicsResponse::default();
     let mut seen = std::collections::HashMap::new();
     for t in &req.topics {
         *seen.entry(t.name.0.to_string()).or_insert(0) += 1;
     }
+    // What the whole request adds, checked against strom.max.partitions.per.request by every
+    // topic's budget check, so an oversized request is refused whole, up front.
+    let default_partitions = broker.config.get_i64("num.partitions").max(1);
+    let request_total: usize = req
+        .topics
+        .iter()
+        .map(|t| match (t.assignments.len(), t.num_partitions) {
+            (0, -1) => default_partitions,
+            (0, n) => i64::from(n.max(0)),
+            (a, _) => a as i64,
+        })
+        .sum::<i64>() as usize;
     for t in req.topics {
         let name = t.name.0.to_string();
         let mut r = CreatableTopicResult::default();
@@ -84,6 +102,13 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
                 .map(|_| p)
                 .map_err(|e| (code::INVALID_CONFIG, e))
         });
+        let check = check.and_then(|p| {
+            broker
+                .partition_budget
+                .check(&broker.catalog, &broker.config, &name, 0, p as usize, request_total)
+                .map(|_| p)
+                .map_err(|e| (code::POLICY_VIOLATION, e))
+        });
         match check {
             Err((code, msg)) => {
                 r.error_code = code;
@@ -94,14 +119,26 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
                     Ok(None)
                 } else {
                     // Creating the logs and the catalog entry fsyncs: off the async workers.
+                    // Checked again with creation: another request may have taken the room.
                     let (b, n, c) = (Arc::clone(&broker), name.clone(), configs.clone());
                     storage::blocking(&broker.disk, move || {
-                        b.catalog.create(&n, partitions, c, &b.config, now_ms()).map(Some)
+                        b.partition_budget
+                            .admit(&b.catalog, &b.config, &n, 0, partitions as usize, request_total, || {
+                                b.catalog.create(&n, partitions, c, &b.config, now_ms())
+                            })
+                            .map_err(Refused::Budget)
+                            .and_then(|r| r.map_err(Refused::Storage))
+                            .map(Some)
                     })
                     .await
                 };
                 match created {
-                    Err(e) => {
+                    Err(Refused::Budget(why)) => {
+                        tracing::warn!(topic = %name, client = %ctx.client_id, reason = %why, "create topic refused");
+                        r.error_code = code::POLICY_VIOLATION;
+                        r.error_message = Some(StrBytes::from_string(why));
+                    }
+                    Err(Refused::Storage(e)) => {
                         tracing::error!(topic = %name, error = %e, "create topic failed");
                         r.error_code = code::KAFKA_STORAGE_ERROR;
                         r.error_message = Some(StrBytes::from_string(e.to_string()));

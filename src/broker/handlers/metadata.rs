@@ -103,17 +103,31 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
                         }
                         Ok(()) => {
                             let partitions = broker.config.get_i64("num.partitions").max(1) as i32;
-                            match broker
-                                .catalog
-                                .create(&name, partitions, BTreeMap::new(), &broker.config, now_ms())
-                            {
-                                Ok(topic) => {
-                                    tracing::info!(topic = %name, partitions, client = %ctx.client_id, "auto-created topic");
-                                    topic_entry(&broker, &topic)
+                            let n = partitions as usize;
+                            let created =
+                                broker
+                                    .partition_budget
+                                    .admit(&broker.catalog, &broker.config, &name, 0, n, n, || {
+                                        broker.catalog.create(
+                                            &name,
+                                            partitions,
+                                            BTreeMap::new(),
+                                            &broker.config,
+                                            now_ms(),
+                                        )
+                                    });
+                            match created {
+                                Err(why) => {
+                                    tracing::warn!(topic = %name, client = %ctx.client_id, reason = %why, "auto-create refused");
+                                    error_entry(Some(name), Uuid::nil(), code::POLICY_VIOLATION)
                                 }
-                                Err(e) => {
+                                Ok(Err(e)) => {
                                     tracing::error!(topic = %name, error = %e, "auto-create failed");
                                     error_entry(Some(name), Uuid::nil(), code::KAFKA_STORAGE_ERROR)
+                                }
+                                Ok(Ok(topic)) => {
+                                    tracing::info!(topic = %name, partitions, client = %ctx.client_id, "auto-created topic");
+                                    topic_entry(&broker, &topic)
                                 }
                             }
                         }

@@ -9,12 +9,14 @@
 //! part), a process crash (page cache kept), or a clean shutdown.
 //!
 //! After every recovery: every acknowledged record is present exactly once at its acknowledged
-//! offset (unless DeleteRecords or a topic deletion removed it); no offset seen after an
-//! earlier recovery holds different data later; every committed offset is its last
-//! acknowledged value or one sent after it; deleted groups and deleted topics stay deleted and
-//! a re-created topic never inherits old offsets; the log start never falls below an
-//! acknowledged DeleteRecords; producer ids are never handed out twice; and recovery itself
-//! never fails.
+//! offset (unless DeleteRecords, retention or a topic deletion removed it); no offset seen after
+//! an earlier recovery holds different data later, and one read during a run (maybe before it
+//! was durable) holds other data only under a higher leader epoch, with OffsetForLeaderEpoch
+//! ending the old epoch at or before it, so a consumer can tell; the leader epoch rises after
+//! every unclean stop; every committed offset is its last acknowledged value or one sent after
+//! it; deleted groups and deleted topics stay deleted and a re-created topic never inherits old
+//! offsets; the log start never moves back or below an acknowledged DeleteRecords; producer ids
+//! are never handed out twice; and recovery itself never fails.
 //!
 //! Requests are real Kafka request frames decoded by the broker's dispatcher; replies are
 //! awaited concurrently on a single-threaded runtime, and the simulated disk runs its I/O
@@ -33,11 +35,12 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+use kafka_protocol::messages::offset_for_leader_epoch_request::{OffsetForLeaderPartition, OffsetForLeaderTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest, FetchRequest, GroupId,
     InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest,
-    ProduceRequest, ProducerId, RequestHeader, ResponseKind, TopicName,
+    OffsetForLeaderEpochRequest, ProduceRequest, ProducerId, RequestHeader, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 use kafka_protocol::records::{
@@ -161,8 +164,12 @@ struct PartitionModel {
     acked: BTreeMap<i64, u64>,
     /// Offsets seen after a recovery (durable by then): offset -> id.
     stable: BTreeMap<i64, u64>,
+    /// Records read during a run, durable or not: offset -> (id, leader epoch).
+    read: BTreeMap<i64, (u64, i32)>,
     /// The highest acknowledged DeleteRecords offset.
     acked_start: i64,
+    /// The log start seen after the last recovery.
+    seen_start: i64,
 }
 
 /// What the broker acknowledged, and what it may or may not have kept.
@@ -207,6 +214,8 @@ struct Run {
     verbose: bool,
     stats: Stats,
     cluster_id: Option<String>,
+    /// The leader epoch of the last boot, and whether that boot ended cleanly.
+    last_epoch: Option<(i32, bool)>,
 }
 
 impl Run {
@@ -289,6 +298,7 @@ fn run_seed(seed: u64, verbose: bool, removal: Option<&Removal>) -> Stats {
         verbose,
         stats: Stats::default(),
         cluster_id: None,
+        last_epoch: None,
     };
     let mut disk = SimDisk::new();
     if let Some(r) = removal.filter(|r| !r.only_during_recovery) {
@@ -333,13 +343,30 @@ fn run_seed(seed: u64, verbose: bool, removal: Option<&Removal>) -> Stats {
             }
             _ => run.cluster_id = Some(broker.cluster_id.clone()),
         }
+        match run.last_epoch {
+            Some((prev, true)) if broker.leader_epoch < prev => run.fail(format!(
+                "boot {boot}: leader epoch went from {prev} back to {}",
+                broker.leader_epoch
+            )),
+            Some((prev, false)) if broker.leader_epoch <= prev => run.fail(format!(
+                "boot {boot}: leader epoch {} not raised after an unclean stop (was {prev})",
+                broker.leader_epoch
+            )),
+            _ => {}
+        }
         run.note(format!("boot {boot}: recovered"));
         let end = rt.block_on(async {
             verify(&mut run, &broker, boot).await;
-            let span = if run.rng.chance(4) { 60 } else { 600 };
-            let budget = 1 + run.rng.below(span);
-            disk.die_after(budget);
-            run.note(format!("boot {boot}: the disk stops after {budget} more writes"));
+            if !run.rng.chance(3) {
+                let span = if run.rng.chance(4) { 60 } else { 600 };
+                let budget = 1 + run.rng.below(span);
+                disk.die_after(budget);
+                run.note(format!("boot {boot}: the disk stops after {budget} more writes"));
+            } else {
+                let n = 1 + run.rng.below(200);
+                disk.die_at_sync(n);
+                run.note(format!("boot {boot}: the disk stops at the {n}th sync from now"));
+            }
             workload(&mut run, &broker, &disk, boot).await;
             let stopped = disk.is_stopped();
             match (stopped, run.rng.below(10)) {
@@ -350,10 +377,11 @@ fn run_seed(seed: u64, verbose: bool, removal: Option<&Removal>) -> Stats {
                         End::PowerLoss
                     }
                 }
-                (_, 0..=1) => End::ProcessCrash,
+                (_, 0..=2) => End::ProcessCrash,
                 _ => End::PowerLoss,
             }
         });
+        run.last_epoch = Some((broker.leader_epoch, matches!(end, End::Clean)));
         drop(broker);
         drop(rt);
         run.note(format!("boot {boot}: {end:?}"));
@@ -379,16 +407,41 @@ fn run_seed(seed: u64, verbose: bool, removal: Option<&Removal>) -> Stats {
     run.stats
 }
 
+/// Topics with their partition counts; every partition must report the broker's epoch.
 async fn metadata(broker: &Arc<Broker>) -> BTreeMap<String, i32> {
     let mut req = MetadataRequest::default();
     req.topics = None;
     let Some(ResponseKind::Metadata(resp)) = call(broker, &req, 9).await else {
         panic!("metadata failed");
     };
+    for t in &resp.topics {
+        for p in &t.partitions {
+            assert_eq!(p.leader_epoch, broker.leader_epoch, "Metadata reports the leader epoch");
+        }
+    }
     resp.topics
         .into_iter()
         .filter_map(|t| Some((t.name?.0.to_string(), t.partitions.len() as i32)))
         .collect()
+}
+
+/// OffsetForLeaderEpoch: (error, epoch, end offset) of `epoch` in `topic`-`p`.
+async fn epoch_end(broker: &Arc<Broker>, topic: &str, p: i32, epoch: i32) -> (i16, i32, i64) {
+    let mut op = OffsetForLeaderPartition::default();
+    op.partition = p;
+    op.current_leader_epoch = broker.leader_epoch;
+    op.leader_epoch = epoch;
+    let mut ot = OffsetForLeaderTopic::default();
+    ot.topic = name(topic);
+    ot.partitions = vec![op];
+    let mut req = OffsetForLeaderEpochRequest::default();
+    req.replica_id = (-1).into();
+    req.topics = vec![ot];
+    let Some(ResponseKind::OffsetForLeaderEpoch(resp)) = call(broker, &req, 4).await else {
+        panic!("offset for leader epoch failed");
+    };
+    let e = &resp.topics[0].partitions[0];
+    (e.error_code, e.leader_epoch, e.end_offset)
 }
 
 async fn list_offset(broker: &Arc<Broker>, topic: &str, p: i32, which: i64) -> (i16, i64) {
@@ -437,7 +490,9 @@ async fn read_partition(broker: &Arc<Broker>, topic: &str, p: i32, from: i64) ->
         if bytes.is_empty() {
             if offset < part.high_watermark {
                 return Err(format!(
-                    "fetch {topic}-{p} at {offset} returned nothing below the high watermark"
+                    "fetch {topic}-{p} at {offset} returned nothing below the high watermark {}; files: {}",
+                    part.high_watermark,
+                    listing(broker, topic, p)
                 ));
             }
             return Ok(out);
@@ -463,6 +518,22 @@ async fn read_partition(broker: &Arc<Broker>, topic: &str, p: i32, from: i64) ->
         }
     }
     Err("the log did not end".into())
+}
+
+/// The files of a partition directory with their sizes, for failure messages.
+fn listing(broker: &Arc<Broker>, topic: &str, p: i32) -> String {
+    let dir = Path::new(DATA).join(format!("{topic}-{p}"));
+    match broker.disk.list(&dir) {
+        Ok(entries) => entries
+            .iter()
+            .map(|e| {
+                let len = broker.disk.read(&dir.join(&e.name)).map(|b| b.len()).unwrap_or(0);
+                format!("{} ({len} B)", e.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Checks the recovered broker against the model, and settles what was unknown.
@@ -511,11 +582,51 @@ async fn verify(run: &mut Run, broker: &Arc<Broker>, boot: usize) {
                 Ok(r) => r,
                 Err(e) => run.fail(format!("boot {boot}: {e}")),
             };
+            // Records read during the last run that are now gone or different: the epoch
+            // they were read in must end at or before them.
+            let mut changed = Vec::new();
+            if let Some(pm) = run.model.parts.get(&(t.clone(), inc, p)) {
+                let got: BTreeMap<i64, (u64, i32)> = records.iter().map(|&(o, id, e)| (o, (id, e))).collect();
+                for (&o, &(id, epoch)) in pm.read.range(start..) {
+                    match got.get(&o) {
+                        Some(&(now, _)) if now == id => {}
+                        now => changed.push((o, id, epoch, now.copied())),
+                    }
+                }
+            }
+            for (o, id, epoch, now) in changed {
+                if let Some((_, now_epoch)) = now {
+                    if now_epoch <= epoch {
+                        run.fail(format!(
+                            "boot {boot}: {t}-{p}/{o} was r{id} in epoch {epoch}, now other data in epoch {now_epoch}"
+                        ));
+                    }
+                }
+                let (code, _, ends) = epoch_end(broker, t, p, epoch).await;
+                if code != 0 || ends > o {
+                    run.fail(format!(
+                        "boot {boot}: {t}-{p}/{o} (r{id}, epoch {epoch}) is gone but OffsetForLeaderEpoch says epoch {epoch} ends at {ends} (error {code})"
+                    ));
+                }
+            }
             let pm = run.model.parts.entry((t.clone(), inc, p)).or_default();
+            pm.read.clear();
             if start < pm.acked_start && end >= pm.acked_start {
                 let s = pm.acked_start;
                 run.fail(format!(
                     "boot {boot}: {t}-{p} starts at {start}, below acknowledged DeleteRecords {s}"
+                ));
+            }
+            if start < pm.seen_start && end >= pm.seen_start {
+                let s = pm.seen_start;
+                run.fail(format!(
+                    "boot {boot}: {t}-{p} starts at {start}, below {s} seen after an earlier recovery"
+                ));
+            }
+            pm.seen_start = start;
+            if let Some(&(o, _, e)) = records.iter().find(|r| r.2 > broker.leader_epoch) {
+                run.fail(format!(
+                    "boot {boot}: {t}-{p}/{o} has epoch {e}, later than the broker's"
                 ));
             }
             let got: BTreeMap<i64, u64> = records.iter().map(|&(o, id, _)| (o, id)).collect();
@@ -852,6 +963,31 @@ async fn delete_records(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk) {
     }
 }
 
+/// A consumer reads a partition during the run, maybe records that are not durable yet.
+async fn read_some(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk) {
+    let topics = live_topics(&run.model);
+    let (t, inc, parts) = topics[run.rng.below(topics.len() as u64) as usize].clone();
+    let p = run.rng.below(parts as u64) as i32;
+    let (e, start) = list_offset(broker, &t, p, -2).await;
+    if e != 0 {
+        if !disk.is_stopped() {
+            run.fail(format!("list offsets {t}-{p}: {e} while the disk works"));
+        }
+        return;
+    }
+    match read_partition(broker, &t, p, start).await {
+        Ok(records) => {
+            run.note(format!("read {t}-{p}: {} records from {start}", records.len()));
+            let pm = run.model.parts.entry((t, inc, p)).or_default();
+            for (o, id, epoch) in records {
+                pm.read.insert(o, (id, epoch));
+            }
+        }
+        Err(e) if !disk.is_stopped() => run.fail(format!("read {t}-{p} while the disk works: {e}")),
+        Err(_) => {}
+    }
+}
+
 async fn create_topic(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk, topic: String) {
     let partitions = 1 + run.rng.below(2) as i32;
     {
@@ -864,11 +1000,17 @@ async fn create_topic(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk, topic
     ct.name = name(&topic);
     ct.num_partitions = partitions;
     ct.replication_factor = 1;
-    // Small segments: rolls happen all the time.
+    // Small segments: rolls happen all the time; some topics keep only a few of them.
     let mut cfg = CreatableTopicConfig::default();
     cfg.name = StrBytes::from_static_str("segment.bytes");
     cfg.value = Some(StrBytes::from_string((300 + run.rng.below(700)).to_string()));
     ct.configs = vec![cfg];
+    if run.rng.chance(3) {
+        let mut cfg = CreatableTopicConfig::default();
+        cfg.name = StrBytes::from_static_str("retention.bytes");
+        cfg.value = Some(StrBytes::from_string((1_000 + run.rng.below(3_000)).to_string()));
+        ct.configs.push(cfg);
+    }
     let mut req = CreateTopicsRequest::default();
     req.topics = vec![ct];
     req.timeout_ms = 10_000;
@@ -992,7 +1134,17 @@ async fn workload(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk, boot: usi
             12..=14 => commit(run, broker, disk).await,
             15 => delete_group(run, broker, disk).await,
             16 => delete_records(run, broker, disk).await,
-            17 => init_producer(run, broker).await.map(|_| ()).unwrap_or(()),
+            17 => match run.rng.below(3) {
+                0 => init_producer(run, broker).await.map(|_| ()).unwrap_or(()),
+                1 => read_some(run, broker, disk).await,
+                _ => {
+                    for t in broker.catalog.all() {
+                        for p in &t.partitions {
+                            let _ = p.apply_retention(strom::broker::now_ms());
+                        }
+                    }
+                }
+            },
             18 => {
                 // A new topic, or one deleted before under the same name.
                 let gone: Vec<String> = run

@@ -66,6 +66,8 @@ struct TopicEntry {
 pub struct Catalog {
     dir: PathBuf,
     disk: Disk,
+    /// The broker's leader epoch, for new partitions.
+    leader_epoch: std::sync::atomic::AtomicI32,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises catalog changes (create, delete, alter) so file writes never interleave.
     change: std::sync::Mutex<()>,
@@ -142,6 +144,7 @@ impl Catalog {
         Ok(Catalog {
             dir: dir.to_path_buf(),
             disk,
+            leader_epoch: std::sync::atomic::AtomicI32::new(0),
             topics: RwLock::new(topics),
             change: std::sync::Mutex::new(()),
         })
@@ -168,6 +171,25 @@ impl Catalog {
                 if let Err(e) = disk.remove_dir_all(&path) {
                     tracing::warn!(dir = %path.display(), error = %e, "cannot remove an orphaned partition directory");
                 }
+            }
+        }
+    }
+
+    /// The largest leader epoch any partition's log has seen.
+    pub fn latest_epoch(&self) -> i32 {
+        self.all()
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.log().latest_epoch()))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Every partition, and every one created later, leads in `epoch`.
+    pub fn set_leader_epoch(&self, epoch: i32) {
+        self.leader_epoch.store(epoch, std::sync::atomic::Ordering::Release);
+        for t in self.all() {
+            for p in &t.partitions {
+                p.log().set_leader_epoch(epoch);
             }
         }
     }
@@ -260,7 +282,8 @@ impl Catalog {
         if self.disk.exists(&pdir) {
             self.disk.remove_dir_all(&pdir).map_err(|e| LogError::io(&pdir, e))?;
         }
-        let log = PartitionLog::open(Arc::clone(&self.disk), &pdir, cfg.clone(), false, now_ms)?;
+        let mut log = PartitionLog::open(Arc::clone(&self.disk), &pdir, cfg.clone(), false, now_ms)?;
+        log.set_leader_epoch(self.leader_epoch.load(std::sync::atomic::Ordering::Acquire));
         let meta = pdir.join("partition.metadata");
         storage::write_atomically(&*self.disk, &meta, format!("version: 0\ntopic_id: {id}\n").as_bytes())
             .map_err(|e| LogError::io(&meta, e))?;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use catalog::Catalog;
 use config::BrokerConfig;
@@ -37,6 +37,9 @@ use storage::Disk;
 /// verified.
 const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
 const META_FILE: &str = "meta.properties";
+/// The broker's leader epoch (a decimal number), bumped and fsynced at every start after an
+/// unclean stop, before anything is served.
+const LEADER_EPOCH_FILE: &str = "leader-epoch";
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -88,6 +91,9 @@ pub struct Broker {
     pub endpoints: Vec<Endpoint>,
     pub security: Arc<security::Security>,
     pub cluster_id: String,
+    /// The leader epoch of every partition: stamped on new batches, reported in Metadata,
+    /// ListOffsets and OffsetForLeaderEpoch, checked in Fetch.
+    pub leader_epoch: i32,
     pub config: BrokerConfig,
     pub data_dir: PathBuf,
     /// Where every log, the catalog, the offsets store and the producer ids live.
@@ -96,8 +102,6 @@ pub struct Broker {
     /// InitProducerId's allocator; held only for an allocation.
     pub producer_ids: std::sync::Mutex<producers::ProducerIds>,
     pub groups: Arc<groups::GroupService>,
-    /// Woken on every append so long-polling fetches can answer.
-    pub appended: Notify,
     /// The one check every partition creation passes first.
     pub partition_budget: budget::PartitionBudget,
     pub shutdown: watch::Receiver<bool>,
@@ -125,6 +129,7 @@ impl Broker {
             source,
         };
         storage::create_dir_durably(&*disk, &dir).map_err(|e| io_err(&dir, e))?;
+        let existed = disk.exists(&dir.join(META_FILE));
         let cluster_id = load_or_create_cluster_id(&*disk, &dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let unclean = !disk.exists(&clean_marker);
@@ -133,6 +138,28 @@ impl Broker {
         }
         let catalog = Catalog::open(Arc::clone(&disk), &dir, &opts.config, unclean, now_ms())?;
         let producer_ids = producers::ProducerIds::open(Arc::clone(&disk), &dir)?;
+        // After an unclean stop the logs may have lost a tail that clients read: a new leader
+        // epoch lets them notice (OffsetForLeaderEpoch ends their epoch where the log now
+        // ends). It is durable before any batch carries it.
+        let epoch_path = dir.join(LEADER_EPOCH_FILE);
+        let stored_epoch = disk
+            .read(&epoch_path)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            .unwrap_or(0);
+        let mut leader_epoch = stored_epoch.max(catalog.latest_epoch());
+        if unclean && existed {
+            leader_epoch += 1;
+        }
+        if leader_epoch != stored_epoch || !disk.exists(&epoch_path) {
+            storage::write_atomically(&*disk, &epoch_path, format!("{leader_epoch}\n").as_bytes())
+                .map_err(|e| io_err(&epoch_path, e))?;
+        }
+        if unclean && existed {
+            tracing::info!(leader_epoch, "leader epoch bumped after an unclean stop");
+        }
+        catalog.set_leader_epoch(leader_epoch);
         // From here on, writes happen: a crash must trigger recovery next time.
         if !unclean {
             disk.remove_file(&clean_marker).map_err(|e| io_err(&clean_marker, e))?;
@@ -154,13 +181,13 @@ impl Broker {
             endpoints,
             security,
             cluster_id,
+            leader_epoch,
             config: opts.config.clone(),
             data_dir: dir,
             disk,
             catalog,
             producer_ids: std::sync::Mutex::new(producer_ids),
             groups: Arc::new(groups),
-            appended: Notify::new(),
             partition_budget: budget::PartitionBudget::default(),
             shutdown,
         })
@@ -350,11 +377,10 @@ async fn retention_loop(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>
         storage::blocking(&broker.disk, move || {
             let now = now_ms();
             for topic in b.catalog.all() {
-                for p in &topic.partitions {
-                    let mut log = p.log();
-                    match log.apply_retention(now) {
+                for p in topic.partitions.iter().filter(|p| p.log().is_online()) {
+                    match p.apply_retention(now) {
                         Ok(0) => {}
-                        Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, start = log.log_start_offset(), "retention deleted segments"),
+                        Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, start = p.log().log_start_offset(), "retention deleted segments"),
                         Err(e) => tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention failed"),
                     }
                 }

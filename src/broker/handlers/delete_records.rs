@@ -39,9 +39,8 @@ fn apply(broker: &Broker, ctx: &RequestContext, req: DeleteRecordsRequest) -> Ve
             match broker.catalog.partition(&name, p.partition_index) {
                 None => pr.error_code = code::UNKNOWN_TOPIC_OR_PARTITION,
                 Some(part) => {
-                    let mut log = part.log();
-                    let before = log.log_start_offset();
-                    match log.delete_records(p.offset) {
+                    let before = part.log().log_start_offset();
+                    match part.delete_records(p.offset) {
                         Ok(start) => {
                             pr.low_watermark = start;
                             if start != before {

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, ResponseKind};
 
-use super::code;
+use super::{check_leader_epoch, code};
 use crate::broker::dispatch::Reply;
 use crate::broker::error::LogError;
 use crate::broker::log::records::Records;
-use crate::broker::log::{PartitionLog, ReadPlan, LEADER_EPOCH};
+use crate::broker::log::{PartitionLog, ReadPlan};
 use crate::broker::partition::Partition;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::Broker;
 
 const LATEST: i64 = -1;
@@ -62,23 +63,48 @@ fn offset_for_time(plan: &ReadPlan, log_start: i64, ts: i64) -> Result<Option<(i
     Ok(None)
 }
 
-fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), LogError> {
-    let plan = {
+/// (offset, timestamp, leader epoch of that offset) for one partition.
+fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64, i32), LogError> {
+    let (plan, start) = {
         let log: std::sync::MutexGuard<'_, PartitionLog> = part.log();
+        let epoch_of = |offset: i64| log.epochs().epoch_for_offset(offset).unwrap_or(-1);
         match timestamp {
-            LATEST => return Ok((log.log_end_offset(), -1)),
-            EARLIEST => return Ok((log.log_start_offset(), -1)),
-            MAX_TIMESTAMP => return Ok(log.max_timestamp().unwrap_or((-1, -1))),
+            LATEST => return Ok((log.log_end_offset(), -1, log.leader_epoch())),
+            EARLIEST => {
+                let start = log.log_start_offset();
+                return Ok((start, -1, epoch_of(start)));
+            }
+            MAX_TIMESTAMP => {
+                return Ok(match log.max_timestamp() {
+                    Some((offset, ts)) => (offset, ts, epoch_of(offset)),
+                    None => (-1, -1, -1),
+                })
+            }
             _ => match log.plan_timestamp(timestamp) {
                 Some(plan) => (plan, log.log_start_offset()),
-                None => return Ok((-1, -1)),
+                None => return Ok((-1, -1, -1)),
             },
         }
     };
-    Ok(offset_for_time(&plan.0, plan.1, timestamp)?.unwrap_or((-1, -1)))
+    Ok(match offset_for_time(&plan, start, timestamp)? {
+        Some((offset, ts)) => (offset, ts, part.log().epochs().epoch_for_offset(offset).unwrap_or(-1)),
+        None => (-1, -1, -1),
+    })
 }
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
+    // A lookup by time reads batches from the segment files: off the async workers then.
+    let reads = req.topics.iter().any(|t| t.partitions.iter().any(|p| p.timestamp >= 0));
+    let resp = if reads {
+        let b = Arc::clone(&broker);
+        storage::blocking(&broker.disk, move || answer(&b, &ctx, req)).await
+    } else {
+        answer(&broker, &ctx, req)
+    };
+    Reply::Now(ResponseKind::ListOffsets(resp))
+}
+
+fn answer(broker: &Broker, ctx: &RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
     for t in req.topics {
         let topic = broker.catalog.get(&t.name.0);
@@ -89,39 +115,43 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ListOffsetsRe
             pr.timestamp = -1;
             pr.offset = -1;
             pr.leader_epoch = -1;
-            match topic.as_ref().and_then(|t| {
+            let part = topic.as_ref().and_then(|t| {
                 usize::try_from(p.partition_index)
                     .ok()
                     .and_then(|i| t.partitions.get(i))
-            }) {
-                None => pr.error_code = code::UNKNOWN_TOPIC_OR_PARTITION,
-                Some(_) if p.current_leader_epoch > LEADER_EPOCH => pr.error_code = code::UNKNOWN_LEADER_EPOCH,
-                Some(part) if p.timestamp < MAX_TIMESTAMP => {
-                    let _ = part;
-                    pr.error_code = code::INVALID_REQUEST;
-                }
-                Some(part) => match lookup(part, p.timestamp) {
-                    Ok((offset, ts)) => {
+            });
+            let Some(part) = part else {
+                pr.error_code = code::UNKNOWN_TOPIC_OR_PARTITION;
+                tr.partitions.push(pr);
+                continue;
+            };
+            if let Err(c) = check_leader_epoch(p.current_leader_epoch, broker.leader_epoch) {
+                pr.error_code = c;
+            } else if p.timestamp < MAX_TIMESTAMP {
+                pr.error_code = code::INVALID_REQUEST;
+            } else {
+                match lookup(part, p.timestamp) {
+                    Ok((offset, ts, epoch)) => {
                         pr.offset = offset;
                         pr.timestamp = ts;
                         // Leader epochs exist in the response from v4 on; the codec refuses them
                         // below that.
                         if offset >= 0 && ctx.api_version >= 4 {
-                            pr.leader_epoch = LEADER_EPOCH;
+                            pr.leader_epoch = epoch;
                         }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "offset lookup failed");
                         pr.error_code = code::KAFKA_STORAGE_ERROR;
                     }
-                },
+                }
             }
             tr.partitions.push(pr);
         }
         tr.name = t.name;
         resp.topics.push(tr);
     }
-    Reply::Now(ResponseKind::ListOffsets(resp))
+    resp
 }
 
 #[cfg(test)]
@@ -155,8 +185,8 @@ mod tests {
             let crc = batch::compute_crc(&b);
             b[17..21].copy_from_slice(&crc.to_be_bytes());
             let (_dir, p) = log_with(&[b]);
-            assert_eq!(lookup(&p, 1_150).unwrap(), (2, 1_200), "{codec:?}");
-            assert_eq!(lookup(&p, 1_301).unwrap(), (-1, -1), "{codec:?}");
+            assert_eq!(lookup(&p, 1_150).unwrap(), (2, 1_200, 0), "{codec:?}");
+            assert_eq!(lookup(&p, 1_301).unwrap(), (-1, -1, -1), "{codec:?}");
         }
     }
 
@@ -174,6 +204,6 @@ mod tests {
         let crc = batch::compute_crc(&b);
         b[17..21].copy_from_slice(&crc.to_be_bytes());
         let (_dir, p) = log_with(&[b]);
-        assert_eq!(lookup(&p, 1_500).unwrap(), (0, 2_000));
+        assert_eq!(lookup(&p, 1_500).unwrap(), (0, 2_000, 0));
     }
 }

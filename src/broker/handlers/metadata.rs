@@ -14,7 +14,6 @@ use uuid::Uuid;
 use super::{code, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS};
 use crate::broker::catalog::{validate_topic_name, Topic};
 use crate::broker::dispatch::Reply;
-use crate::broker::log::LEADER_EPOCH;
 use crate::broker::server::RequestContext;
 use crate::broker::{now_ms, Broker};
 
@@ -32,7 +31,7 @@ pub fn topic_entry(broker: &Broker, t: &Topic) -> MetadataResponseTopic {
             let mut mp = MetadataResponsePartition::default();
             mp.partition_index = p.index;
             mp.leader_id = me;
-            mp.leader_epoch = LEADER_EPOCH;
+            mp.leader_epoch = broker.leader_epoch;
             mp.replica_nodes = vec![me];
             mp.isr_nodes = vec![me];
             mp

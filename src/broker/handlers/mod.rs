@@ -63,6 +63,7 @@ pub mod code {
     pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
     pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
+    pub const FENCED_LEADER_EPOCH: i16 = 74;
     pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
     pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
     pub const UNKNOWN_TOPIC_ID: i16 = 100;
@@ -70,6 +71,19 @@ pub mod code {
     pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 115;
     pub const INVALID_RECORD: i16 = 87;
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
+}
+
+/// Kafka's check of a request's `current_leader_epoch` (-1: the client does not know it):
+/// older than ours is FENCED_LEADER_EPOCH (the client refreshes its metadata and validates its
+/// position), newer is UNKNOWN_LEADER_EPOCH.
+pub fn check_leader_epoch(current: i32, ours: i32) -> Result<(), i16> {
+    if current < 0 || current == ours {
+        Ok(())
+    } else if current < ours {
+        Err(code::FENCED_LEADER_EPOCH)
+    } else {
+        Err(code::UNKNOWN_LEADER_EPOCH)
+    }
 }
 
 /// `i32::MIN`: "authorized operations not requested".

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use futures_util::future::join_all;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
@@ -24,6 +25,7 @@ use crate::broker::log::PartitionLog;
 use crate::broker::partition::Partition;
 use crate::broker::producers::{self, Decision};
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::{now_ms, Broker};
 
 struct Outcome {
@@ -437,13 +439,62 @@ fn append(partition: &Partition, records: &[u8], rules: &BatchRules) -> Outcome 
 
 pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceRequest) -> Reply {
     let acks = req.acks;
+    // Appends, and the I/O of the segment rolls they cause, run off the async workers; the
+    // connection reads its next request only once this one is appended, so order holds.
+    let b = Arc::clone(&broker);
+    let mut results = storage::blocking(&broker.disk, move || append_all(&b, ctx.api_version, req)).await;
+    for (_, parts) in &results {
+        for (_, o, p) in parts {
+            if let (true, Some(p)) = (o.appended, p) {
+                p.appended.notify_waiters();
+            }
+        }
+    }
+    if acks == 0 {
+        let failed = results
+            .iter()
+            .flat_map(|(_, ps)| ps)
+            .find(|(_, o, _)| o.error != code::NONE);
+        return match failed {
+            // acks=0 producers read no responses; closing the socket is Kafka's only signal.
+            Some((i, o, _)) => Reply::Close(ConnectionError::AcksZeroFailure(format!(
+                "partition {i}: error {} ({})",
+                o.error,
+                o.message.as_deref().unwrap_or("")
+            ))),
+            None => Reply::None,
+        };
+    }
+    let sync_any = results.iter().flat_map(|(_, ps)| ps).any(|(_, _, p)| p.is_some());
+    if acks == -1 && sync_any {
+        return Reply::Later(Box::pin(async move {
+            // Every partition's fsync at once; concurrent requests share them per partition.
+            let waits = results.iter().enumerate().flat_map(|(ti, (_, parts))| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(pi, (_, o, p))| p.as_ref().map(|p| (ti, pi, Arc::clone(p), o.end)))
+            });
+            let synced = join_all(waits.map(|(ti, pi, p, end)| async move { (ti, pi, p.sync_to(end).await) })).await;
+            for (ti, pi, r) in synced {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "fsync failed");
+                    results[ti].1[pi].1 = Outcome::error(code::KAFKA_STORAGE_ERROR, e.to_string());
+                }
+            }
+            ResponseKind::Produce(response(results))
+        }));
+    }
+    Reply::Now(ResponseKind::Produce(response(results)))
+}
+
+/// Validates and appends every partition's batch (blocking).
+fn append_all(broker: &Broker, api_version: i16, req: ProduceRequest) -> Results {
+    let acks = req.acks;
     let now = now_ms();
     // One budget of decompressed bytes for all the batches of the request.
     let mut budget = broker.config.get_i64("strom.produce.max.uncompressed.bytes").max(0) as u64;
-    // (topic index, partition index, outcome, partition to fsync)
     let mut results: Results = Vec::new();
-    let mut appended_any = false;
-    let mut sync_any = false;
     for td in req.topic_data {
         let topic = broker.catalog.get(&td.name.0);
         let mut parts = Vec::new();
@@ -472,12 +523,15 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
                     ),
                     Some(p) => {
                         let config = topic.as_ref().map(|t| &t.log_config).expect("partition of a topic");
-                        let rules = BatchRules::new(config, budget, ctx.api_version, now);
-                        let o = append(p, pd.records.as_deref().unwrap_or(&[]), &rules);
+                        let rules = BatchRules::new(config, budget, api_version, now);
+                        let mut o = append(p, pd.records.as_deref().unwrap_or(&[]), &rules);
                         budget = budget.saturating_sub(o.uncompressed);
+                        if let Err(e) = p.finish_rolls() {
+                            let appended = o.appended;
+                            o = Outcome::error(code::KAFKA_STORAGE_ERROR, e.to_string());
+                            o.appended = appended;
+                        }
                         let ok = o.error == code::NONE;
-                        appended_any |= o.appended;
-                        sync_any |= ok;
                         (o, ok.then(|| Arc::clone(p)))
                     }
                 }
@@ -486,40 +540,7 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: ProduceReques
         }
         results.push((td.name, parts));
     }
-    if appended_any {
-        broker.appended.notify_waiters();
-    }
-    if acks == 0 {
-        let failed = results
-            .iter()
-            .flat_map(|(_, ps)| ps)
-            .find(|(_, o, _)| o.error != code::NONE);
-        return match failed {
-            // acks=0 producers read no responses; closing the socket is Kafka's only signal.
-            Some((i, o, _)) => Reply::Close(ConnectionError::AcksZeroFailure(format!(
-                "partition {i}: error {} ({})",
-                o.error,
-                o.message.as_deref().unwrap_or("")
-            ))),
-            None => Reply::None,
-        };
-    }
-    if acks == -1 && sync_any {
-        return Reply::Later(Box::pin(async move {
-            for (_, parts) in results.iter_mut() {
-                for (_, outcome, p) in parts.iter_mut() {
-                    if let Some(p) = p {
-                        if let Err(e) = p.sync_to(outcome.end).await {
-                            tracing::error!(error = %e, "fsync failed");
-                            *outcome = Outcome::error(code::KAFKA_STORAGE_ERROR, e.to_string());
-                        }
-                    }
-                }
-            }
-            ResponseKind::Produce(response(results))
-        }));
-    }
-    Reply::Now(ResponseKind::Produce(response(results)))
+    results
 }
 
 /// Per topic, per partition: index, outcome, and the partition to fsync for acks=all.

@@ -8,6 +8,7 @@
 //! layer sits above it.
 
 pub mod batch;
+pub mod epochs;
 pub mod records;
 pub mod segment;
 
@@ -22,17 +23,70 @@ use crate::broker::producers::{self, Decision, ProducerStateTable};
 use crate::broker::storage::{self, Disk, FileCursor, FileRef};
 
 use batch::BatchHeader;
+use epochs::EpochCache;
 use segment::{Segment, SegmentReader, Verify};
 
-/// The only leader epoch this single node ever has. Stamped into every batch and reported in
-/// Metadata, so clients that validate positions with OffsetForLeaderEpoch get consistent
-/// answers.
-pub const LEADER_EPOCH: i32 = 0;
-
 const LOG_START_FILE: &str = "log-start-offset";
-/// The producer state at a clean shutdown ([`ProducerStateTable::encode`]), so that a clean
-/// start need not replay the log. Read once and removed at open.
-const PRODUCER_SNAPSHOT_FILE: &str = "producer-state.snapshot";
+/// The producer-state snapshot of the format before snapshots were taken at rolls; ignored and
+/// removed.
+const OLD_PRODUCER_SNAPSHOT_FILE: &str = "producer-state.snapshot";
+
+/// `<20-digit offset>.snapshot`: the producer state of every batch below that offset
+/// ([`ProducerStateTable::encode`]), as Kafka names its snapshots. Written (fsynced) when a
+/// segment is rolled, for the new segment's base offset, and at a clean shutdown for the log
+/// end (not fsynced: a torn one fails its CRC and an older one is used). A start loads the
+/// newest valid one and replays only the batches after it, so restart time does not grow with
+/// the size of the log.
+fn snapshot_name(offset: i64) -> String {
+    segment::segment_file_name(offset, "snapshot")
+}
+
+/// The I/O a roll leaves for after the partition lock is released
+/// ([`PartitionLog::take_roll_work`]), so that appends to the new segment and reads never wait
+/// for it: fsync the closed segment, then write the producer-state snapshot and the
+/// leader-epoch checkpoint that cover it, then its indexes. Indexes are written last because
+/// their presence is what tells recovery that a closed segment is complete and need not be
+/// rescanned.
+pub struct RollWork {
+    disk: Disk,
+    dir: PathBuf,
+    file: FileRef,
+    log_path: PathBuf,
+    base_offset: i64,
+    indexes: (Vec<u8>, Vec<u8>),
+    /// The new segment's base: the snapshot's offset.
+    next_offset: i64,
+    snapshot: Vec<u8>,
+}
+
+impl RollWork {
+    /// Does the I/O (blocking). `checkpoint` gives the leader-epoch cache as it is now: a
+    /// later cache holds every entry of an earlier one, so the newest is always right.
+    pub fn perform(self, checkpoint: impl FnOnce() -> Vec<u8>) -> Result<(), LogError> {
+        let disk = &*self.disk;
+        self.file.sync_data().map_err(|e| LogError::io(&self.log_path, e))?;
+        let snap = self.dir.join(snapshot_name(self.next_offset));
+        storage::write_atomically(disk, &snap, &self.snapshot).map_err(|e| LogError::io(&snap, e))?;
+        let cp = self.dir.join(epochs::CHECKPOINT_FILE);
+        storage::write_atomically(disk, &cp, &checkpoint()).map_err(|e| LogError::io(&cp, e))?;
+        segment::write_index_files(disk, &self.dir, self.base_offset, self.indexes)?;
+        // Older snapshots are not needed any more: recovery starts from this one.
+        for entry in disk.list(&self.dir).map_err(|e| LogError::io(&self.dir, e))? {
+            if let Some(offset) = snapshot_offset(&entry.name) {
+                if offset < self.next_offset {
+                    let path = self.dir.join(&entry.name);
+                    disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn snapshot_offset(name: &str) -> Option<i64> {
+    let stem = name.strip_suffix(".snapshot")?;
+    (stem.len() == 20).then(|| stem.parse().ok()).flatten()
+}
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +95,19 @@ pub struct Appended {
     pub last_offset: i64,
     /// -1 unless the topic uses LogAppendTime.
     pub log_append_time: i64,
+}
+
+/// What retention deletes: whole segments (by base offset) and the start offset after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionPlan {
+    pub doomed: Vec<i64>,
+    pub start: i64,
+}
+
+/// Writes `log-start-offset` atomically (fsynced, renamed, directory fsynced).
+pub fn persist_log_start(disk: &dyn storage::Storage, dir: &Path, start: i64) -> Result<(), LogError> {
+    let path = dir.join(LOG_START_FILE);
+    storage::write_atomically(disk, &path, format!("{start}\n").as_bytes()).map_err(|e| LogError::io(&path, e))
 }
 
 /// A read planned under the partition lock, executed without it.
@@ -72,6 +139,11 @@ pub struct PartitionLog {
     /// the broker restarts and recovers it, because after a failed fsync the kernel may have
     /// dropped pages that a later fsync would report as durable.
     failed: Option<String>,
+    /// The broker's leader epoch, stamped on every batch appended.
+    leader_epoch: i32,
+    epochs: EpochCache,
+    /// Rolls whose I/O is still to be done ([`RollWork`]).
+    roll_work: Vec<RollWork>,
 }
 
 impl PartitionLog {
@@ -99,6 +171,14 @@ impl PartitionLog {
         let mut truncated_after: Option<i64> = None;
         let mut recovered = Vec::new();
         for base in bases {
+            // A segment that does not start where the one before it ends (its directory entry
+            // became durable while the end of the one before it did not) cannot hold
+            // acknowledged records: an acks=all fsync covers every segment it follows.
+            let expected = segments.values().next_back().map(|s: &Segment| s.next_offset);
+            if truncated_after.is_none() && expected.is_some_and(|e| e != base) {
+                tracing::warn!(dir = %dir.display(), base, expected, "the log has a hole before this segment");
+                truncated_after = Some(base);
+            }
             if truncated_after.is_some() {
                 // Everything after a truncated segment is unreachable without a gap; Kafka
                 // deletes it too.
@@ -166,43 +246,127 @@ impl PartitionLog {
             dir_dirty: true,
             producers: ProducerStateTable::new(),
             failed: None,
+            leader_epoch: 0,
+            epochs: EpochCache::new(),
+            roll_work: Vec::new(),
         };
         log.log_start_offset = stored_start.max(first_base).min(log.log_end_offset());
-        log.load_producer_state(verify_tail, now_ms)?;
+        log.load_epochs();
+        log.load_producer_state(now_ms)?;
         Ok(log)
     }
 
-    /// The producer state from the clean-shutdown snapshot when there is one for exactly this
-    /// log, else by replaying the log; then forgets what Kafka would have forgotten by now:
-    /// producers whose data is below the log start, and producers idle past
-    /// `producer.id.expiration.ms`.
-    ///
-    /// The snapshot is trusted only after a clean shutdown and only if it covers the log up to
-    /// its current end, and it is removed once read: a later crash can then never pair it with
-    /// a log that has moved on.
-    fn load_producer_state(&mut self, verify_tail: bool, now_ms: i64) -> Result<(), LogError> {
-        let path = self.dir.join(PRODUCER_SNAPSHOT_FILE);
-        let snapshot = match self.disk.read(&path) {
-            Ok(bytes) => {
-                self.disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
-                ProducerStateTable::decode(&bytes).filter(|(end, _)| !verify_tail && *end == self.log_end_offset())
+    /// The leader-epoch cache from its checkpoint, cut to the recovered log, plus what the
+    /// segments scanned at open saw (recovery rescans what the checkpoint may not cover).
+    fn load_epochs(&mut self) {
+        let mut cache = self
+            .disk
+            .read(&self.dir.join(epochs::CHECKPOINT_FILE))
+            .ok()
+            .and_then(|b| EpochCache::decode(&b))
+            .unwrap_or_default();
+        cache.truncate_from_end(self.log_end_offset());
+        for seg in self.segments.values() {
+            for &(epoch, start) in &seg.epoch_starts {
+                cache.assign(epoch, start);
             }
-            Err(_) => None,
-        };
-        match snapshot {
-            Some((_, table)) => self.producers = table,
-            None => self.rebuild_producer_state()?,
         }
+        cache.truncate_from_start(self.log_start_offset);
+        self.epochs = cache;
+        self.leader_epoch = self.epochs.latest().map(|(e, _)| e).unwrap_or(0);
+    }
+
+    /// The largest leader epoch this log has seen.
+    pub fn latest_epoch(&self) -> i32 {
+        self.epochs.latest().map(|(e, _)| e).unwrap_or(0)
+    }
+
+    /// Makes this broker the partition's leader in `epoch`: new batches carry it, and it starts
+    /// at the log end (Kafka assigns the epoch when a replica becomes leader).
+    pub fn set_leader_epoch(&mut self, epoch: i32) {
+        if epoch >= self.leader_epoch {
+            self.leader_epoch = epoch;
+            let end = self.log_end_offset();
+            self.epochs.assign(epoch, end);
+        }
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch
+    }
+
+    pub fn epochs(&self) -> &EpochCache {
+        &self.epochs
+    }
+
+    /// The leader-epoch checkpoint as it stands.
+    pub fn epoch_checkpoint(&self) -> Vec<u8> {
+        self.epochs.encode()
+    }
+
+    /// Rolls whose I/O is still to be done; the caller performs them without the lock.
+    pub fn take_roll_work(&mut self) -> Vec<RollWork> {
+        std::mem::take(&mut self.roll_work)
+    }
+
+    /// The producer state from the newest valid snapshot at or below the log end plus the
+    /// batches after it (or the whole log without one); then forgets what Kafka would have
+    /// forgotten by now: producers whose data is below the log start, and producers idle past
+    /// `producer.id.expiration.ms`. Snapshots past the log end (of a tail recovery cut off) are
+    /// removed.
+    fn load_producer_state(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let end = self.log_end_offset();
+        let mut offsets = Vec::new();
+        for entry in self.disk.list(&self.dir).map_err(|e| LogError::io(&self.dir, e))? {
+            if entry.name == OLD_PRODUCER_SNAPSHOT_FILE {
+                let path = self.dir.join(&entry.name);
+                self.disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+            } else if let Some(offset) = snapshot_offset(&entry.name) {
+                offsets.push(offset);
+            }
+        }
+        offsets.sort_unstable_by(|a, b| b.cmp(a));
+        let mut from = None;
+        for offset in offsets {
+            let path = self.dir.join(snapshot_name(offset));
+            if offset > end {
+                self.disk.remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+                continue;
+            }
+            if from.is_some() {
+                continue;
+            }
+            let table = self
+                .disk
+                .read(&path)
+                .ok()
+                .and_then(|b| ProducerStateTable::decode(&b))
+                .filter(|(covers, _)| *covers == offset);
+            match table {
+                Some((_, table)) => {
+                    self.producers = table;
+                    from = Some(offset);
+                }
+                None => tracing::warn!(path = %path.display(), "ignoring a damaged producer-state snapshot"),
+            }
+        }
+        let from = from.unwrap_or_else(|| {
+            self.producers = ProducerStateTable::new();
+            0
+        });
+        self.replay_producer_state(from)?;
         self.producers.truncate_head(self.log_start_offset);
         self.producers
             .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
         Ok(())
     }
 
-    /// Replays every batch header into a fresh producer-state table.
-    fn rebuild_producer_state(&mut self) -> Result<(), LogError> {
-        let mut table = ProducerStateTable::new();
-        self.for_each_batch(|h| {
+    /// Replays the headers of the batches from offset `from` into the producer state.
+    fn replay_producer_state(&mut self, from: i64) -> Result<(), LogError> {
+        let mut table = std::mem::take(&mut self.producers);
+        let mut replayed = 0usize;
+        self.for_each_batch_from(from, |h| {
+            replayed += 1;
             if h.producer_id >= 0 {
                 table.record(
                     h.producer_id,
@@ -215,8 +379,8 @@ impl PartitionLog {
                 );
             }
         })?;
-        if !table.is_empty() {
-            tracing::debug!(dir = %self.dir.display(), producers = table.len(), "rebuilt producer state");
+        if replayed > 0 {
+            tracing::debug!(dir = %self.dir.display(), from, batches = replayed, producers = table.len(), "replayed producer state");
         }
         self.producers = table;
         Ok(())
@@ -305,18 +469,32 @@ impl PartitionLog {
         self.guard(r)
     }
 
+    /// Starts a new segment at the end; the closed one's I/O is left in [`RollWork`].
     fn roll_unchecked(&mut self, now_ms: i64) -> Result<(), LogError> {
         let dir = self.dir.clone();
         let disk = Arc::clone(&self.disk);
-        let active = self.active();
+        let active = self
+            .segments
+            .values()
+            .next_back()
+            .expect("a log always has an active segment");
         if active.is_empty() {
             return Ok(());
         }
-        active.file.sync_data().map_err(|e| LogError::io(&active.log_path, e))?;
-        active.write_indexes(&*disk, &dir)?;
         let next = active.next_offset;
+        let work = RollWork {
+            disk: Arc::clone(&disk),
+            dir: dir.clone(),
+            file: Arc::clone(&active.file),
+            log_path: active.log_path.clone(),
+            base_offset: active.base_offset,
+            indexes: active.index_bytes(),
+            next_offset: next,
+            snapshot: self.producers.encode(next),
+        };
         self.segments.insert(next, Segment::create(&*disk, &dir, next, now_ms)?);
         self.dir_dirty = true;
+        self.roll_work.push(work);
         Ok(())
     }
 
@@ -342,7 +520,7 @@ impl PartitionLog {
         if full {
             self.roll_unchecked(now_ms)?;
         }
-        batch::stamp_offset(batch, base_offset, LEADER_EPOCH);
+        batch::stamp_offset(batch, base_offset, self.leader_epoch);
         let mut log_append_time = -1;
         if self.config.timestamp_type == TimestampType::LogAppendTime {
             batch::set_log_append_time(batch, now_ms);
@@ -353,7 +531,9 @@ impl PartitionLog {
         if log_append_time >= 0 {
             stamped.max_timestamp = now_ms;
         }
+        stamped.leader_epoch = self.leader_epoch;
         self.active().append(batch, &stamped, now_ms)?;
+        self.epochs.assign(self.leader_epoch, base_offset);
         // Recorded only once written, exactly as the rebuild on open replays it.
         self.producers.record(
             header.producer_id,
@@ -450,22 +630,46 @@ impl PartitionLog {
     }
 
     /// Deletes closed segments past `retention.ms` (by their largest timestamp, or last write
-    /// when they have none) or beyond `retention.bytes`. Returns how many were removed.
+    /// when they have none) or beyond `retention.bytes`, all I/O inline. Returns how many were
+    /// removed. (The broker uses [`crate::broker::partition::Partition::apply_retention`],
+    /// which does the same without holding the log's lock across the I/O.)
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
-        self.check_online()?;
-        let r = self.apply_retention_unchecked(now_ms);
-        self.guard(r)
+        let plan = self.plan_retention(now_ms)?;
+        let disk = Arc::clone(&self.disk);
+        for work in self.take_roll_work() {
+            let r = work.perform(|| self.epochs.encode());
+            self.guard(r)?;
+        }
+        let Some(plan) = plan else { return Ok(0) };
+        if plan.start > self.log_start_offset {
+            let r = persist_log_start(&*disk, &self.dir, plan.start);
+            self.guard(r)?;
+        }
+        let removed = self.apply_retention_plan(&plan);
+        for seg in &removed {
+            let r = seg.remove_files(&*disk, &self.dir);
+            self.guard(r)?;
+        }
+        Ok(removed.len())
     }
 
-    fn apply_retention_unchecked(&mut self, now_ms: i64) -> Result<usize, LogError> {
+    /// Decides what retention deletes (memory only, but an expired active segment is rolled,
+    /// leaving [`RollWork`]); forgets idle producers. `None`: nothing to delete.
+    pub fn plan_retention(&mut self, now_ms: i64) -> Result<Option<RetentionPlan>, LogError> {
+        self.check_online()?;
         let (retention_ms, retention_bytes) = (self.config.retention_ms, self.config.retention_bytes);
         // If the active segment itself is expired, roll first so it can go too (as Kafka does).
         if retention_ms >= 0 {
             let active = self.segments.values().next_back().expect("active");
             if !active.is_empty() && Self::expired(active, now_ms, retention_ms) {
-                self.roll_unchecked(now_ms)?;
+                let r = self.roll_unchecked(now_ms);
+                self.guard(r)?;
             }
         }
+        // Producers idle past their expiration are forgotten on the cleaner's schedule, as
+        // Kafka's `removeExpiredProducers` does.
+        self.producers
+            .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
         let mut total = self.size_bytes() as i64;
         let mut doomed = Vec::new();
         for (i, (&base, seg)) in self.segments.iter().enumerate() {
@@ -482,36 +686,34 @@ impl PartitionLog {
             total -= seg.size as i64;
             doomed.push(base);
         }
-        if doomed.is_empty() {
-            self.producers
-                .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
-            return Ok(0);
-        }
+        let Some(&last) = doomed.last() else { return Ok(None) };
         // The next segment's base: where the log now starts.
         let next_base = *self
             .segments
-            .range(doomed[doomed.len() - 1] + 1..)
+            .range(last + 1..)
             .next()
             .map(|(b, _)| b)
             .expect("the active segment is never doomed");
-        let start = self.log_start_offset.max(next_base);
-        // The new start must be durable before the data below it goes: a start offset that
-        // came back lower after a power loss would point into deleted segments.
+        Ok(Some(RetentionPlan {
+            doomed,
+            start: self.log_start_offset.max(next_base),
+        }))
+    }
+
+    /// Applies a [`RetentionPlan`] whose start offset is durable: moves the log start and
+    /// takes the doomed segments out; the caller removes their files.
+    pub fn apply_retention_plan(&mut self, plan: &RetentionPlan) -> Vec<Segment> {
+        self.set_log_start(plan.start);
+        plan.doomed.iter().filter_map(|b| self.segments.remove(b)).collect()
+    }
+
+    /// Raises the log start offset (already durable) and forgets what lies below it.
+    fn set_log_start(&mut self, start: i64) {
         if start > self.log_start_offset {
-            self.persist_log_start(start)?;
             self.log_start_offset = start;
+            self.producers.truncate_head(start);
+            self.epochs.truncate_from_start(start);
         }
-        for base in &doomed {
-            let seg = self.segments.remove(base).expect("present");
-            seg.remove_files(&*self.disk, &self.dir)?;
-        }
-        let removed = doomed.len();
-        // Producers idle past their expiration are forgotten on the cleaner's schedule, as
-        // Kafka's `removeExpiredProducers` does.
-        self.producers
-            .remove_expired(now_ms, producers::PRODUCER_ID_EXPIRATION_MS);
-        self.producers.truncate_head(self.log_start_offset);
-        Ok(removed)
     }
 
     fn expired(seg: &Segment, now_ms: i64, retention_ms: i64) -> bool {
@@ -524,8 +726,21 @@ impl PartitionLog {
     }
 
     /// DeleteRecords: raises the log start offset (`-1` means the high watermark), durably
-    /// before it returns.
+    /// before it returns (all I/O inline; the broker uses
+    /// [`crate::broker::partition::Partition::delete_records`]).
     pub fn delete_records(&mut self, offset: i64) -> Result<i64, ReadError> {
+        if let Some(target) = self.delete_records_target(offset)? {
+            let persisted = persist_log_start(&*self.disk, &self.dir, target);
+            if let Err(e) = self.guard(persisted) {
+                return Err(ReadError::Offline(e.to_string()));
+            }
+            self.set_log_start(target);
+        }
+        Ok(self.log_start_offset)
+    }
+
+    /// The start offset a DeleteRecords to `offset` moves to, if it moves it.
+    pub fn delete_records_target(&self, offset: i64) -> Result<Option<i64>, ReadError> {
         if let Some(reason) = &self.failed {
             return Err(ReadError::Offline(reason.clone()));
         }
@@ -537,31 +752,28 @@ impl PartitionLog {
                 high_watermark: leo,
             });
         }
-        if target > self.log_start_offset {
-            // Durable first: an acknowledged DeleteRecords must not come undone.
-            let persisted = self.persist_log_start(target);
-            if let Err(e) = self.guard(persisted) {
-                return Err(ReadError::Offline(e.to_string()));
-            }
-            self.log_start_offset = target;
-            self.producers.truncate_head(target);
-        }
-        Ok(self.log_start_offset)
+        Ok((target > self.log_start_offset).then_some(target))
     }
 
-    /// Writes `log-start-offset` atomically (fsynced, renamed, directory fsynced).
-    fn persist_log_start(&self, start: i64) -> Result<(), LogError> {
-        let path = self.dir.join(LOG_START_FILE);
-        storage::write_atomically(&*self.disk, &path, format!("{start}\n").as_bytes())
-            .map_err(|e| LogError::io(&path, e))
+    /// Applies a start offset that [`persist_log_start`] made durable.
+    pub fn log_start_persisted(&mut self, start: i64) {
+        self.set_log_start(start);
     }
 
     /// Clean shutdown: fsync everything, write the active segment's indexes and the
     /// producer-state snapshot.
     pub fn close(&mut self) -> Result<(), LogError> {
         self.check_online()?;
+        let r = self.close_unchecked();
+        self.guard(r)
+    }
+
+    fn close_unchecked(&mut self) -> Result<(), LogError> {
         let dir = self.dir.clone();
         let disk = Arc::clone(&self.disk);
+        for work in self.take_roll_work() {
+            work.perform(|| self.epochs.encode())?;
+        }
         for seg in self.segments.values() {
             seg.file.sync_data().map_err(|e| LogError::io(&seg.log_path, e))?;
         }
@@ -570,27 +782,37 @@ impl PartitionLog {
                 active.write_indexes(&*disk, &dir)?;
             }
         }
+        let cp = dir.join(epochs::CHECKPOINT_FILE);
+        storage::write_atomically(&*disk, &cp, &self.epochs.encode()).map_err(|e| LogError::io(&cp, e))?;
         // Not fsynced on purpose: a snapshot lost or torn by a power failure fails its CRC or
-        // is missing, and the next start replays the log instead.
-        let snapshot = self.producers.encode(self.log_end_offset());
-        let tmp = dir.join(format!("{PRODUCER_SNAPSHOT_FILE}.tmp"));
+        // is missing, and the next start uses an older one and replays more of the log.
+        let end = self.log_end_offset();
+        let snapshot = self.producers.encode(end);
+        let path = dir.join(snapshot_name(end));
+        let tmp = dir.join(format!("{}.tmp", snapshot_name(end)));
         let written = disk.open(&tmp, storage::OpenMode::Truncate).and_then(|f| {
             f.write_all_at(&snapshot, 0)?;
-            disk.rename(&tmp, &dir.join(PRODUCER_SNAPSHOT_FILE))
+            disk.rename(&tmp, &path)
         });
         if let Err(e) = written {
-            tracing::warn!(dir = %dir.display(), error = %e, "cannot write the producer-state snapshot; the next start replays the log");
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot write the producer-state snapshot; the next start replays more of the log");
         }
         disk.sync_dir(&dir).map_err(|e| LogError::io(&dir, e))?;
         Ok(())
     }
 
-    /// Iterates batch headers from the start of the log (producer-state rebuild). Only the
-    /// fixed headers are read; record bodies are skipped. A header that does not parse ends
-    /// the walk of its segment (logged).
-    pub fn for_each_batch(&self, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
+    /// Iterates batch headers of the segments from the one holding `from` on (producer-state
+    /// replay). Only the fixed headers are read; record bodies are skipped. A header that does
+    /// not parse ends the walk of its segment (logged).
+    pub fn for_each_batch_from(&self, from: i64, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
         let mut head = [0u8; batch::HEADER_LEN];
-        for seg in self.segments.values() {
+        let first = self
+            .segments
+            .range(..=from)
+            .next_back()
+            .map(|(&b, _)| b)
+            .unwrap_or(i64::MIN);
+        for seg in self.segments.range(first..).map(|(_, s)| s) {
             let io = |e| LogError::io(&seg.log_path, e);
             // Reading through a buffer makes small batches cost no syscall each; a skipped
             // body that leaves the buffer is a cheap seek.
@@ -608,7 +830,9 @@ impl PartitionLog {
                         break;
                     }
                 };
-                f(&h);
+                if h.last_offset() >= from {
+                    f(&h);
+                }
                 let total = h.total_len() as u64;
                 reader
                     .seek_relative((total - batch::HEADER_LEN as u64) as i64)
@@ -991,9 +1215,9 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_close_leaves_a_snapshot_that_the_next_open_uses_once() {
+    fn a_clean_close_leaves_a_snapshot_that_the_next_open_uses() {
         let dir = tempfile::tempdir().unwrap();
-        let snap = dir.path().join(PRODUCER_SNAPSHOT_FILE);
+        let snap = dir.path().join(snapshot_name(5));
         {
             let mut log =
                 PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
@@ -1002,7 +1226,7 @@ mod tests {
         }
         let (end, table) = ProducerStateTable::decode(&std::fs::read(&snap).unwrap()).unwrap();
         assert_eq!((end, table.epoch(7)), (5, Some(0)));
-        // Swap in another table for the same log end: a clean open must take it as it is.
+        // Swap in another table for the same log end: the open must take it as it is.
         let mut other = ProducerStateTable::new();
         other.record(99, 3, 0, 0, 4, 4, 1_000);
         std::fs::write(&snap, other.encode(5)).unwrap();
@@ -1011,35 +1235,78 @@ mod tests {
             (log.producer_state().epoch(99), log.producer_state().epoch(7)),
             (Some(3), None)
         );
-        assert!(!snap.exists(), "a snapshot is read once");
     }
 
     #[test]
-    fn a_snapshot_is_ignored_after_a_crash_or_once_the_log_moved_on() {
+    fn a_roll_snapshot_bounds_the_replay_and_damaged_or_later_snapshots_are_not_used() {
         let dir = tempfile::tempdir().unwrap();
-        let snap = dir.path().join(PRODUCER_SNAPSHOT_FILE);
-        let mut other = ProducerStateTable::new();
-        other.record(99, 3, 0, 0, 4, 4, 1_000);
+        let roll_base;
         {
-            let mut log =
-                PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 0).unwrap();
-            produce(&mut log, 7, 0, 0, 5, 1_000).unwrap();
+            // Two batches per segment.
+            let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("200", "-1", "-1"), false, 0).unwrap();
+            for seq in 0..5 {
+                produce(&mut log, 7, 0, seq, 1, 1_000).unwrap();
+                for work in log.take_roll_work() {
+                    work.perform(|| log.epoch_checkpoint()).unwrap();
+                }
+            }
+            roll_base = *log.segments.keys().next_back().unwrap();
+            assert!(roll_base > 0);
+            // A crash: no close.
         }
-        // After a crash the log tail may have been cut: only the log itself is trusted.
-        std::fs::write(&snap, other.encode(5)).unwrap();
-        let mut log =
-            PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), true, 2_000).unwrap();
-        assert_eq!(
-            (log.producer_state().epoch(99), log.producer_state().epoch(7)),
-            (None, Some(0))
-        );
-        assert!(!snap.exists());
-        // A snapshot of an older log end describes another log.
-        produce(&mut log, 7, 0, 5, 1, 1_000).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".snapshot"))
+            .collect();
+        assert_eq!(names, vec![snapshot_name(roll_base)], "older snapshots are removed");
+        // Replace the roll's snapshot: producer 7 is gone from it, 99 is in it. An open that
+        // replays only what follows the snapshot keeps exactly that.
+        let mut other = ProducerStateTable::new();
+        other.record(99, 3, 0, 0, 0, 0, 1_000);
+        std::fs::write(dir.path().join(snapshot_name(roll_base)), other.encode(roll_base)).unwrap();
+        // One past the end (from a tail that recovery cut) and one damaged: neither is used.
+        std::fs::write(dir.path().join(snapshot_name(1_000)), other.encode(1_000)).unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("200", "-1", "-1"), true, 2_000).unwrap();
+        assert_eq!(log.producer_state().epoch(99), Some(3));
+        let after: Vec<i32> = log.producer_state().batches(7).iter().map(|b| b.first_seq).collect();
+        let expected: Vec<i32> = (roll_base as i32..5).collect();
+        assert_eq!(after, expected, "only the batches after the snapshot were replayed");
+        assert!(!dir.path().join(snapshot_name(1_000)).exists());
         drop(log);
-        std::fs::write(&snap, other.encode(5)).unwrap();
-        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("1000000", "-1", "-1"), false, 2_000).unwrap();
-        assert_eq!(log.producer_state().epoch(99), None);
-        assert_eq!(check(&log, 7, 0, 5, 1), duplicate_at(5, 5, 1_000));
+        std::fs::write(dir.path().join(snapshot_name(roll_base)), b"torn").unwrap();
+        let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("200", "-1", "-1"), true, 2_000).unwrap();
+        assert_eq!(log.producer_state().epoch(99), None, "a damaged snapshot is ignored");
+        assert_eq!(
+            log.producer_state().batches(7).len(),
+            5,
+            "the whole log is replayed instead"
+        );
+    }
+
+    #[test]
+    fn leader_epochs_are_stamped_and_survive_reopen_and_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("300", "-1", "-1"), false, 0).unwrap();
+            append_n(&mut log, 3, 1, 10);
+            log.set_leader_epoch(2);
+            append_n(&mut log, 3, 1, 10);
+            for work in log.take_roll_work() {
+                work.perform(|| log.epoch_checkpoint()).unwrap();
+            }
+            log.set_leader_epoch(5);
+            append_n(&mut log, 2, 1, 10);
+            assert_eq!(log.epochs().entries(), &[(0, 0), (2, 3), (5, 6)]);
+            let bytes = execute_read(&log.plan_read(7).unwrap().unwrap(), 1 << 20).unwrap();
+            assert_eq!(BatchHeader::parse(&bytes).unwrap().leader_epoch, 5);
+            // A crash: the checkpoint was written at the last roll only.
+        }
+        for verify in [true, false] {
+            let log = PartitionLog::open(OsDisk::shared(), dir.path(), cfg("300", "-1", "-1"), verify, 0).unwrap();
+            assert_eq!(log.epochs().entries(), &[(0, 0), (2, 3), (5, 6)], "verify {verify}");
+            assert_eq!(log.latest_epoch(), 5);
+            assert_eq!(log.epochs().end_offset_for(2, log.log_end_offset()), (2, 6));
+        }
     }
 }

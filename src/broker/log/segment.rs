@@ -59,6 +59,9 @@ pub struct Segment {
     time_index: Vec<(i64, u32)>,
     bytes_since_index: u64,
     bytes_since_time_index: u64,
+    /// (leader epoch, first offset) wherever the epoch changes between the batches this
+    /// segment appended or scanned, for the leader-epoch cache.
+    pub epoch_starts: Vec<(i32, i64)>,
 }
 
 /// What an open found and did.
@@ -106,6 +109,7 @@ impl Segment {
             time_index: Vec::new(),
             bytes_since_index: 0,
             bytes_since_time_index: 0,
+            epoch_starts: Vec::new(),
         })
     }
 
@@ -139,6 +143,7 @@ impl Segment {
             time_index: Vec::new(),
             bytes_since_index: 0,
             bytes_since_time_index: 0,
+            epoch_starts: Vec::new(),
         };
         let mut start_pos = 0u64;
         let verify_without_index = verify == Verify::WithoutIndex;
@@ -238,6 +243,9 @@ impl Segment {
     }
 
     fn note_appended(&mut self, h: &BatchHeader, pos: u64, len: u64) {
+        if self.epoch_starts.last().is_none_or(|&(e, _)| e != h.leader_epoch) {
+            self.epoch_starts.push((h.leader_epoch, h.base_offset));
+        }
         let rel = (h.base_offset - self.base_offset) as u32;
         if self.index.is_empty() || self.bytes_since_index >= INDEX_INTERVAL_BYTES {
             self.index.push((rel, pos as u32));
@@ -303,8 +311,13 @@ impl Segment {
         }
     }
 
-    /// Writes `.index` and `.timeindex` files (after a roll or at clean shutdown).
+    /// Writes `.index` and `.timeindex` files (after a roll or at clean shutdown), fsynced.
     pub fn write_indexes(&self, disk: &dyn Storage, dir: &Path) -> Result<(), LogError> {
+        write_index_files(disk, dir, self.base_offset, self.index_bytes())
+    }
+
+    /// The `.index` and `.timeindex` contents.
+    pub fn index_bytes(&self) -> (Vec<u8>, Vec<u8>) {
         let mut raw = Vec::with_capacity(self.index.len() * 8);
         for &(rel, pos) in &self.index {
             raw.extend_from_slice(&rel.to_be_bytes());
@@ -322,20 +335,30 @@ impl Segment {
             traw.extend_from_slice(&self.max_timestamp.to_be_bytes());
             traw.extend_from_slice(&((self.max_timestamp_offset - self.base_offset) as u32).to_be_bytes());
         }
-        for (ext, bytes) in [("index", raw), ("timeindex", traw)] {
-            let path = dir.join(segment_file_name(self.base_offset, ext));
-            let f = disk
-                .open(&path, OpenMode::Truncate)
-                .map_err(|e| LogError::io(&path, e))?;
-            f.write_all_at(&bytes, 0).map_err(|e| LogError::io(&path, e))?;
-            f.sync_data().map_err(|e| LogError::io(&path, e))?;
-        }
-        Ok(())
+        (raw, traw)
     }
 
     pub fn remove_files(&self, disk: &dyn Storage, dir: &Path) -> Result<(), LogError> {
         remove_segment_files(disk, dir, self.base_offset)
     }
+}
+
+/// Writes a segment's `.index` and `.timeindex` files, fsynced.
+pub fn write_index_files(
+    disk: &dyn Storage,
+    dir: &Path,
+    base_offset: i64,
+    (raw, traw): (Vec<u8>, Vec<u8>),
+) -> Result<(), LogError> {
+    for (ext, bytes) in [("index", raw), ("timeindex", traw)] {
+        let path = dir.join(segment_file_name(base_offset, ext));
+        let f = disk
+            .open(&path, OpenMode::Truncate)
+            .map_err(|e| LogError::io(&path, e))?;
+        f.write_all_at(&bytes, 0).map_err(|e| LogError::io(&path, e))?;
+        f.sync_data().map_err(|e| LogError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Removes a segment's `.log`, `.index` and `.timeindex` files, those that exist.

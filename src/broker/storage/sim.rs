@@ -13,6 +13,8 @@
 //!   truncations, syncs, creates, renames, removes) every call of this disk fails, as if the
 //!   machine stopped there. The broker that used it is then dropped and a new one starts on
 //!   [`SimDisk::power_loss`] or [`SimDisk::process_crash`] of it.
+//! - [`SimDisk::die_at_sync`]: the same, at the n-th sync call: whatever was written before it
+//!   is left unsynced.
 //! - [`SimDisk::add_sync_rule`]: makes chosen syncs do nothing (to show that a test notices a
 //!   missing fsync) or fail the way Linux fails them: the unsynced pages are dropped, reads
 //!   still see them, and a later sync does not bring them back.
@@ -119,6 +121,8 @@ struct State {
     dead: bool,
     ops: u64,
     die_at: Option<u64>,
+    syncs: u64,
+    die_at_sync: Option<u64>,
     nodes: HashMap<u64, Node>,
     next_ino: u64,
 }
@@ -279,6 +283,8 @@ impl SimDisk {
                 dead: false,
                 ops: 0,
                 die_at: None,
+                syncs: 0,
+                die_at_sync: None,
                 nodes,
                 next_ino: ROOT + 1,
             },
@@ -322,6 +328,25 @@ impl SimDisk {
             return Err(gone());
         }
         Ok(st)
+    }
+
+    /// The state for a sync: like [`Self::mutate`], and stops the machine at the chosen sync.
+    fn mutate_sync(&self) -> io::Result<MutexGuard<'_, State>> {
+        let mut st = self.mutate()?;
+        st.syncs += 1;
+        if st.die_at_sync.is_some_and(|at| st.syncs > at) {
+            st.dead = true;
+            return Err(gone());
+        }
+        Ok(st)
+    }
+
+    /// Stops the machine at the `n`-th sync call from now (`sync_data` or `sync_dir`): it and
+    /// everything after it fail, so what was written before it stays unsynced. The most
+    /// telling crash point there is.
+    pub fn die_at_sync(&self, n: u64) {
+        let mut st = self.state();
+        st.die_at_sync = Some(st.syncs + n.saturating_sub(1));
     }
 
     /// Mutating calls made so far.
@@ -375,6 +400,8 @@ impl SimDisk {
         next.dead = false;
         next.ops = 0;
         next.die_at = None;
+        next.syncs = 0;
+        next.die_at_sync = None;
         SimDisk::from_state(next, Arc::clone(&self.shared.rules))
     }
 
@@ -423,6 +450,8 @@ impl SimDisk {
                 dead: false,
                 ops: 0,
                 die_at: None,
+                syncs: 0,
+                die_at_sync: None,
                 nodes,
                 next_ino: st.next_ino,
             },
@@ -532,7 +561,7 @@ impl StorageFile for SimHandle {
 
     fn sync_data(&self) -> io::Result<()> {
         let rule = self.disk.rule_for(SyncKind::Data, &self.path);
-        let mut st = self.disk.mutate()?;
+        let mut st = self.disk.mutate_sync()?;
         let f = st.file_mut(self.ino)?;
         match rule {
             Some(SyncAction::Skip) => Ok(()),
@@ -704,7 +733,7 @@ impl Storage for SimDisk {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let rule = self.rule_for(SyncKind::Dir, dir);
-        let mut st = self.mutate()?;
+        let mut st = self.mutate_sync()?;
         let ino = st.lookup(dir)?.ok_or_else(|| not_found(dir))?;
         let d = st
             .dir_mut(ino)

@@ -323,9 +323,9 @@ fn base_config(spec: &ConnectionSpec, client_id: &str) -> ClientConfig {
 }
 
 fn producer_config(spec: &ConnectionSpec) -> ClientConfig {
-    let mut cfg = base_config(spec, "strom-demo");
-    // librdkafka's default (CRC32) would put keys on other partitions than Java clients do.
-    cfg.set("partitioner", "murmur2_random")
+    // Keys partitioned with murmur2, as Java clients do (the spec sets it for every producer).
+    let mut cfg = spec.producer_config("strom-demo");
+    cfg.set("statistics.interval.ms", "0")
         // One request per topic-partition per 50 ms, not one per record.
         .set("linger.ms", "50")
         // A lost cluster must not let the queue grow for librdkafka's default five minutes.

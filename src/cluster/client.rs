@@ -84,19 +84,19 @@ pub trait Queries: Send + Sync + 'static {
     fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>>;
 }
 
-struct Inner {
-    spec: ConnectionSpec,
-    reader: BaseConsumer,
-    groups: BaseConsumer,
+pub(crate) struct Inner {
+    pub(crate) spec: ConnectionSpec,
+    pub(crate) reader: BaseConsumer,
+    pub(crate) groups: BaseConsumer,
     /// Whether `groups` has the cluster's broker list yet (see `groups_blocking`).
-    groups_ready: std::sync::atomic::AtomicBool,
-    admin: AdminClient<DefaultClientContext>,
+    pub(crate) groups_ready: std::sync::atomic::AtomicBool,
+    pub(crate) admin: AdminClient<DefaultClientContext>,
 }
 
 /// The clients of one cluster. Cheap to clone; no network traffic until the first query.
 #[derive(Clone)]
 pub struct ClusterClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl ClusterClient {
@@ -131,7 +131,7 @@ impl ClusterClient {
         &self.inner.spec
     }
 
-    fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.inner.spec.timeout
     }
 
@@ -301,7 +301,7 @@ impl ClusterClient {
         ffi::list_group_offsets(self.inner.groups.client(), group, None, self.timeout())
     }
 
-    fn admin_options(&self) -> AdminOptions {
+    pub(crate) fn admin_options(&self) -> AdminOptions {
         AdminOptions::new()
             .request_timeout(Some(self.timeout()))
             .operation_timeout(Some(self.timeout()))
@@ -388,7 +388,7 @@ impl ClusterClient {
         Ok(out)
     }
 
-    fn timed_out(&self, what: &str) -> ClusterError {
+    pub(crate) fn timed_out(&self, what: &str) -> ClusterError {
         ClusterError::Timeout {
             what: what.into(),
             secs: self.timeout().as_secs().max(1),
@@ -404,7 +404,6 @@ impl ClusterClient {
     }
 
     /// AlterConsumerGroupOffsets. Only `cluster::ops` calls this, after its read-only check.
-    #[allow(dead_code)]
     pub(crate) fn alter_group_offsets_blocking(
         &self,
         group: &str,

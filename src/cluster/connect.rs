@@ -118,6 +118,15 @@ impl ConnectionSpec {
         cfg
     }
 
+    /// [`Self::client_config`] for a producer: keyed records are partitioned with murmur2, as
+    /// the Java client partitions them (librdkafka's default, CRC32, would put the same key
+    /// on another partition). Every producer strom creates starts here.
+    pub fn producer_config(&self, client_id: &str) -> ClientConfig {
+        let mut cfg = self.client_config(client_id);
+        cfg.set("partitioner", "murmur2_random");
+        cfg
+    }
+
     /// [`Self::client_config`] for the console's own clients, whose every request is bounded
     /// by the spec's timeout.
     pub fn console_config(&self, client_id: &str) -> ClientConfig {
@@ -151,6 +160,9 @@ mod tests {
         assert_eq!(console.get("security.protocol"), Some("plaintext"));
         assert_eq!(console.get("socket.timeout.ms"), Some("7000"));
         assert!(spec.security.allows_raw_socket());
+        let producer = spec.producer_config("strom-producer");
+        assert_eq!(producer.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(producer.get("bootstrap.servers"), Some("k1:9092,k2:9092"));
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum ClusterError {
         reason: String,
         what: String,
     },
+    /// The change is refused for a reason a person must resolve first (a group with active
+    /// members); nothing was sent.
+    #[error("{what} refused: {reason}")]
+    Refused { what: String, reason: String },
     /// The request itself is wrong (a name Kafka cannot take, a partition that does not exist).
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },

@@ -1,6 +1,6 @@
 //! The admin calls that librdkafka 2.12 has and the rdkafka crate does not wrap:
-//! ListConsumerGroupOffsets, AlterConsumerGroupOffsets, IncrementalAlterConfigs, ListOffsets
-//! and DescribeCluster, plus the cluster and controller ids. All of strom's unsafe code for the
+//! ListConsumerGroupOffsets, AlterConsumerGroupOffsets, DeleteConsumerGroupOffsets,
+//! IncrementalAlterConfigs, ListOffsets and DescribeCluster, plus the cluster and controller ids. All of strom's unsafe code for the
 //! cluster layer lives in this file.
 //!
 //! Every call follows librdkafka's admin pattern: a private result queue, admin options with a
@@ -12,7 +12,7 @@
 //! answer that arrives later is discarded by librdkafka with the queue.
 //!
 //! The functions block (up to the timeout plus a second): call them from a blocking thread.
-//! Writes (`alter_group_offsets`, `incremental_alter_configs`) are meant to be reached only
+//! Writes (`alter_group_offsets`, `delete_group_offsets`, `incremental_alter_configs`) are meant to be reached only
 //! through `cluster::ops`, which enforces read-only once for every caller.
 
 use std::ffi::{CStr, CString};
@@ -405,6 +405,62 @@ pub fn alter_group_offsets<C: ClientContext>(
         }
         let mut n = 0usize;
         let groups = rd::rd_kafka_AlterConsumerGroupOffsets_result_groups(res, &mut n);
+        let group_res = one_group(groups, n, WHAT)?;
+        Ok(partition_elems(rd::rd_kafka_group_result_partitions(group_res))
+            .iter()
+            .map(|e| PartitionOutcome {
+                topic: cstr(e.topic).unwrap_or_default(),
+                partition: e.partition,
+                error: kafka_error(WHAT, e.err, None),
+            })
+            .collect())
+    }
+}
+
+/// Deletes `group`'s committed offsets of `partitions` (Kafka's OffsetDelete). Kafka refuses
+/// it per partition with GROUP_SUBSCRIBED_TO_TOPIC while a member of the group subscribes to
+/// the topic. Reach it through `cluster::ops`.
+pub fn delete_group_offsets<C: ClientContext>(
+    client: &Client<C>,
+    group: &str,
+    partitions: &[(String, i32)],
+    timeout: Duration,
+) -> Result<Vec<PartitionOutcome>, ClusterError> {
+    const WHAT: &str = "delete committed offsets";
+    let rk = client.native_ptr();
+    let g = c_string("group", group)?;
+    let mut list = PartitionList::with_capacity(partitions.len());
+    for (t, p) in partitions {
+        list.add(t, *p)?;
+    }
+    let q = Queue::new(rk)?;
+    let opts = Options::new(
+        rk,
+        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS,
+        timeout,
+    )?;
+    // SAFETY: as in list_group_offsets: inputs live for the calls, which copy them; the
+    // request object is destroyed after the asynchronous call (one element, as librdkafka
+    // requires).
+    unsafe {
+        let req = rd::rd_kafka_DeleteConsumerGroupOffsets_new(g.as_ptr(), list.0);
+        if req.is_null() {
+            return Err(local_error(WHAT, "cannot create the request"));
+        }
+        let mut reqs = [req];
+        rd::rd_kafka_DeleteConsumerGroupOffsets(rk, reqs.as_mut_ptr(), 1, opts.0, q.0);
+        rd::rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
+    }
+    drop(list);
+    let ev = q.wait(WHAT, timeout)?;
+    // SAFETY: as in list_group_offsets.
+    unsafe {
+        let res = rd::rd_kafka_event_DeleteConsumerGroupOffsets_result(ev.0);
+        if res.is_null() {
+            return Err(local_error(WHAT, "unexpected result event"));
+        }
+        let mut n = 0usize;
+        let groups = rd::rd_kafka_DeleteConsumerGroupOffsets_result_groups(res, &mut n);
         let group_res = one_group(groups, n, WHAT)?;
         Ok(partition_elems(rd::rd_kafka_group_result_partitions(group_res))
             .iter()

@@ -4,8 +4,10 @@
 //! No terminal, no app state: `app` and `headless` drive this, `ui` never sees it.
 //!
 //! `connect` turns a connection spec into librdkafka config (the only place); `client` has the
-//! typed read queries; `ops` plans and applies every change and enforces read-only.
+//! typed read queries; `admin` the requests behind `ops`, which plans and applies every change
+//! and enforces read-only.
 
+pub mod admin;
 pub mod client;
 pub mod connect;
 pub mod consumer_protocol;

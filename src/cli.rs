@@ -108,6 +108,218 @@ pub enum Command {
     Topics(ListArgs),
     /// List consumer groups (the console's Groups pane) as a table, or JSON with --json.
     Groups(ListArgs),
+    /// Reset a consumer group's committed offsets, as kafka-consumer-groups.sh --reset-offsets
+    /// (prints the plan; --execute applies it).
+    ResetOffsets(ResetOffsetsArgs),
+    /// Grow a topic to more partitions (prints which keys move; --execute applies it).
+    AddPartitions(AddPartitionsArgs),
+    /// Topic configs.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Create or delete a topic.
+    Topic {
+        #[command(subcommand)]
+        command: TopicCommand,
+    },
+    /// Delete the records of a partition before an offset (moves its log start offset).
+    DeleteRecords(DeleteRecordsArgs),
+    /// Consumer groups.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+    /// Produce one record (keys partitioned with murmur2, as the Java client does).
+    Produce(ProduceArgs),
+}
+
+/// What every change command takes: the cluster, `--execute` and `--json`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ActionArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Apply the change (without it, only the plan is printed and nothing changes).
+    #[arg(long)]
+    pub execute: bool,
+    /// Print the plan (and the result) as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").args(["topic", "all_topics"])))]
+#[command(group(clap::ArgGroup::new("target").required(true).args([
+    "to_earliest", "to_latest", "to_offset", "shift_by", "to_datetime", "by_duration", "from_group", "from_file", "undo",
+])))]
+pub struct ResetOffsetsArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    /// The consumer group.
+    #[arg(long)]
+    pub group: String,
+    /// A topic, or some of its partitions (orders:0,2); repeatable.
+    #[arg(long, value_name = "TOPIC[:P,P...]")]
+    pub topic: Vec<String>,
+    /// Every topic the group has committed offsets for.
+    #[arg(long)]
+    pub all_topics: bool,
+    /// To each partition's log start offset.
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// To each partition's log end offset.
+    #[arg(long)]
+    pub to_latest: bool,
+    /// To this offset (kept within each partition's log start and end).
+    #[arg(long, value_name = "OFFSET")]
+    pub to_offset: Option<i64>,
+    /// Move each committed offset by N (negative: back).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// To the first offset at or after this time (2026-01-02T03:04:05Z; no zone is UTC).
+    #[arg(long, value_name = "DATETIME")]
+    pub to_datetime: Option<String>,
+    /// To the first offset at or after this long ago (PT1H, P1DT2H, 12h, 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub by_duration: Option<String>,
+    /// To another group's committed offsets.
+    #[arg(long, value_name = "GROUP")]
+    pub from_group: Option<String>,
+    /// To the offsets in a CSV file (topic,partition,offset lines, as --export writes them).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Put back the offsets the group had before strom's last reset of it.
+    #[arg(long, conflicts_with = "scope")]
+    pub undo: bool,
+    /// Write the planned offsets to this CSV file (the format --from-file reads).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddPartitionsArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    #[arg(long)]
+    pub topic: String,
+    /// The new partition count (greater than the current one).
+    #[arg(long, value_name = "N")]
+    pub partitions: i32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Set or delete topic configs one by one (IncrementalAlterConfigs): retention.ms=7d,
+    /// retention.bytes=10GiB, cleanup.policy=compact...
+    Set(ConfigSetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("changes").required(true).multiple(true).args(["assignments", "delete"])))]
+pub struct ConfigSetArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    #[arg(long)]
+    pub topic: String,
+    /// KEY=VALUE; durations (7d, 12h, PT1H) and sizes (10GiB, 512MiB) are converted.
+    #[arg(value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+    /// A config to delete (the topic inherits it again); repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub delete: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create a topic (the name checked as Kafka checks it).
+    Create(TopicCreateArgs),
+    /// Delete a topic and all its records.
+    Delete(TopicDeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TopicCreateArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    #[arg(long)]
+    pub topic: String,
+    /// Default: the cluster's num.partitions.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<i32>,
+    /// Default: the cluster's default.replication.factor.
+    #[arg(long, value_name = "N")]
+    pub replication_factor: Option<i32>,
+    /// A topic config, KEY=VALUE (7d, 10GiB accepted); repeatable. (Kafka's tool calls it
+    /// --config, which here names strom's config file.)
+    #[arg(long = "topic-config", value_name = "KEY=VALUE")]
+    pub configs: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TopicDeleteArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    #[arg(long)]
+    pub topic: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeleteRecordsArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    /// The partition, TOPIC:PARTITION.
+    #[arg(long, value_name = "TOPIC:PARTITION")]
+    pub topic: String,
+    /// Delete every record before this offset (-1: all, up to the high watermark).
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub before: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Delete a group without members (with --topic: only its committed offsets for that topic).
+    Delete(GroupDeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GroupDeleteArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    /// The group.
+    pub group: String,
+    /// Delete only the group's committed offsets for this topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["value", "value_json", "file", "null_value"])))]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    #[arg(long)]
+    pub topic: String,
+    /// The partition (default: murmur2 of the key, or any partition without a key).
+    #[arg(long)]
+    pub partition: Option<i32>,
+    /// The record's key (text).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// A header, KEY=VALUE; repeatable.
+    #[arg(long = "header", value_name = "KEY=VALUE")]
+    pub headers: Vec<String>,
+    /// The value as text.
+    #[arg(long)]
+    pub value: Option<String>,
+    /// The value as JSON (checked to be valid JSON, sent as given).
+    #[arg(long, value_name = "JSON")]
+    pub value_json: Option<String>,
+    /// The value from a file (its bytes as they are).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A null value (a tombstone on a compacted topic).
+    #[arg(long)]
+    pub null_value: bool,
 }
 
 /// Options of the headless listings.
@@ -263,6 +475,14 @@ mod tests {
         // The broker's own --config is not the console's.
         let cli = parse(&["broker", "--config", "b.toml"]);
         assert!(cli.cluster.config.is_none());
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // Duplicate flag names (a subcommand's --config against the cluster's) and bad groups
+        // are only caught by clap's debug assertions.
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! `broker` is the bundled single-node broker and depends on nothing else here. The console is
 //! `ui` -> `app` -> `cluster`; `headless` (the scripting twins of the panes) -> `app` ->
-//! `cluster`; `cli` holds the command line.
+//! `cluster`; `actions` (the scripting twins of the console's actions) -> `cluster`; `cli` holds
+//! the command line.
 
+pub mod actions;
 pub mod app;
 pub mod broker;
 pub mod cli;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use strom::actions::{self, RunOptions};
 use strom::app::action::{Command as WorkerCommand, Update};
 use strom::app::bundled;
 use strom::app::keymap::Keymap;
@@ -13,11 +14,12 @@ use strom::app::terminal;
 use strom::app::worker::WorkerConfig;
 use strom::broker::{self, config::BrokerConfig, BrokerOptions};
 use strom::cli::{
-    default_data_dir, state_dir, AddUserArgs, BrokerArgs, BrokerCommand, Cli, ClusterArgs, Command, ConsoleArgs,
-    DemoArgs, RemoveUserArgs,
+    default_data_dir, state_dir, ActionArgs, AddUserArgs, BrokerArgs, BrokerCommand, Cli, ClusterArgs, Command,
+    ConfigCommand, ConsoleArgs, DemoArgs, GroupCommand, RemoveUserArgs, TopicCommand,
 };
 use strom::cluster::client::ClusterClient;
 use strom::cluster::connect::ConnectionSpec;
+use strom::cluster::ops::Op;
 use strom::config::Config;
 use strom::headless::{self, Listing};
 use strom::ui::theme::Theme;
@@ -32,8 +34,61 @@ fn main() -> ExitCode {
         }
         Some(Command::Topics(args)) => run_listing(Listing::Topics, cli.cluster.merge(args.cluster), args.json),
         Some(Command::Groups(args)) => run_listing(Listing::Groups, cli.cluster.merge(args.cluster), args.json),
+        Some(Command::ResetOffsets(a)) => {
+            let op = actions::reset_op(&a);
+            run_action(cli.cluster, a.action, op, a.export)
+        }
+        Some(Command::AddPartitions(a)) => {
+            run_action(cli.cluster, a.action.clone(), actions::add_partitions_op(&a), None)
+        }
+        Some(Command::Config {
+            command: ConfigCommand::Set(a),
+        }) => run_action(cli.cluster, a.action.clone(), actions::config_set_op(&a), None),
+        Some(Command::Topic {
+            command: TopicCommand::Create(a),
+        }) => run_action(cli.cluster, a.action.clone(), actions::create_topic_op(&a), None),
+        Some(Command::Topic {
+            command: TopicCommand::Delete(a),
+        }) => {
+            let op = Ok(Op::DeleteTopic { topic: a.topic.clone() });
+            run_action(cli.cluster, a.action, op, None)
+        }
+        Some(Command::DeleteRecords(a)) => {
+            run_action(cli.cluster, a.action.clone(), actions::delete_records_op(&a), None)
+        }
+        Some(Command::Group {
+            command: GroupCommand::Delete(a),
+        }) => run_action(cli.cluster, a.action.clone(), actions::group_delete_op(&a), None),
+        Some(Command::Produce(a)) => run_action(cli.cluster, a.action.clone(), actions::produce_op(&a), None),
         None => run_console(cli.cluster, cli.console),
     }
+}
+
+/// A change command: its operation planned (and with --execute applied) against the cluster.
+fn run_action(
+    cluster: ClusterArgs,
+    args: ActionArgs,
+    op: Result<Op, String>,
+    export: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let op = match op {
+        Ok(op) => op,
+        Err(e) => {
+            eprintln!("strom: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = match headless_spec(&cluster.merge(args.cluster)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let opts = RunOptions {
+        execute: args.execute,
+        json: args.json,
+        export,
+        state_dir: state_dir(),
+    };
+    actions::run(&spec, op, &opts)
 }
 
 /// Logs to stderr, for the foreground commands (the console's broker child's stderr is a file).
@@ -265,19 +320,25 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs) -> ExitCode {
 }
 
 fn run_listing(listing: Listing, cluster: ClusterArgs, json: bool) -> ExitCode {
-    let spec = match resolve(&cluster) {
-        Ok((_, Some(spec))) => spec,
-        Ok((_, None)) => match bundled::running(&default_data_dir()) {
-            // The bundled broker of a console running on this machine.
-            Some(address) => cluster.adjust(ConnectionSpec::bundled(&address)),
+    match headless_spec(&cluster) {
+        Ok(spec) => headless::run(listing, &spec, json),
+        Err(code) => code,
+    }
+}
+
+/// The cluster of a headless command: the one the options name, else the bundled broker of a
+/// console running on this machine.
+fn headless_spec(cluster: &ClusterArgs) -> Result<ConnectionSpec, ExitCode> {
+    match resolve(cluster)? {
+        (_, Some(spec)) => Ok(spec),
+        (_, None) => match bundled::running(&default_data_dir()) {
+            Some(address) => Ok(cluster.adjust(ConnectionSpec::bundled(&address))),
             None => {
                 eprintln!("strom: no cluster given and no bundled broker running; use -b HOST:PORT or --profile NAME");
-                return ExitCode::from(2);
+                Err(ExitCode::from(2))
             }
         },
-        Err(code) => return code,
-    };
-    headless::run(listing, &spec, json)
+    }
 }
 
 /// Resolves when the session ends under us: SIGHUP (SSH dropped) or SIGTERM.

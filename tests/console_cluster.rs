@@ -229,6 +229,7 @@ fn operations_plan_against_the_cluster_and_read_only_refuses_before_sending() {
     let broker = BrokerProcess::start(&dir.path().join("data"), None);
     setup(&broker.addr);
     let rt = runtime();
+    let env = ops::Env::now(dir.path().join("state"));
     rt.block_on(async {
         let op = Op::AlterTopicConfigs {
             topic: "orders".into(),
@@ -237,12 +238,17 @@ fn operations_plan_against_the_cluster_and_read_only_refuses_before_sending() {
         };
         let read_only =
             ClusterClient::new(&ConnectionSpec::bootstrap(&broker.addr).with_read_only("--read-only")).unwrap();
-        let plan = ops::plan(&read_only, op.clone()).await.unwrap();
-        assert_eq!(plan.table.rows[0], ["retention.ms", "3600000", "7200000", "topic"]);
+        let plan = ops::plan(&read_only, op.clone(), &env).await.unwrap();
+        let row = &plan.table.rows[0];
+        assert_eq!(
+            [&row[0], &row[1], &row[2], &row[4]],
+            ["retention.ms", "3600000 (1h)", "7200000 (2h)", "topic"]
+        );
         assert_eq!(plan.table.rows[1][0], "segment.ms");
         assert!(plan.changes_anything);
-        let err = ops::apply(&read_only, &plan).await.unwrap_err();
+        let err = ops::apply(&read_only, &plan, &env).await.unwrap_err();
         assert!(matches!(err, ClusterError::ReadOnly { .. }), "{err}");
+        assert!(!env.journal.audit_path().exists(), "a refusal is not an applied change");
 
         let client = ClusterClient::new(&ConnectionSpec::bootstrap(&broker.addr)).unwrap();
         let configs = |c: ClusterClient| async move { c.topic_configs("orders".into(), None).await.unwrap() };
@@ -259,7 +265,14 @@ fn operations_plan_against_the_cluster_and_read_only_refuses_before_sending() {
             "the read-only apply changed nothing"
         );
         // Writable: applied incrementally, the other overrides untouched.
-        ops::apply(&client, &plan).await.unwrap();
+        ops::apply(&client, &plan, &env).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(env.journal.audit_path())
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
         let after = configs(client.clone()).await;
         assert_eq!(
             value(&after, "retention.ms"),
@@ -271,7 +284,7 @@ fn operations_plan_against_the_cluster_and_read_only_refuses_before_sending() {
             "back to inherited"
         );
         // A plan of what is already so changes nothing and says so.
-        let again = ops::plan(&client, op).await.unwrap();
+        let again = ops::plan(&client, op, &env).await.unwrap();
         assert!(!again.changes_anything);
         assert!(
             again.warnings.iter().any(|w| w.contains("segment.ms")),

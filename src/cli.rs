@@ -69,7 +69,8 @@ impl ClusterArgs {
             Some(b) => Some(ConnectionSpec::bootstrap(b)),
             None => config
                 .profile(self.profile.as_deref(), config_path)?
-                .map(|(name, p)| p.connection(&name)),
+                .map(|(name, p)| p.connection(&name))
+                .transpose()?,
         };
         Ok(spec.map(|s| self.adjust(s)))
     }

@@ -533,3 +533,20 @@ fn page_height_matches_the_rows_drawn() {
     // 24 - header - tabs - footer = 21 for the pane; minus borders and the column header.
     assert_eq!(strom::ui::page_height(screen, &state), 18);
 }
+
+/// A profile's label is a banner in its colour in the header, and still stands out (reverse
+/// video) with the colourless theme of `NO_COLOR`.
+#[test]
+fn profile_label_is_a_coloured_banner_in_the_header() {
+    let mut state = live_state(PaneId::Topics);
+    state.cluster.label = Some(("PRODUCTION".into(), "red".into()));
+    let terminal = draw(&state, &Theme::default(), (80, 24));
+    let buf = terminal.backend().buffer();
+    let row: String = (0..80).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    let at = row.find("PRODUCTION").unwrap_or_else(|| panic!("no banner in {row:?}")) as u16;
+    assert_eq!(buf[(at, 0)].bg, ratatui::style::Color::Red, "{row}");
+    let terminal = draw(&state, &Theme::no_color(), (80, 24));
+    let cell = &terminal.backend().buffer()[(at, 0)];
+    assert_eq!(cell.bg, ratatui::style::Color::Reset);
+    assert!(cell.modifier.contains(ratatui::style::Modifier::REVERSED));
+}

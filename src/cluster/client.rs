@@ -84,10 +84,38 @@ pub trait Queries: Send + Sync + 'static {
     fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>>;
 }
 
+/// Remembers the last authentication or TLS failure librdkafka reports for a client, so that
+/// a request that fails because of it says so ("authentication failed for user 'ops' with
+/// SCRAM-SHA-512: ...") instead of "broker transport failure". librdkafka's reasons carry no
+/// secrets.
+#[derive(Default)]
+pub struct SecurityWatch {
+    failure: std::sync::Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for SecurityWatch {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        use rdkafka::types::RDKafkaErrorCode;
+        let code = error.rdkafka_error_code();
+        let security = code == Some(RDKafkaErrorCode::Authentication)
+            || (code == Some(RDKafkaErrorCode::BrokerTransportFailure) && reason.contains("SSL"));
+        if security {
+            if let Ok(mut f) = self.failure.lock() {
+                *f = Some(reason.to_string());
+            }
+        }
+        tracing::warn!("librdkafka: {error}: {reason}");
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for SecurityWatch {}
+
+pub(crate) type Reader = BaseConsumer<SecurityWatch>;
+
 pub(crate) struct Inner {
     pub(crate) spec: ConnectionSpec,
-    pub(crate) reader: BaseConsumer,
-    pub(crate) groups: BaseConsumer,
+    pub(crate) reader: Reader,
+    pub(crate) groups: Reader,
     /// Whether `groups` has the cluster's broker list yet (see `groups_blocking`).
     pub(crate) groups_ready: std::sync::atomic::AtomicBool,
     pub(crate) admin: AdminClient<DefaultClientContext>,
@@ -105,12 +133,12 @@ impl ClusterClient {
             bootstrap: spec.bootstrap.clone(),
             message: e.to_string(),
         };
-        let consumer = |client_id: &str| -> Result<BaseConsumer, ClusterError> {
+        let consumer = |client_id: &str| -> Result<Reader, ClusterError> {
             let mut cfg = spec.console_config(client_id);
             // Never joins a group or commits: librdkafka only requires a group id to exist.
             cfg.set("group.id", "strom-console-metadata")
                 .set("enable.auto.commit", "false");
-            cfg.create().map_err(err)
+            cfg.create_with_context(SecurityWatch::default()).map_err(err)
         };
         let reader = consumer("strom-console")?;
         let groups = consumer("strom-console-groups")?;
@@ -127,6 +155,37 @@ impl ClusterClient {
         })
     }
 
+    /// The authentication or TLS failure behind a failed request, if librdkafka reported one.
+    fn security_failure(&self) -> Option<ClusterError> {
+        // librdkafka queues its error events; serve them (no subscription, so nothing else is
+        // consumed).
+        for _ in 0..5 {
+            if self.inner.reader.poll(Duration::ZERO).is_none() {
+                break;
+            }
+        }
+        let reason = self.inner.reader.context().failure.lock().ok()?.take()?;
+        let security = &self.inner.spec.security;
+        let (name, what) = match &security.sasl {
+            Some(sasl) if reason.contains("SASL") || reason.contains("uthentication") => (
+                "SASL_AUTHENTICATION_FAILED",
+                match &sasl.username {
+                    Some(u) => format!("authentication failed for user '{u}' with {}", sasl.mechanism.name()),
+                    None => format!("authentication failed with {}", sasl.mechanism.name()),
+                },
+            ),
+            _ => (
+                "SSL_HANDSHAKE_FAILED",
+                format!("TLS ({}) failed", security.protocol.name()),
+            ),
+        };
+        Some(ClusterError::Kafka {
+            what,
+            name: name.into(),
+            message: reason,
+        })
+    }
+
     pub fn spec(&self) -> &ConnectionSpec {
         &self.inner.spec
     }
@@ -138,17 +197,18 @@ impl ClusterClient {
     /// Brokers, topics and partitions. Blocking.
     pub fn metadata_blocking(&self) -> Result<Metadata, ClusterError> {
         let timeout = self.timeout();
-        let md = self
-            .inner
-            .reader
-            .fetch_metadata(None, timeout)
-            .map_err(|e| match e.rdkafka_error_code() {
+        let md = self.inner.reader.fetch_metadata(None, timeout).map_err(|e| {
+            if let Some(failure) = self.security_failure() {
+                return failure;
+            }
+            match e.rdkafka_error_code() {
                 Some(rdkafka::types::RDKafkaErrorCode::OperationTimedOut) => ClusterError::Timeout {
                     what: "metadata".into(),
                     secs: timeout.as_secs().max(1),
                 },
                 _ => ClusterError::from_kafka("metadata", &e),
-            })?;
+            }
+        })?;
         let controller_id = ffi::controller_id(self.inner.reader.client(), timeout);
         let cluster_id = ffi::cluster_id(self.inner.reader.client(), Duration::from_millis(200));
         let brokers = md

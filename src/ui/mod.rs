@@ -15,7 +15,7 @@ pub mod widgets;
 use std::time::Duration;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
@@ -130,10 +130,16 @@ fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     } else {
         t.name.clone()
     };
-    let mut left = vec![
-        Span::styled(" strom ", theme.header_name),
-        Span::styled(format!("│ {name} "), theme.header_name),
-    ];
+    let mut left = vec![Span::styled(" strom ", theme.header_name)];
+    // The profile's banner ("PRODUCTION" in red), in its colour unless the theme has none.
+    if let Some((label, colour)) = &t.label {
+        let style = match colour.parse::<ratatui::style::Color>() {
+            Ok(c) if theme.name != "no-color" => Style::new().bg(c).fg(ratatui::style::Color::White),
+            _ => Style::new().add_modifier(Modifier::REVERSED),
+        };
+        left.push(Span::styled(format!(" {label} "), style.add_modifier(Modifier::BOLD)));
+    }
+    left.push(Span::styled(format!("│ {name} "), theme.header_name));
     // Optional parts, in the order they are given up when the line is short: the broker count
     // goes before the address, and both before the status.
     let broker_count = state.data.metadata.value.as_ref().map_or(0, |m| m.brokers.len());

@@ -157,14 +157,18 @@ impl ClusterClient {
 
     /// The authentication or TLS failure behind a failed request, if librdkafka reported one.
     fn security_failure(&self) -> Option<ClusterError> {
-        // librdkafka queues its error events; serve them (no subscription, so nothing else is
+        // librdkafka queues its error events, and a failed login can fail a request before its
+        // event is queued: serve them for up to a second (no subscription, so nothing else is
         // consumed).
-        for _ in 0..5 {
-            if self.inner.reader.poll(Duration::ZERO).is_none() {
+        let mut reason = None;
+        for _ in 0..10 {
+            let _ = self.inner.reader.poll(Duration::from_millis(100));
+            reason = self.inner.reader.context().failure.lock().ok()?.take();
+            if reason.is_some() {
                 break;
             }
         }
-        let reason = self.inner.reader.context().failure.lock().ok()?.take()?;
+        let reason = reason?;
         let security = &self.inner.spec.security;
         let (name, what) = match &security.sasl {
             Some(sasl) if reason.contains("SASL") || reason.contains("uthentication") => (

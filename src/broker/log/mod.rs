@@ -1298,7 +1298,7 @@ mod tests {
             log.set_leader_epoch(5);
             append_n(&mut log, 2, 1, 10);
             assert_eq!(log.epochs().entries(), &[(0, 0), (2, 3), (5, 6)]);
-            let bytes = execute_read(&log.plan_read(7).unwrap().unwrap(), 1 << 20).unwrap();
+            let bytes = execute_read(&log.plan_read(7).unwrap().unwrap(), 1 << 20, true).unwrap();
             assert_eq!(BatchHeader::parse(&bytes).unwrap().leader_epoch, 5);
             // A crash: the checkpoint was written at the last roll only.
         }

@@ -133,6 +133,64 @@ pub enum Command {
     },
     /// Produce one record (keys partitioned with murmur2, as the Java client does).
     Produce(ProduceArgs),
+    /// One consumer group's lag per partition, with status and reason. Exit status 3 when any
+    /// partition is STALL, STOP or ERROR (0 otherwise; 1: the cluster could not be asked).
+    Lag(LagArgs),
+    /// Print a topic's (or one partition's) records without joining a group or committing.
+    Tail(TailArgs),
+}
+
+/// Options of `strom lag`.
+#[derive(Debug, clap::Args)]
+pub struct LagArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The consumer group.
+    pub group: String,
+    /// One JSON object instead of a table (with --watch: one object per line per round).
+    #[arg(long)]
+    pub json: bool,
+    /// Sample for this long (e.g. 1m, 30s, PT2M) before judging: every status rule needs a
+    /// window of samples; without it only what one sample shows is judged.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+    /// Keep sampling and print every round until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Time between samples.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub interval: Duration,
+}
+
+/// Options of `strom tail`.
+#[derive(Debug, clap::Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// TOPIC (all partitions) or TOPIC:PARTITION.
+    pub target: String,
+    /// Where to start: earliest, latest, an offset, -N (the last N of each partition), or a
+    /// time (2024-05-01T12:00:00Z, 2024-05-01T12:00:00.000, or a duration ago: 15m).
+    #[arg(long, value_name = "WHERE", default_value = "earliest", allow_hyphen_values = true)]
+    pub from: String,
+    /// Stop after this many records.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Keep waiting for new records at the end instead of exiting.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// One JSON object per record per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A positive duration as operators and Kafka's tools write it (`30s`, `5m`, `1.5h`, `7d`;
+/// see [`crate::cluster::ops::parse::duration_ms`] for the forms, ISO-8601 `PT1H30M` included).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match crate::cluster::ops::parse::duration_ms(text)? {
+        ms if ms > 0 => Ok(Duration::from_millis(ms as u64)),
+        _ => Err(format!("'{text}' must be a positive duration (examples: 30s, 5m, PT1H30M)")),
+    }
 }
 
 /// What every change command takes: the cluster, `--execute` and `--json`.
@@ -484,6 +542,17 @@ mod tests {
         // are only caught by clap's debug assertions.
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_for_lag_windows_are_positive() {
+        let ms = |t: &str| parse_duration(t).map(|d| d.as_millis());
+        assert_eq!(ms("30s"), Ok(30_000));
+        assert_eq!(ms("PT1M30S"), Ok(90_000));
+        assert_eq!(ms("P1DT0.5S"), Ok(86_400_500));
+        for bad in ["", "m", "5x", "PT", "0s", "-1", "forever", "-5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! problem (decided before anything here runs). Data the listing can do without (sizes,
 //! retention) is null when the cluster does not give it, with a warning on stderr.
 
+pub mod lag;
+pub mod tail;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -49,7 +52,7 @@ pub fn run(listing: Listing, spec: &ConnectionSpec, json: bool) -> ExitCode {
                 Ok((render(&topics::COLUMNS, &rows, json), warnings))
             }
             Listing::Groups => {
-                let rows = client.groups().await?;
+                let rows = lag::group_rows(&client, crate::app::worker::wall_ms).await?;
                 Ok((render(&groups::COLUMNS, &rows, json), Vec::new()))
             }
         }
@@ -64,6 +67,52 @@ pub fn run(listing: Listing, spec: &ConnectionSpec, json: bool) -> ExitCode {
             let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("strom: {}: {e}", spec.bootstrap);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `strom lag` against `spec`. Exit status: 0 when every partition is OK, WARN or REWIND,
+/// 3 ([`lag::EXIT_ALERT`]) when any is STALL, STOP or ERROR, 1 when the cluster could not be
+/// asked or the group does not exist.
+pub fn run_lag(spec: &ConnectionSpec, opts: &lag::LagOptions) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strom: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        let client = ClusterClient::new(spec)?;
+        let print = |s: &str| {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush());
+        };
+        tokio::select! {
+            r = lag::lag(&client, opts, print) => r.map(Some),
+            // --watch ends here; the last round was printed.
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    });
+    match result {
+        Ok(Some(status)) if status.is_alert() => ExitCode::from(lag::EXIT_ALERT),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strom: {}: {e}", spec.bootstrap);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `strom tail` against `spec`: 0 when it printed what was asked, 1 when the cluster or
+/// the topic could not be read.
+pub fn run_tail(spec: &ConnectionSpec, opts: &tail::TailOptions) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match tail::tail(spec, opts, &mut stdout) {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strom: {}: {e}", spec.bootstrap);
             ExitCode::FAILURE

@@ -60,6 +60,45 @@ fn main() -> ExitCode {
             command: GroupCommand::Delete(a),
         }) => run_action(cli.cluster, a.action.clone(), actions::group_delete_op(&a), None),
         Some(Command::Produce(a)) => run_action(cli.cluster, a.action.clone(), actions::produce_op(&a), None),
+        Some(Command::Lag(args)) => {
+            let spec = match headless_spec(&cli.cluster.merge(args.cluster)) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let opts = headless::lag::LagOptions {
+                group: args.group,
+                json: args.json,
+                window: args.window,
+                watch: args.watch,
+                interval: args.interval,
+            };
+            headless::run_lag(&spec, &opts)
+        }
+        Some(Command::Tail(args)) => {
+            let spec = match headless_spec(&cli.cluster.merge(args.cluster)) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let parsed = headless::tail::parse_target(&args.target).and_then(|target| {
+                let start = headless::tail::parse_start(&args.from, strom::app::worker::wall_ms())?;
+                Ok((target, start))
+            });
+            let (target, start) = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("strom tail: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = headless::tail::TailOptions {
+                target,
+                start,
+                count: args.count,
+                follow: args.follow,
+                json: args.json,
+            };
+            headless::run_tail(&spec, &opts)
+        }
         None => run_console(cli.cluster, cli.console),
     }
 }

@@ -226,6 +226,7 @@ fn groups() -> Vec<GroupSummary> {
         protocol_type: "consumer".into(),
         protocol: "range".into(),
         members,
+        member_list: vec![],
     };
     vec![
         g("heartbeat-monitor", "Stable", 3),
@@ -549,4 +550,227 @@ fn profile_label_is_a_coloured_banner_in_the_header() {
     let cell = &terminal.backend().buffer()[(at, 0)];
     assert_eq!(cell.bg, ratatui::style::Color::Reset);
     assert!(cell.modifier.contains(ratatui::style::Modifier::REVERSED));
+}
+
+/// Groups with lag judged by the console's lag monitor from a minute of synthetic samples
+/// (every 5 s), each group showing one status:
+/// - heartbeat-monitor keeps up (OK, lag 0);
+/// - event-archiver reads 60 of every 100 new records (WARN, lag 1000 -> 1440);
+/// - inventory-sync has no member and its offsets do not move (STOP, lag 1800 -> 310 + ...);
+/// - billing-archiver committed offset 200 while retention moved the log start to 500 (ERROR:
+///   lag 300, 300 deleted unread);
+/// - dashboard is rebalancing; one partition has no commit ("-"), the other lags 5.
+fn lag_state() -> AppState {
+    use std::sync::Arc;
+    use strom::app::lag_monitor::LagMonitor;
+    use strom::cluster::consumer_protocol::{Assignment, TopicPartitions};
+    use strom::cluster::ffi::{CommittedOffset, ListedOffset};
+    use strom::cluster::lag::LagConfig;
+    use strom::cluster::model::GroupMember;
+
+    const T0: i64 = 1_700_000_000_000;
+    let member = |client: &str, holds: &[(&str, &[i32])]| GroupMember {
+        member_id: format!("{client}-5b0c7a4e"),
+        client_id: client.into(),
+        host: "/127.0.0.1".into(),
+        subscription: holds.iter().map(|(t, _)| t.to_string()).collect(),
+        assignment: Assignment {
+            version: 0,
+            partitions: holds
+                .iter()
+                .map(|(t, ps)| TopicPartitions {
+                    topic: t.to_string(),
+                    partitions: ps.to_vec(),
+                })
+                .collect(),
+            user_data: None,
+        },
+        decode_error: None,
+    };
+    let group = |name: &str, state: &str, members: Vec<GroupMember>| GroupSummary {
+        name: name.into(),
+        state: state.into(),
+        protocol_type: "consumer".into(),
+        protocol: if members.is_empty() {
+            String::new()
+        } else {
+            "range".into()
+        },
+        members: members.len(),
+        member_list: members,
+    };
+    let list = vec![
+        group(
+            "heartbeat-monitor",
+            "Stable",
+            vec![member("monitor-1", &[("device-heartbeat", &[0, 1])])],
+        ),
+        group(
+            "event-archiver",
+            "Stable",
+            vec![member("archiver-1", &[("events", &[0])])],
+        ),
+        group("inventory-sync", "Empty", vec![]),
+        group("billing-archiver", "Empty", vec![]),
+        group(
+            "dashboard",
+            "PreparingRebalance",
+            vec![
+                member("dash-1", &[("clicks", &[0])]),
+                member("dash-2", &[("clicks", &[1])]),
+            ],
+        ),
+    ];
+    let listed = |topic: &str, partition: i32, offset: i64| ListedOffset {
+        topic: topic.into(),
+        partition,
+        offset,
+        timestamp: -1,
+        leader_epoch: None,
+        error: None,
+    };
+    let committed = |topic: &str, partition: i32, offset: Option<i64>| CommittedOffset {
+        topic: topic.into(),
+        partition,
+        offset,
+        metadata: None,
+        leader_epoch: None,
+        error: None,
+    };
+    let mut m = LagMonitor::new(LagConfig::default());
+    let mut now = T0;
+    for i in 0..13 {
+        now = T0 + i * 5_000;
+        m.set_groups(&list, now);
+        m.observe_log_starts(&[
+            listed("device-heartbeat", 0, 0),
+            listed("device-heartbeat", 1, 0),
+            listed("events", 0, 0),
+            listed("inventory", 0, 0),
+            listed("invoices", 0, 500),
+            listed("clicks", 0, 0),
+            listed("clicks", 1, 0),
+        ]);
+        m.observe_high_watermarks(
+            &[
+                listed("device-heartbeat", 0, 1000 + 50 * i),
+                listed("device-heartbeat", 1, 900 + 50 * i),
+                listed("events", 0, 5000 + 100 * i),
+                listed("inventory", 0, 2000 + 10 * i),
+                listed("invoices", 0, 800),
+                listed("clicks", 0, 70),
+                listed("clicks", 1, 90 + i),
+            ],
+            now,
+        );
+        m.observe_group(
+            "heartbeat-monitor",
+            &[
+                committed("device-heartbeat", 0, Some(1000 + 50 * i)),
+                committed("device-heartbeat", 1, Some(900 + 50 * i)),
+            ],
+            now,
+        );
+        m.observe_group("event-archiver", &[committed("events", 0, Some(4000 + 60 * i))], now);
+        m.observe_group("inventory-sync", &[committed("inventory", 0, Some(1800))], now);
+        m.observe_group("billing-archiver", &[committed("invoices", 0, Some(200))], now);
+        m.observe_group(
+            "dashboard",
+            &[committed("clicks", 0, None), committed("clicks", 1, Some(85 + i))],
+            now,
+        );
+    }
+    let mut state = live_state(PaneId::Groups);
+    let at = state.now - Duration::from_secs(2);
+    state.data.groups = fetched(list.clone(), at);
+    for g in &list {
+        let report = m.report(&g.name, now, true).expect("observed");
+        state
+            .data
+            .group_lag
+            .insert(g.name.clone(), fetched(Arc::new(report), at));
+    }
+    state.rebuild_all();
+    state
+}
+
+/// The text of the screen line holding `needle`.
+fn line_with(terminal: &Terminal<TestBackend>, needle: &str) -> String {
+    screen_lines(terminal)
+        .into_iter()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?}:\n{}", terminal.backend()))
+}
+
+fn screen_lines(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    let w = buf.area.width;
+    (0..buf.area.height)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect()
+}
+
+fn words(line: &str) -> Vec<&str> {
+    // Cells, without the borders and the selection mark.
+    line.split(|c: char| c.is_whitespace() || c == '│')
+        .filter(|w| !w.is_empty() && *w != ">")
+        .collect()
+}
+
+#[test]
+fn groups_pane_with_lag_shows_each_groups_numbers_and_status() {
+    let state = lag_state();
+    snap_both("groups_lag", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    // Name, state, members, lag, max partition lag, time lag..., status.
+    let ok = line_with(&t, "heartbeat-monitor");
+    assert_eq!(words(&ok)[1..5], ["Stable", "1", "0", "0"], "{ok}");
+    assert!(ok.contains(" OK "), "{ok}");
+    let warn = line_with(&t, "event-archiver");
+    assert_eq!(words(&warn)[1..5], ["Stable", "1", "1480", "1480"], "{warn}");
+    assert!(warn.contains("WARN"), "{warn}");
+    let stop = line_with(&t, "inventory-sync");
+    assert_eq!(words(&stop)[1..5], ["Empty", "0", "320", "320"], "{stop}");
+    assert!(stop.contains("STOP"), "{stop}");
+    let error = line_with(&t, "billing-archiver");
+    assert_eq!(words(&error)[1..5], ["Empty", "0", "300", "300"], "{error}");
+    assert!(error.contains("ERROR"), "{error}");
+    let dash = line_with(&t, "dashboard");
+    assert_eq!(words(&dash)[1..5], ["PreparingRebalance", "2", "5", "5"], "{dash}");
+    // The title counts the groups that want attention.
+    line_with(&t, "· 1 ERROR · 1 STOP · 1 WARN");
+}
+
+#[test]
+fn group_detail_shows_members_partitions_and_the_lag_chart() {
+    let mut state = lag_state();
+    state.panes.groups.open("billing-archiver".into(), &state.data);
+    state.rebuild_all();
+    snap_both("group_detail_below_log_start", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    let row = line_with(&t, "invoices");
+    // Topic, partition, committed, log start, high watermark, lag with the deleted count.
+    assert_eq!(
+        words(&row)[..8],
+        ["invoices", "0", "200", "500", "800", "300", "(+300", "deleted)"],
+        "{row}"
+    );
+    assert!(row.contains("ERROR"), "{row}");
+    line_with(&t, "no members: nobody is consuming");
+    line_with(&t, "Total lag");
+
+    let mut state = lag_state();
+    state.panes.groups.open("dashboard".into(), &state.data);
+    state.rebuild_all();
+    snap_both("group_detail_members", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    line_with(&t, "dash-1");
+    line_with(&t, "clicks[1]");
+    // No commit: "-" for committed and lag, not 0.
+    let p0 = screen_lines(&t)
+        .iter()
+        .map(|l| words(l).join(" "))
+        .find(|l| l.starts_with("clicks 0 "))
+        .unwrap_or_else(|| panic!("no row of clicks-0:\n{}", t.backend()));
+    assert!(p0.starts_with("clicks 0 - 0 70 -"), "{p0}");
 }

@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use crate::app::lag_monitor::GroupLagReport;
 use crate::app::panes::PaneId;
 use crate::app::state::Dataset;
 use crate::cluster::error::ClusterError;
 use crate::cluster::ffi::{CommittedOffset, ListedOffset};
 use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
+use crate::cluster::tail::RecordTimestamp;
 
 /// A user intent, loadable by name from the keymap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,8 +97,11 @@ pub struct ViewWants {
     pub topics_first: Vec<String>,
     /// The topic whose configs are wanted (the open topic).
     pub topic_configs: Option<String>,
-    /// Groups whose committed offsets are wanted.
+    /// Groups on screen: their committed offsets (every group's are refreshed) come first and
+    /// most often, and their time lags are made exact with record timestamps.
     pub group_offsets: Vec<String>,
+    /// The group whose detail is open: like a group on screen, plus its lag history.
+    pub open_group: Option<String>,
 }
 
 /// Work for the background worker.
@@ -133,6 +138,8 @@ pub enum JobKey {
     Groups,
     GroupOffsets(String),
     TopicConfigs(String),
+    /// Timestamps of the next records groups on screen will read (their exact time lags).
+    RecordTimestamps,
 }
 
 impl JobKey {
@@ -146,6 +153,7 @@ impl JobKey {
             JobKey::Groups => Dataset::Groups,
             JobKey::GroupOffsets(_) => Dataset::GroupOffsets,
             JobKey::TopicConfigs(_) => Dataset::TopicConfigs,
+            JobKey::RecordTimestamps => Dataset::RecordTimestamps,
         }
     }
 
@@ -168,8 +176,13 @@ pub enum Payload {
     Sizes(PartitionMap<u64>),
     Retention(HashMap<String, Retention>),
     Groups(Vec<GroupSummary>),
+    /// A group's committed offsets, as the worker fetched them (it turns them into a
+    /// [`Payload::GroupLag`] before they reach the UI).
     GroupOffsets(Vec<CommittedOffset>),
+    /// A group's lag, judged by the worker's lag monitor from its committed offsets.
+    GroupLag(Box<GroupLagReport>),
     TopicConfigs(Vec<ConfigEntry>),
+    Timestamps(Vec<RecordTimestamp>),
 }
 
 /// Results from the worker.
@@ -187,4 +200,6 @@ pub enum Update {
     Dropped { job: JobKey },
     /// Every dataset on screen answered since the [`Command::Refresh`] with this id.
     Refreshed { id: CommandId },
+    /// A group's lag changed without a new fetch of its offsets (a record timestamp arrived).
+    Lag(Box<GroupLagReport>),
 }

@@ -129,7 +129,7 @@ desc = "last row"
 [[bind]]
 on = ["enter"]
 run = "open"
-desc = "open the selected topic"
+desc = "open the selected topic or group"
 
 [[bind]]
 on = ["esc"]

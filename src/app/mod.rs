@@ -8,6 +8,7 @@ pub mod action;
 pub mod bundled;
 pub mod columns;
 pub mod keymap;
+pub mod lag_monitor;
 pub mod modal;
 pub mod panes;
 pub mod run;

@@ -126,11 +126,18 @@ impl Console {
     /// What the screen shows, for the worker.
     pub fn view(&self) -> ViewWants {
         let pane = self.state.pane();
+        let groups = &self.state.panes.groups;
+        let groups_shown = self.state.focus == PaneId::Groups;
         ViewWants {
             visible: pane.datasets().to_vec(),
             topics_first: pane.visible_topics(self.page),
             topic_configs: self.state.current_topic.clone(),
-            group_offsets: Vec::new(),
+            group_offsets: if groups_shown && groups.detail.is_none() {
+                groups.visible_groups(self.page)
+            } else {
+                Vec::new()
+            },
+            open_group: groups.open_group().filter(|_| groups_shown).map(str::to_string),
         }
     }
 
@@ -276,7 +283,12 @@ impl Console {
             Action::Home => self.view_mut().home(),
             Action::End => self.view_mut().end(),
             Action::Open => {
-                if let Some(t) = self.state.pane().opens_topic() {
+                if self.state.focus == PaneId::Groups {
+                    if self.state.panes.groups.detail.is_none() {
+                        let data = &self.state.data;
+                        self.state.panes.groups.open_selected(data);
+                    }
+                } else if let Some(t) = self.state.pane().opens_topic() {
                     self.state.set_topic(t);
                     self.state.focus = PaneId::Partitions;
                 }
@@ -289,6 +301,8 @@ impl Console {
                     table.resort();
                 } else if focus.is_topic_pane() {
                     self.state.focus = PaneId::Topics;
+                } else if focus == PaneId::Groups {
+                    self.state.panes.groups.close();
                 }
             }
             Action::Filter => {

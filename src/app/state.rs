@@ -8,14 +8,15 @@
 //! frame.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::app::action::{JobKey, Payload, Update};
+use crate::app::lag_monitor::GroupLagReport;
 use crate::app::modal::ModalStack;
 use crate::app::panes::{Context, Pane, PaneId, Panes};
 use crate::cluster::connect::ConnectionSpec;
 use crate::cluster::error::ClusterError;
-use crate::cluster::ffi::CommittedOffset;
 use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
 
 /// The kinds of data the worker fetches.
@@ -29,6 +30,7 @@ pub enum Dataset {
     Groups,
     GroupOffsets,
     TopicConfigs,
+    RecordTimestamps,
 }
 
 impl Dataset {
@@ -43,6 +45,7 @@ impl Dataset {
             Dataset::Groups => "groups",
             Dataset::GroupOffsets => "committed offsets",
             Dataset::TopicConfigs => "configs",
+            Dataset::RecordTimestamps => "record timestamps",
         }
     }
 }
@@ -157,8 +160,11 @@ pub struct ClusterData {
     pub sizes: Fetched<HashMap<i32, PartitionMap<u64>>>,
     pub retention: Fetched<HashMap<String, Retention>>,
     pub groups: Fetched<Vec<GroupSummary>>,
-    pub group_offsets: HashMap<String, Fetched<Vec<CommittedOffset>>>,
+    /// Per group, its lag as the worker judged it from its committed offsets.
+    pub group_lag: HashMap<String, Fetched<Arc<GroupLagReport>>>,
     pub topic_configs: HashMap<String, Fetched<Vec<ConfigEntry>>>,
+    /// Freshness only: the timestamps themselves live in the worker's lag monitor.
+    pub record_timestamps: Fetched<()>,
 }
 
 impl ClusterData {
@@ -171,8 +177,9 @@ impl ClusterData {
             JobKey::Sizes(_) => FreshnessMut::of(&mut self.sizes),
             JobKey::Retention(_) => FreshnessMut::of(&mut self.retention),
             JobKey::Groups => FreshnessMut::of(&mut self.groups),
-            JobKey::GroupOffsets(g) => FreshnessMut::of(self.group_offsets.entry(g.clone()).or_default()),
+            JobKey::GroupOffsets(g) => FreshnessMut::of(self.group_lag.entry(g.clone()).or_default()),
             JobKey::TopicConfigs(t) => FreshnessMut::of(self.topic_configs.entry(t.clone()).or_default()),
+            JobKey::RecordTimestamps => FreshnessMut::of(&mut self.record_timestamps),
         }
     }
 
@@ -185,8 +192,13 @@ impl ClusterData {
             Dataset::Sizes => self.sizes.stale_age(now),
             Dataset::Retention => self.retention.stale_age(now),
             Dataset::Groups => self.groups.stale_age(now),
-            Dataset::GroupOffsets => self.group_offsets.get(key?)?.stale_age(now),
+            // Without a key (the group list): the stalest group.
+            Dataset::GroupOffsets => match key {
+                Some(k) => self.group_lag.get(k)?.stale_age(now),
+                None => self.group_lag.values().filter_map(|f| f.stale_age(now)).max(),
+            },
             Dataset::TopicConfigs => self.topic_configs.get(key?)?.stale_age(now),
+            Dataset::RecordTimestamps => self.record_timestamps.stale_age(now),
         }
     }
 
@@ -199,8 +211,10 @@ impl ClusterData {
             Dataset::Sizes => self.sizes.in_flight_since(),
             Dataset::Retention => self.retention.in_flight_since(),
             Dataset::Groups => self.groups.in_flight_since(),
-            Dataset::GroupOffsets => self.group_offsets.get(key?)?.in_flight_since(),
+            // The list waits on every group's offsets; only the open group's are worth a note.
+            Dataset::GroupOffsets => self.group_lag.get(key?)?.in_flight_since(),
             Dataset::TopicConfigs => self.topic_configs.get(key?)?.in_flight_since(),
+            Dataset::RecordTimestamps => self.record_timestamps.in_flight_since(),
         }
     }
 }
@@ -319,7 +333,7 @@ impl AppState {
                         self.data.topic_configs.remove(t);
                     }
                     JobKey::GroupOffsets(g) => {
-                        self.data.group_offsets.remove(g);
+                        self.data.group_lag.remove(g);
                     }
                     _ => {
                         self.data.freshness_mut(&job).parts.remove(&job.part());
@@ -328,6 +342,13 @@ impl AppState {
                 self.mark_changed(job.dataset());
             }
             Update::Refreshed { .. } => {}
+            Update::Lag(report) => {
+                // Only for a group whose offsets are still wanted (a dropped job took it away).
+                if let Some(f) = self.data.group_lag.get_mut(&report.lag.group) {
+                    f.value = Some(Arc::from(report));
+                    self.mark_changed(Dataset::GroupOffsets);
+                }
+            }
         }
     }
 
@@ -429,11 +450,13 @@ impl AppState {
             }
             Payload::Retention(r) => d.retention.value.get_or_insert_with(HashMap::new).extend(r),
             Payload::Groups(g) => d.groups.value = Some(g),
-            Payload::GroupOffsets(o) => {
+            Payload::GroupLag(report) => {
                 if let JobKey::GroupOffsets(g) = job {
-                    d.group_offsets.entry(g.clone()).or_default().value = Some(o);
+                    d.group_lag.entry(g.clone()).or_default().value = Some(Arc::from(report));
                 }
             }
+            // The worker turns offsets into lag and keeps timestamps to itself.
+            Payload::GroupOffsets(_) | Payload::Timestamps(_) => {}
             Payload::TopicConfigs(c) => {
                 if let JobKey::TopicConfigs(t) = job {
                     d.topic_configs.entry(t.clone()).or_default().value = Some(c);
@@ -488,6 +511,7 @@ impl AppState {
     fn dataset_key(&self, d: Dataset) -> Option<&str> {
         match d {
             Dataset::TopicConfigs => self.current_topic.as_deref(),
+            Dataset::GroupOffsets => self.panes.groups.open_group(),
             _ => None,
         }
     }

@@ -29,9 +29,10 @@ use crate::cluster::ffi::{
 };
 use crate::cluster::logdirs;
 use crate::cluster::model::{
-    Broker, ConfigEntry, ConfigSource, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention, TopicMeta,
-    TopicPartition,
+    Broker, ConfigEntry, ConfigSource, GroupMember, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention,
+    TopicMeta, TopicPartition,
 };
+use crate::cluster::tail::{self, RecordTimestamp, StartAt, TailInbox, TailSession, TailTarget};
 
 /// Kafka's own internal topics; librdkafka's metadata API does not expose the protocol's
 /// `is_internal` flag, and by convention only internal topics start with a double underscore.
@@ -82,6 +83,18 @@ pub trait Queries: Send + Sync + 'static {
     fn groups(&self) -> Answer<Vec<GroupSummary>>;
     /// The committed offsets of one group.
     fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>>;
+    /// The timestamp of the record at (or first after) each (topic, partition, offset): the
+    /// next record a group will read, whose age is the group's time lag.
+    fn record_timestamps(&self, wants: Vec<(String, i32, i64)>) -> Answer<Vec<RecordTimestamp>>;
+    /// Starts a live tail of `target` on a consumer of its own (never a group member), writing
+    /// to `inbox` and calling `wake` when records arrive in an empty inbox.
+    fn tail(
+        &self,
+        target: TailTarget,
+        start: StartAt,
+        inbox: Arc<TailInbox>,
+        wake: Box<dyn FnMut() -> bool + Send>,
+    ) -> Result<TailSession, ClusterError>;
 }
 
 /// Remembers the last authentication or TLS failure librdkafka reports for a client, so that
@@ -119,6 +132,9 @@ pub(crate) struct Inner {
     /// Whether `groups` has the cluster's broker list yet (see `groups_blocking`).
     pub(crate) groups_ready: std::sync::atomic::AtomicBool,
     pub(crate) admin: AdminClient<DefaultClientContext>,
+    /// Reads single records for time lags (see `cluster::tail::record_timestamps`); made on
+    /// first use.
+    pub(crate) peek: std::sync::Mutex<Option<BaseConsumer>>,
 }
 
 /// The clients of one cluster. Cheap to clone; no network traffic until the first query.
@@ -151,6 +167,7 @@ impl ClusterClient {
                 groups,
                 groups_ready: Default::default(),
                 admin,
+                peek: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -354,6 +371,7 @@ impl ClusterClient {
                 protocol_type: g.protocol_type().to_string(),
                 protocol: g.protocol().to_string(),
                 members: g.members().len(),
+                member_list: g.members().iter().map(|m| member(g.protocol_type(), m)).collect(),
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -363,6 +381,21 @@ impl ClusterClient {
     /// Committed offsets of `group`, every partition it committed. Blocking.
     pub fn group_offsets_blocking(&self, group: &str) -> Result<Vec<CommittedOffset>, ClusterError> {
         ffi::list_group_offsets(self.inner.groups.client(), group, None, self.timeout())
+    }
+
+    /// Timestamps of the records at these offsets, read by the peek consumer. Blocking.
+    pub fn record_timestamps_blocking(
+        &self,
+        wants: &[(String, i32, i64)],
+    ) -> Result<Vec<RecordTimestamp>, ClusterError> {
+        let mut peek = self.inner.peek.lock().unwrap_or_else(|p| p.into_inner());
+        if peek.is_none() {
+            *peek = Some(tail::peek_consumer(&self.inner.spec)?);
+        }
+        match peek.as_ref() {
+            Some(c) => tail::record_timestamps(c, wants, self.timeout().min(Duration::from_secs(3))),
+            None => Ok(Vec::new()),
+        }
     }
 
     pub(crate) fn admin_options(&self) -> AdminOptions {
@@ -542,6 +575,47 @@ impl Queries for ClusterClient {
     fn group_offsets(&self, group: String) -> Answer<Vec<CommittedOffset>> {
         self.blocking("list committed offsets", move |c| c.group_offsets_blocking(&group))
     }
+
+    fn record_timestamps(&self, wants: Vec<(String, i32, i64)>) -> Answer<Vec<RecordTimestamp>> {
+        self.blocking("read record timestamps", move |c| c.record_timestamps_blocking(&wants))
+    }
+
+    fn tail(
+        &self,
+        target: TailTarget,
+        start: StartAt,
+        inbox: Arc<TailInbox>,
+        wake: Box<dyn FnMut() -> bool + Send>,
+    ) -> Result<TailSession, ClusterError> {
+        TailSession::start(&self.inner.spec, target, start, inbox, wake)
+    }
+}
+
+/// A member as DescribeGroups reports it, its consumer-protocol bytes decoded. Groups of other
+/// protocol types (Connect, streams) carry bytes of their own format: not decoded.
+fn member(protocol_type: &str, m: &rdkafka::groups::GroupMemberInfo) -> GroupMember {
+    use crate::cluster::consumer_protocol::{decode_assignment, decode_subscription};
+    let mut out = GroupMember {
+        member_id: m.id().to_string(),
+        client_id: m.client_id().to_string(),
+        host: m.client_host().to_string(),
+        ..GroupMember::default()
+    };
+    if protocol_type != "consumer" {
+        if m.assignment().is_some_and(|a| !a.is_empty()) {
+            out.decode_error = Some(format!("protocol type '{protocol_type}' is not the consumer protocol"));
+        }
+        return out;
+    }
+    if let Some(Ok(sub)) = m.metadata().filter(|b| !b.is_empty()).map(decode_subscription) {
+        out.subscription = sub.topics;
+    }
+    match m.assignment().filter(|b| !b.is_empty()).map(decode_assignment) {
+        Some(Ok(a)) => out.assignment = a,
+        Some(Err(e)) => out.decode_error = Some(e.to_string()),
+        None => {}
+    }
+    out
 }
 
 fn map_source(s: &rdkafka::admin::ConfigSource) -> ConfigSource {

@@ -759,7 +759,14 @@ impl HwHistory {
         }
         let b = p[i];
         if i == 0 {
-            return TimeLag::AtLeast { ms: (now - b.t).max(0) };
+            // Appended before the first observation: at least that long ago, which says
+            // nothing until time has passed since it.
+            let ms = now - b.t;
+            return if ms > 0 {
+                TimeLag::AtLeast { ms }
+            } else {
+                TimeLag::Unknown
+            };
         }
         let a = p[i - 1];
         // Records a.hw .. b.hw - 1 were appended in (a.t, b.t]; spread them evenly.
@@ -1971,6 +1978,15 @@ mod tests {
         let p = part(&t, T0 + 20_000);
         assert_eq!(p.time_lag, TimeLag::AtLeast { ms: 20_000 });
         assert_eq!(p.time_lag.to_string(), ">20 s");
+    }
+
+    #[test]
+    fn one_observation_of_a_lagging_partition_says_nothing_about_time_yet() {
+        // `strom lag` without --window, or the console's first refresh: not ">0 ms".
+        let mut t = tracker();
+        sample(&mut t, T0, 0, 800, Some(100), true);
+        assert_eq!(part(&t, T0).time_lag, TimeLag::Unknown);
+        assert_eq!(part(&t, T0 + 7_000).time_lag, TimeLag::AtLeast { ms: 7_000 });
     }
 
     #[test]

@@ -18,4 +18,5 @@ pub mod logdirs;
 pub mod model;
 pub mod ops;
 pub mod record_view;
+pub mod tail;
 pub mod tail_buffer;

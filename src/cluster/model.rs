@@ -223,6 +223,47 @@ pub struct GroupSummary {
     /// The assignor the members agreed on ("range", "roundrobin", ...); empty when none.
     pub protocol: String,
     pub members: usize,
+    /// Each member with what the group leader assigned it (DescribeGroups).
+    pub member_list: Vec<GroupMember>,
+}
+
+impl GroupSummary {
+    /// Whether a live member holds `topic`/`partition`: it is in a member's decoded assignment,
+    /// or the group has members whose assignment is not known (unreadable bytes, or a rebalance
+    /// in progress): then any of them might hold it. Tells a stalled consumer (assigned, not
+    /// moving) from a stopped one (nobody assigned).
+    pub fn is_assigned(&self, topic: &str, partition: i32) -> bool {
+        if self.members == 0 {
+            return false;
+        }
+        let unknown = self.state != "Stable"
+            || self.member_list.is_empty()
+            || self.member_list.iter().any(|m| m.decode_error.is_some());
+        unknown || self.member_list.iter().any(|m| m.assignment.contains(topic, partition))
+    }
+
+    /// The member whose assignment holds `topic`/`partition`.
+    pub fn owner(&self, topic: &str, partition: i32) -> Option<&GroupMember> {
+        self.member_list
+            .iter()
+            .find(|m| m.assignment.contains(topic, partition))
+    }
+}
+
+/// One member of a consumer group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    /// The topics it subscribed to (from its JoinGroup metadata); empty when unknown.
+    pub subscription: Vec<String>,
+    /// What the leader assigned it, decoded from the consumer protocol; empty when nothing
+    /// was assigned (yet) or the bytes could not be read.
+    pub assignment: crate::cluster::consumer_protocol::Assignment,
+    /// Why the assignment bytes could not be decoded (a group of another protocol type, or a
+    /// broken client).
+    pub decode_error: Option<String>,
 }
 
 /// The cluster's brokers and topics from one Metadata answer.

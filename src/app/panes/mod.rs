@@ -7,6 +7,7 @@
 
 pub mod brokers;
 pub mod configs;
+pub mod group_detail;
 pub mod groups;
 pub mod partitions;
 pub mod topics;

@@ -5,7 +5,9 @@
 //! Each dataset is refreshed by its own jobs: metadata; latest and earliest offsets in chunks
 //! of partitions (the topics on screen in the first chunk); sizes per broker; retention in
 //! chunks of topics; the group list; the open topic's configs; committed offsets of the groups
-//! asked for. Jobs are independent: one that hangs holds its own slot until its timeout and
+//! asked for, every group's in the list (the groups on screen first and most often), which the
+//! worker's lag monitor turns into each group's lag and status; and the timestamps of the
+//! records those groups on screen read next (their exact time lags). Jobs are independent: one that hangs holds its own slot until its timeout and
 //! nothing else. A job's answer is tagged with its key and run, so a cancelled or timed-out
 //! run's late answer is dropped here and never reaches the state. A long-running session (a
 //! live tail) fits the same frame: a job keyed by its session whose task streams updates
@@ -22,10 +24,12 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::app::action::{Command, CommandId, JobKey, Payload, Update, ViewWants};
+use crate::app::lag_monitor::LagMonitor;
 use crate::app::state::Dataset;
 use crate::cluster::client::{Queries, CONFIGS_CHUNK, OFFSETS_CHUNK};
 use crate::cluster::error::ClusterError;
 use crate::cluster::ffi::OffsetSpec;
+use crate::cluster::lag::{LagConfig, Millis};
 use crate::cluster::model::{Metadata, TopicPartition};
 pub use scheduler::{Every, JobSpec, RunId, Scheduler};
 
@@ -43,8 +47,17 @@ pub struct WorkerConfig {
     pub sizes: Every,
     pub retention: Every,
     pub groups: Every,
+    /// Committed offsets: `visible` for the groups on screen and the open one, `background`
+    /// for the other groups while the groups pane is shown.
     pub group_offsets: Every,
+    /// Committed offsets of every group while the groups pane is not shown: the lag monitor
+    /// keeps judging them.
+    pub group_offsets_hidden: Duration,
     pub topic_configs: Every,
+    pub record_timestamps: Every,
+    /// Record timestamps fetched per run at most.
+    pub timestamps_per_run: usize,
+    pub lag: LagConfig,
     /// Panic in the worker at its first answer: how the end-to-end tests prove that a panic
     /// anywhere restores the terminal.
     pub panic_for_test: bool,
@@ -72,8 +85,12 @@ impl WorkerConfig {
             sizes: every(10, Some(60)),
             retention: every(10, Some(60)),
             groups: every(2, Some(10)),
-            group_offsets: every(5, None),
+            group_offsets: every(2, Some(5)),
+            group_offsets_hidden: Duration::from_secs(15),
             topic_configs: every(10, Some(60)),
+            record_timestamps: every(1, None),
+            timestamps_per_run: 32,
+            lag: LagConfig::default(),
             panic_for_test: false,
         }
     }
@@ -88,6 +105,7 @@ impl WorkerConfig {
             Dataset::Groups => self.groups,
             Dataset::GroupOffsets => self.group_offsets,
             Dataset::TopicConfigs => self.topic_configs,
+            Dataset::RecordTimestamps => self.record_timestamps,
         };
         JobSpec {
             every,
@@ -112,6 +130,12 @@ struct Worker {
     topic_chunks: Vec<Vec<String>>,
     /// Refreshes asked for, with the jobs still to answer.
     refreshes: Vec<(CommandId, HashSet<JobKey>)>,
+    lag: LagMonitor,
+    /// The group names of the last group list, sorted.
+    group_names: Vec<String>,
+    /// The wall clock at `clock_base`: the lag monitor's times are wall-clock milliseconds
+    /// (record timestamps are), advanced with the runtime's clock.
+    clock_base: (Instant, Millis),
 }
 
 /// Runs until `shutdown` turns true or the command channel closes.
@@ -134,7 +158,11 @@ pub async fn run(
         partition_chunks: Vec::new(),
         topic_chunks: Vec::new(),
         refreshes: Vec::new(),
+        lag: LagMonitor::default(),
+        group_names: Vec::new(),
+        clock_base: (Instant::now(), wall_ms()),
     };
+    w.lag = LagMonitor::new(w.cfg.lag.clone());
     w.replan(Instant::now()).await;
     loop {
         let now = Instant::now();
@@ -175,8 +203,21 @@ impl Worker {
         let now = Instant::now();
         match cmd {
             Command::View { view, .. } => {
+                // Scrolling changes only what is on screen: no need to re-derive every job.
+                let same_jobs = self.view.topics_first == view.topics_first
+                    && self.view.topic_configs == view.topic_configs
+                    && self.view.visible == view.visible
+                    && view
+                        .group_offsets
+                        .iter()
+                        .chain(view.open_group.iter())
+                        .all(|g| self.group_names.binary_search(g).is_ok());
                 self.view = view;
-                self.replan(now).await;
+                if same_jobs {
+                    self.mark_visible(now);
+                } else {
+                    self.replan(now).await;
+                }
             }
             Command::Refresh { id } => {
                 let keys: HashSet<JobKey> = self.sched.force_visible(now).into_iter().collect();
@@ -189,8 +230,8 @@ impl Worker {
         }
     }
 
-    /// Derives the jobs from the metadata and what is on screen: adds the missing ones,
-    /// cancels the ones no longer wanted, and marks what is visible.
+    /// Derives the jobs from the metadata, the group list and what is on screen: adds the
+    /// missing ones, cancels the ones no longer wanted, and marks what is visible.
     async fn replan(&mut self, now: Instant) {
         let mut wanted: Vec<JobKey> = vec![JobKey::Metadata, JobKey::Groups];
         if let Some(md) = &self.metadata {
@@ -230,26 +271,66 @@ impl Worker {
         if let Some(t) = &self.view.topic_configs {
             wanted.push(JobKey::TopicConfigs(t.clone()));
         }
-        wanted.extend(self.view.group_offsets.iter().cloned().map(JobKey::GroupOffsets));
-
-        let stale: Vec<JobKey> = self.sched.keys().filter(|k| !wanted.contains(k)).cloned().collect();
-        for key in stale {
-            self.sched.remove(&key);
-            if let Some((_, handle)) = self.running.remove(&key) {
-                handle.abort();
-            }
-            self.settle_refreshes(&key).await;
-            self.send(Update::Dropped { job: key }).await;
+        // Every listed group's offsets (the lag monitor judges them all), plus groups the view
+        // names that the last list did not have yet.
+        let mut groups: Vec<&String> = self.group_names.iter().collect();
+        groups.extend(self.view.group_offsets.iter().chain(self.view.open_group.iter()));
+        groups.sort();
+        groups.dedup();
+        wanted.extend(groups.into_iter().cloned().map(JobKey::GroupOffsets));
+        if self.lag.has_pending_timestamps() {
+            wanted.push(JobKey::RecordTimestamps);
         }
+
+        let wanted_set: HashSet<&JobKey> = wanted.iter().collect();
+        let stale: Vec<JobKey> = self.sched.keys().filter(|k| !wanted_set.contains(k)).cloned().collect();
+        for key in stale {
+            self.drop_job(key).await;
+        }
+        let groups_shown = self.view.visible.contains(&Dataset::GroupOffsets);
         for key in wanted {
-            let spec = self.cfg.spec(key.dataset());
+            let mut spec = self.cfg.spec(key.dataset());
+            if key.dataset() == Dataset::GroupOffsets && !groups_shown {
+                spec.every.background = Some(self.cfg.group_offsets_hidden);
+            }
             self.sched.ensure(key, spec, now);
         }
-        let visible = self.view.visible.clone();
+        self.mark_visible(now);
+    }
+
+    /// Which jobs' data is on screen: the visible datasets; of the groups, those on screen.
+    fn mark_visible(&mut self, now: Instant) {
+        let visible = &self.view.visible;
+        let on_screen: HashSet<&str> = self
+            .view
+            .group_offsets
+            .iter()
+            .chain(self.view.open_group.iter())
+            .map(String::as_str)
+            .collect();
         self.sched.set_visible(
-            |k| k.dataset() == Dataset::Metadata || visible.contains(&k.dataset()),
+            |k| match k {
+                JobKey::GroupOffsets(g) => on_screen.contains(g.as_str()),
+                JobKey::RecordTimestamps => !on_screen.is_empty(),
+                k => k.dataset() == Dataset::Metadata || visible.contains(&k.dataset()),
+            },
             now,
         );
+    }
+
+    async fn drop_job(&mut self, key: JobKey) {
+        self.sched.remove(&key);
+        if let Some((_, handle)) = self.running.remove(&key) {
+            handle.abort();
+        }
+        self.settle_refreshes(&key).await;
+        self.send(Update::Dropped { job: key }).await;
+    }
+
+    /// The lag monitor's clock: wall-clock milliseconds now.
+    fn now_ms(&self, now: Instant) -> Millis {
+        let (base, wall) = self.clock_base;
+        wall + now.saturating_duration_since(base).as_millis() as i64
     }
 
     async fn start(&mut self, now: Instant) {
@@ -312,6 +393,11 @@ impl Worker {
                 let f = c.group_offsets(g.clone());
                 Box::pin(async move { f.await.map(Payload::GroupOffsets) })
             }
+            JobKey::RecordTimestamps => {
+                let wants = self.lag.next_timestamps(self.cfg.timestamps_per_run);
+                let f = c.record_timestamps(wants);
+                Box::pin(async move { f.await.map(Payload::Timestamps) })
+            }
             JobKey::TopicConfigs(t) => {
                 // The broker whose values the topic's configs fall back to: the controller.
                 let broker = self
@@ -333,7 +419,7 @@ impl Worker {
         if self.cfg.panic_for_test {
             panic!("STROM_TEST_PANIC=worker: panicking in the worker at its first answer");
         }
-        let metadata_changed = match &result {
+        let mut replan = match &result {
             Ok(Payload::Metadata(md)) => {
                 let changed = self.metadata.as_ref() != Some(md);
                 self.metadata = Some(md.clone());
@@ -341,15 +427,80 @@ impl Worker {
             }
             _ => false,
         };
+        let now_ms = self.now_ms(now);
+        let mut lag_updates = Vec::new();
+        let result = match result {
+            Ok(Payload::Offsets(list)) => {
+                match key {
+                    JobKey::LogStarts(_) => self.lag.observe_log_starts(&list),
+                    _ => self.lag.observe_high_watermarks(&list, now_ms),
+                }
+                Ok(Payload::Offsets(list))
+            }
+            Ok(Payload::Groups(list)) => {
+                self.lag.set_groups(&list, now_ms);
+                let names: Vec<String> = list.iter().map(|g| g.name.clone()).collect();
+                if names != self.group_names {
+                    self.group_names = names;
+                    replan = true;
+                }
+                Ok(Payload::Groups(list))
+            }
+            Ok(Payload::GroupOffsets(offsets)) => {
+                let JobKey::GroupOffsets(g) = &key else {
+                    unreachable!("only a group's job fetches its offsets")
+                };
+                self.lag.observe_group(g, &offsets, now_ms);
+                if self.is_on_screen(g) {
+                    self.lag.want_timestamps(g);
+                    self.ensure_timestamps(now);
+                }
+                let open = self.view.open_group.as_ref() == Some(g);
+                match self.lag.report(g, now_ms, open) {
+                    Some(r) => Ok(Payload::GroupLag(Box::new(r))),
+                    None => Ok(Payload::GroupOffsets(offsets)),
+                }
+            }
+            Ok(Payload::Timestamps(answers)) => {
+                for g in self.lag.apply_timestamps(&answers) {
+                    let open = self.view.open_group.as_ref() == Some(&g);
+                    if let Some(r) = self.lag.report(&g, now_ms, open) {
+                        lag_updates.push(Update::Lag(Box::new(r)));
+                    }
+                }
+                if !self.lag.has_pending_timestamps() {
+                    self.sched.remove(&key);
+                    self.running.remove(&key);
+                }
+                Ok(Payload::Timestamps(Vec::new()))
+            }
+            other => other,
+        };
         self.send(Update::Finished {
             job: key.clone(),
             at: now.into_std(),
             result,
         })
         .await;
+        for u in lag_updates {
+            self.send(u).await;
+        }
         self.settle_refreshes(&key).await;
-        if metadata_changed {
+        if replan {
             self.replan(now).await;
+        }
+    }
+
+    fn is_on_screen(&self, group: &str) -> bool {
+        self.view.open_group.as_deref() == Some(group) || self.view.group_offsets.iter().any(|g| g == group)
+    }
+
+    /// Makes sure the record-timestamps job exists while timestamps are waiting.
+    fn ensure_timestamps(&mut self, now: Instant) {
+        if self.lag.has_pending_timestamps() && !self.sched.contains(&JobKey::RecordTimestamps) {
+            let spec = self.cfg.spec(Dataset::RecordTimestamps);
+            self.sched.ensure(JobKey::RecordTimestamps, spec, now);
+            self.mark_visible(now);
         }
     }
 
@@ -392,3 +543,10 @@ impl Worker {
 
 #[cfg(test)]
 mod tests;
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn wall_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -10,6 +10,7 @@ use crate::app::state::Dataset;
 use crate::cluster::client::Answer;
 use crate::cluster::ffi::{CommittedOffset, ListedOffset};
 use crate::cluster::model::{Broker, ConfigEntry, GroupSummary, PartitionMap, PartitionMeta, Retention, TopicMeta};
+use crate::cluster::tail::{RecordTimestamp, StartAt, TailInbox, TailSession, TailTarget};
 
 /// A cluster whose answers take `delay`, except the calls named in `hang`, which never answer.
 struct Fake {
@@ -122,6 +123,21 @@ impl Queries for Shared {
     }
     fn group_offsets(&self, _group: String) -> Answer<Vec<CommittedOffset>> {
         self.0.answer("group_offsets", false, Vec::new())
+    }
+    fn record_timestamps(&self, _wants: Vec<(String, i32, i64)>) -> Answer<Vec<RecordTimestamp>> {
+        self.0.answer("record_timestamps", false, Vec::new())
+    }
+    fn tail(
+        &self,
+        _target: TailTarget,
+        _start: StartAt,
+        _inbox: Arc<TailInbox>,
+        _wake: Box<dyn FnMut() -> bool + Send>,
+    ) -> Result<TailSession, ClusterError> {
+        Err(ClusterError::Client {
+            bootstrap: String::new(),
+            message: "the fake cluster has no records".into(),
+        })
     }
 }
 

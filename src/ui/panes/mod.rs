@@ -35,6 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 pub fn table_area(area: Rect, state: &AppState) -> Rect {
     match state.focus {
         PaneId::Partitions => partitions::split(area, state).0,
+        PaneId::Groups => groups::split(area, state).0,
         _ => area,
     }
 }

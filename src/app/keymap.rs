@@ -129,7 +129,7 @@ desc = "last row"
 [[bind]]
 on = ["enter"]
 run = "open"
-desc = "open the selected topic or group"
+desc = "open the selected topic"
 
 [[bind]]
 on = ["esc"]

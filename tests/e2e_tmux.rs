@@ -342,6 +342,28 @@ fn console_starts_on_bundled_broker_with_demo_topics_and_quits_cleanly() {
         Duration::from_secs(20),
         |screen| screen.contains("Consumer groups (") && lists_all(screen, &DEMO_GROUPS),
     );
+    // The lag monitor judges every demo group once their offsets were sampled.
+    term.wait_for(
+        s,
+        "a lag status on every demo group's row",
+        Duration::from_secs(30),
+        |screen| {
+            DEMO_GROUPS.iter().all(|g| {
+                screen
+                    .lines()
+                    .any(|l| l.contains(g) && [" OK ", " WARN ", " STALL ", " STOP "].iter().any(|st| l.contains(st)))
+            })
+        },
+    );
+    // Enter opens the selected group: its members and partitions; Esc goes back.
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, "the group's detail", Duration::from_secs(10), |screen| {
+        screen.contains("Members (") && screen.contains("┌ Group ") && screen.contains("Commit")
+    });
+    term.keys(s, &["Escape"]);
+    term.wait_for(s, "the group list back", Duration::from_secs(5), |screen| {
+        screen.contains("Consumer groups (") && lists_all(screen, &DEMO_GROUPS)
+    });
 
     term.keys(s, &["?"]);
     term.wait_for(s, "the help overlay", Duration::from_secs(5), |screen| {

@@ -189,7 +189,9 @@ pub struct TailArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match crate::cluster::ops::parse::duration_ms(text)? {
         ms if ms > 0 => Ok(Duration::from_millis(ms as u64)),
-        _ => Err(format!("'{text}' must be a positive duration (examples: 30s, 5m, PT1H30M)")),
+        _ => Err(format!(
+            "'{text}' must be a positive duration (examples: 30s, 5m, PT1H30M)"
+        )),
     }
 }
 

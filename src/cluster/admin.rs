@@ -63,13 +63,7 @@ impl ClusterClient {
             .groups()
             .iter()
             .find(|g| g.name() == group)
-            .map(|g| GroupSummary {
-                name: g.name().to_string(),
-                state: g.state().to_string(),
-                protocol_type: g.protocol_type().to_string(),
-                protocol: g.protocol().to_string(),
-                members: g.members().len(),
-            })
+            .map(super::client::group_summary)
             .unwrap_or_else(|| GroupSummary {
                 name: group.to_string(),
                 state: "Dead".into(),

@@ -362,18 +362,7 @@ impl ClusterClient {
             .groups
             .fetch_group_list(None, self.timeout())
             .map_err(|e| ClusterError::from_kafka("list groups", &e))?;
-        let mut out: Vec<GroupSummary> = list
-            .groups()
-            .iter()
-            .map(|g| GroupSummary {
-                name: g.name().to_string(),
-                state: g.state().to_string(),
-                protocol_type: g.protocol_type().to_string(),
-                protocol: g.protocol().to_string(),
-                members: g.members().len(),
-                member_list: g.members().iter().map(|m| member(g.protocol_type(), m)).collect(),
-            })
-            .collect();
+        let mut out: Vec<GroupSummary> = list.groups().iter().map(group_summary).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
@@ -593,6 +582,18 @@ impl Queries for ClusterClient {
 
 /// A member as DescribeGroups reports it, its consumer-protocol bytes decoded. Groups of other
 /// protocol types (Connect, streams) carry bytes of their own format: not decoded.
+/// A group as DescribeGroups tells it, members' assignments decoded.
+pub(crate) fn group_summary(g: &rdkafka::groups::GroupInfo) -> GroupSummary {
+    GroupSummary {
+        name: g.name().to_string(),
+        state: g.state().to_string(),
+        protocol_type: g.protocol_type().to_string(),
+        protocol: g.protocol().to_string(),
+        members: g.members().len(),
+        member_list: g.members().iter().map(|m| member(g.protocol_type(), m)).collect(),
+    }
+}
+
 fn member(protocol_type: &str, m: &rdkafka::groups::GroupMemberInfo) -> GroupMember {
     use crate::cluster::consumer_protocol::{decode_assignment, decode_subscription};
     let mut out = GroupMember {

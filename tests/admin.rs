@@ -635,6 +635,53 @@ fn deleted_topic_disappears_with_its_data() {
     assert!(!data.join("by-id-0").exists());
 }
 
+/// The start sweep removes partition directories of this broker that the catalog does not
+/// know (they hold partition.metadata) and nothing else; a topic is not created over an
+/// operator's directory. Fails if the sweep goes by directory name again (foo-0 deleted), or if
+/// creation wipes a foreign directory.
+#[test]
+fn an_operators_directories_in_the_data_dir_survive_restarts_and_topic_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut broker = BrokerProcess::start(&data, None);
+    Admin::new(&broker.addr).create_topic("kept", 1);
+    assert_eq!(broker.terminate(), Some(0));
+    std::fs::create_dir_all(data.join("foo-0")).unwrap();
+    std::fs::write(data.join("foo-0/notes.txt"), b"mine").unwrap();
+    std::fs::create_dir_all(data.join("ghost-0")).unwrap();
+    std::fs::write(data.join("ghost-0/partition.metadata"), b"version: 0\ntopic_id: 7\n").unwrap();
+    std::fs::write(data.join("ghost-0/00000000000000000000.log"), b"").unwrap();
+
+    let broker = broker.restart();
+    assert!(
+        !data.join("ghost-0").exists(),
+        "an orphaned partition is swept: {:?}",
+        list_dir(&data)
+    );
+    assert_eq!(std::fs::read(data.join("foo-0/notes.txt")).unwrap(), b"mine");
+    assert!(data.join("kept-0/partition.metadata").exists());
+
+    let admin = Admin::new(&broker.addr);
+    let res = admin
+        .rt
+        .block_on(
+            admin
+                .client
+                .create_topics(&[NewTopic::new("foo", 2, TopicReplication::Fixed(1))], &Admin::opts()),
+        )
+        .expect("create_topics");
+    let (name, code) = res.into_iter().next().unwrap().expect_err("refused over foo-0");
+    assert_eq!((name.as_str(), code), ("foo", RDKafkaErrorCode::KafkaStorageError));
+    assert_eq!(std::fs::read(data.join("foo-0/notes.txt")).unwrap(), b"mine");
+    assert!(!data.join("foo-1").exists(), "nothing of the refused topic is made");
+    assert_eq!(admin.partition_count("foo"), None);
+    assert!(
+        broker.log_text().contains("is not a partition of this broker"),
+        "{}",
+        broker.log_text()
+    );
+}
+
 fn list_dir(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|rd| {

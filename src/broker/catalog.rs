@@ -77,6 +77,27 @@ fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
     dir.join(format!("{topic}-{index}"))
 }
 
+/// Kafka's file that marks a directory as a partition (version and topic id). The start sweep
+/// removes only directories that hold it.
+const PARTITION_METADATA: &str = "partition.metadata";
+
+/// Removes a partition directory with `partition.metadata` last, so that a crash half way
+/// leaves a directory the next start still recognises as a partition and sweeps.
+fn remove_partition_dir(disk: &dyn storage::Storage, path: &Path) -> std::io::Result<()> {
+    for entry in disk.list(path)? {
+        if entry.name == PARTITION_METADATA {
+            continue;
+        }
+        let p = path.join(&entry.name);
+        if entry.is_dir {
+            disk.remove_dir_all(&p)?;
+        } else {
+            disk.remove_file(&p)?;
+        }
+    }
+    disk.remove_dir_all(path)
+}
+
 /// A file name may hold 255 bytes (NAME_MAX).
 pub const NAME_MAX: usize = 255;
 
@@ -151,26 +172,24 @@ impl Catalog {
     }
 
     /// Partition directories of deleted topics (a crash between the catalog write and the
-    /// removal) and of topics whose creation never committed.
+    /// removal) and of topics whose creation never committed. Only a directory holding
+    /// `partition.metadata` is a partition of this broker: anything else an operator keeps in
+    /// the data directory is left alone, whatever its name.
     fn remove_orphans(disk: &dyn storage::Storage, dir: &Path, file: &CatalogFile) {
         let Ok(entries) = disk.list(dir) else { return };
-        for entry in entries {
-            if !entry.is_dir {
-                continue;
-            }
+        for entry in entries.into_iter().filter(|e| e.is_dir) {
             let name = entry.name;
             let known = name.rsplit_once('-').is_some_and(|(topic, idx)| {
                 idx.parse::<i32>()
-                    .is_ok_and(|i| file.topics.get(topic).is_some_and(|t| i < t.partitions))
+                    .is_ok_and(|i| file.topics.get(topic).is_some_and(|t| (0..t.partitions).contains(&i)))
             });
-            if !known
-                && (name.ends_with("-delete") || name.rsplit_once('-').is_some_and(|(_, i)| i.parse::<i32>().is_ok()))
-            {
-                let path = dir.join(&name);
-                tracing::info!(dir = %path.display(), "removing partition directory not in the catalog");
-                if let Err(e) = disk.remove_dir_all(&path) {
-                    tracing::warn!(dir = %path.display(), error = %e, "cannot remove an orphaned partition directory");
-                }
+            let path = dir.join(&name);
+            if known || !disk.exists(&path.join(PARTITION_METADATA)) {
+                continue;
+            }
+            tracing::info!(dir = %path.display(), "removing partition directory not in the catalog");
+            if let Err(e) = remove_partition_dir(disk, &path) {
+                tracing::warn!(dir = %path.display(), error = %e, "cannot remove an orphaned partition directory");
             }
         }
     }
@@ -251,10 +270,7 @@ impl Catalog {
         }
         let id = Uuid::new_v4();
         let log_config = LogConfig::resolve(broker, &configs);
-        let mut parts = Vec::new();
-        for i in 0..partitions {
-            parts.push(Arc::new(self.open_new_partition(name, id, i, &log_config, now_ms)?));
-        }
+        let parts = self.open_new_partitions(name, id, 0..partitions, &log_config, now_ms)?;
         let topic = Arc::new(Topic {
             name: name.to_string(),
             id,
@@ -269,6 +285,46 @@ impl Catalog {
         Ok(topic)
     }
 
+    /// Creates the logs of partitions `range` of a topic. Every directory is checked before
+    /// any is made, so a directory that is not ours refuses the whole change; a failure half
+    /// way removes what this call created.
+    fn open_new_partitions(
+        &self,
+        name: &str,
+        id: Uuid,
+        range: std::ops::Range<i32>,
+        cfg: &LogConfig,
+        now_ms: i64,
+    ) -> Result<Vec<Arc<Partition>>, LogError> {
+        for i in range.clone() {
+            let pdir = partition_dir(&self.dir, name, i);
+            // A leftover of an uncommitted creation (it holds partition.metadata, or nothing
+            // yet) is ours to replace; anything else belongs to someone else.
+            if self.disk.exists(&pdir)
+                && !self.disk.exists(&pdir.join(PARTITION_METADATA))
+                && !self.disk.list(&pdir).map_err(|e| LogError::io(&pdir, e))?.is_empty()
+            {
+                return Err(LogError::Foreign { path: pdir });
+            }
+        }
+        let mut parts = Vec::new();
+        for i in range {
+            match self.open_new_partition(name, id, i, cfg, now_ms) {
+                Ok(p) => parts.push(Arc::new(p)),
+                Err(e) => {
+                    for p in parts {
+                        let pdir = partition_dir(&self.dir, name, p.index);
+                        if let Err(e) = remove_partition_dir(&*self.disk, &pdir) {
+                            tracing::warn!(dir = %pdir.display(), error = %e, "cannot remove a partition directory of a failed creation");
+                        }
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(parts)
+    }
+
     fn open_new_partition(
         &self,
         name: &str,
@@ -280,13 +336,16 @@ impl Catalog {
         let pdir = partition_dir(&self.dir, name, i);
         // A leftover directory of an uncommitted creation must not leak old records.
         if self.disk.exists(&pdir) {
-            self.disk.remove_dir_all(&pdir).map_err(|e| LogError::io(&pdir, e))?;
+            remove_partition_dir(&*self.disk, &pdir).map_err(|e| LogError::io(&pdir, e))?;
         }
-        let mut log = PartitionLog::open(Arc::clone(&self.disk), &pdir, cfg.clone(), false, now_ms)?;
-        log.set_leader_epoch(self.leader_epoch.load(std::sync::atomic::Ordering::Acquire));
-        let meta = pdir.join("partition.metadata");
+        // partition.metadata first: whatever a crash leaves of this directory is then
+        // recognisably ours, and the next start's sweep removes it.
+        storage::create_dir_durably(&*self.disk, &pdir).map_err(|e| LogError::io(&pdir, e))?;
+        let meta = pdir.join(PARTITION_METADATA);
         storage::write_atomically(&*self.disk, &meta, format!("version: 0\ntopic_id: {id}\n").as_bytes())
             .map_err(|e| LogError::io(&meta, e))?;
+        let mut log = PartitionLog::open(Arc::clone(&self.disk), &pdir, cfg.clone(), false, now_ms)?;
+        log.set_leader_epoch(self.leader_epoch.load(std::sync::atomic::Ordering::Acquire));
         Ok(Partition::new(name.to_string(), i, log))
     }
 
@@ -308,7 +367,7 @@ impl Catalog {
                 Ok(()) => doomed,
                 Err(_) => dir,
             };
-            if let Err(e) = self.disk.remove_dir_all(&gone) {
+            if let Err(e) = remove_partition_dir(&*self.disk, &gone) {
                 tracing::warn!(dir = %gone.display(), error = %e, "cannot remove a deleted partition's directory");
             }
         }
@@ -320,15 +379,13 @@ impl Catalog {
         let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
         let Some(old) = self.get(name) else { return Ok(()) };
         let mut parts = old.partitions.clone();
-        for i in old.partitions.len() as i32..count {
-            parts.push(Arc::new(self.open_new_partition(
-                name,
-                old.id,
-                i,
-                &old.log_config,
-                now_ms,
-            )?));
-        }
+        parts.extend(self.open_new_partitions(
+            name,
+            old.id,
+            old.partitions.len() as i32..count,
+            &old.log_config,
+            now_ms,
+        )?);
         let topic = Arc::new(Topic {
             name: old.name.clone(),
             id: old.id,
@@ -422,5 +479,81 @@ mod tests {
         assert!(cat.get("gone").is_none());
         assert!(!dir.path().join("gone-0").exists());
         assert!(dir.path().join("orders-3").join("partition.metadata").exists());
+    }
+
+    #[test]
+    fn the_start_sweep_removes_only_partition_directories_of_this_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerConfig::default();
+        {
+            let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
+            cat.create("orders", 1, BTreeMap::new(), &broker, 0).unwrap();
+        }
+        let put = |rel: &str, body: &[u8]| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, body).unwrap();
+        };
+        // Left by crashes: a partition past the topic's count, one of an unknown topic, a
+        // deletion half done (its log already gone, partition.metadata last).
+        put("orders-5/partition.metadata", b"version: 0\n");
+        put("orders-5/00000000000000000000.log", b"old");
+        put("gone-0/partition.metadata", b"version: 0\n");
+        put(
+            "gone-1.0123456789abcdef0123456789abcdef-delete/partition.metadata",
+            b"version: 0\n",
+        );
+        // An operator's own directories, named like partitions or not.
+        put("backup-0/orders.tar", b"keep");
+        put("orders-7/notes.txt", b"keep");
+        put("archive-delete/x", b"keep");
+        put("notes/readme", b"keep");
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, true, 0).unwrap();
+        assert_eq!(cat.get("orders").unwrap().partitions.len(), 1);
+        for gone in ["orders-5", "gone-0", "gone-1.0123456789abcdef0123456789abcdef-delete"] {
+            assert!(!dir.path().join(gone).exists(), "{gone} was swept");
+        }
+        for kept in [
+            "backup-0/orders.tar",
+            "orders-7/notes.txt",
+            "archive-delete/x",
+            "notes/readme",
+            "orders-0/partition.metadata",
+        ] {
+            assert!(dir.path().join(kept).exists(), "{kept} was kept");
+        }
+    }
+
+    #[test]
+    fn a_topic_is_not_created_over_a_directory_that_is_not_a_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerConfig::default();
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
+        std::fs::create_dir_all(dir.path().join("backup-2")).unwrap();
+        std::fs::write(dir.path().join("backup-2/orders.tar"), b"keep").unwrap();
+        let err = cat.create("backup", 3, BTreeMap::new(), &broker, 0).err().unwrap();
+        assert!(matches!(err, LogError::Foreign { .. }), "{err}");
+        assert!(err.to_string().contains("backup-2"), "{err}");
+        assert!(dir.path().join("backup-2/orders.tar").exists());
+        assert!(cat.get("backup").is_none());
+        // Refused before anything was made, so no orphan of this attempt is left.
+        assert!(!dir.path().join("backup-0").exists());
+        // Growing a topic into it is refused the same way.
+        cat.create("backup", 2, BTreeMap::new(), &broker, 0).unwrap();
+        assert!(matches!(
+            cat.add_partitions("backup", 3, 0),
+            Err(LogError::Foreign { .. })
+        ));
+        assert_eq!(cat.get("backup").unwrap().partitions.len(), 2);
+        // An empty directory (a crash before partition.metadata was written) or a leftover
+        // partition of ours is replaced.
+        std::fs::remove_file(dir.path().join("backup-2/orders.tar")).unwrap();
+        std::fs::create_dir_all(dir.path().join("backup-3")).unwrap();
+        std::fs::write(dir.path().join("backup-3/partition.metadata"), b"version: 0\n").unwrap();
+        std::fs::write(dir.path().join("backup-3/00000000000000000000.log"), b"old").unwrap();
+        cat.add_partitions("backup", 4, 0).unwrap();
+        assert_eq!(cat.get("backup").unwrap().partitions[3].log().log_end_offset(), 0);
+        let leftover = std::fs::metadata(dir.path().join("backup-3/00000000000000000000.log")).unwrap();
+        assert_eq!(leftover.len(), 0, "the leftover's records are gone");
     }
 }

@@ -26,6 +26,8 @@ pub enum LogError {
         position: u64,
         reason: String,
     },
+    #[error("{path} exists and is not a partition of this broker (it holds no partition.metadata); move it out of the data directory to create this partition")]
+    Foreign { path: PathBuf },
     #[error("partition {path} is offline after a storage failure ({reason}); restart the broker to recover it")]
     Offline { path: PathBuf, reason: String },
 }

@@ -29,7 +29,7 @@ fn bad_config_file_exits_non_zero_with_file_key_and_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&cfg.display().to_string()), "names the file: {err}");
     assert!(err.contains("log.retention.ms"), "names the key: {err}");
-    assert!(err.contains("integer"), "says why: {err}");
+    assert!(err.contains("Not a number of type LONG"), "says why: {err}");
     assert!(out.stdout.is_empty(), "never claims to listen");
 
     std::fs::write(&cfg, "\"log.retention.msec\" = 5\n").unwrap();

@@ -17,6 +17,8 @@ pub enum ConfigType {
     String = 2,
     Int = 3,
     Long = 5,
+    Double = 6,
+    List = 7,
 }
 
 /// Kafka's `DescribeConfigsResponse.ConfigSource` numbering.
@@ -27,16 +29,45 @@ pub enum ConfigSource {
     Default = 5,
 }
 
+/// A value's check beyond its type, after Kafka's `ConfigDef` validators.
+#[derive(Clone, Copy, Debug)]
+pub enum Check {
+    Any,
+    AtLeast(i64),
+    Between(i64, i64),
+    /// Between the bounds, or exactly the third value (gzip's "default level" -1).
+    BetweenOr(i64, i64, i64),
+    /// One of these strings, case-sensitive as Kafka's `ValidString`.
+    OneOf(&'static [&'static str]),
+    /// A comma-separated list whose every entry is one of these (`ValidList`).
+    ListOf(&'static [&'static str]),
+    /// `*` or `partition:broker,...` (Kafka's `ThrottledReplicaListValidator`).
+    ThrottledReplicas,
+    /// A Kafka release or inter-broker protocol version (`MetadataVersionValidator`).
+    MetadataVersion,
+    /// Checked by strom's own code for the key (listeners, SASL mechanisms).
+    Own,
+}
+
 /// One config the broker knows: its topic-level name (if it can be set per topic), its
-/// broker-level name, type and default.
+/// broker-level name (if the broker file can set it; Kafka gives a few topic configs none),
+/// type, default and check.
 #[derive(Debug)]
 pub struct ConfigDef {
     pub topic_name: Option<&'static str>,
-    pub broker_name: &'static str,
+    pub broker_name: Option<&'static str>,
     pub kind: ConfigType,
     pub default: &'static str,
+    pub check: Check,
     /// Broker-only settings that cannot change while the broker runs.
     pub read_only: bool,
+}
+
+impl ConfigDef {
+    /// The name used in messages: the topic-level one when there is one.
+    pub fn name(&self) -> &'static str {
+        self.topic_name.or(self.broker_name).unwrap_or_default()
+    }
 }
 
 const fn topic(
@@ -44,92 +75,355 @@ const fn topic(
     broker_name: &'static str,
     kind: ConfigType,
     default: &'static str,
+    check: Check,
 ) -> ConfigDef {
     ConfigDef {
         topic_name: Some(topic_name),
-        broker_name,
+        broker_name: Some(broker_name),
         kind,
         default,
+        check,
         read_only: false,
     }
 }
 
-const fn broker(broker_name: &'static str, kind: ConfigType, default: &'static str) -> ConfigDef {
+/// A topic config Kafka gives no broker-level default.
+const fn topic_only(topic_name: &'static str, kind: ConfigType, default: &'static str, check: Check) -> ConfigDef {
     ConfigDef {
-        topic_name: None,
-        broker_name,
+        topic_name: Some(topic_name),
+        broker_name: None,
         kind,
         default,
+        check,
+        read_only: false,
+    }
+}
+
+const fn broker(broker_name: &'static str, kind: ConfigType, default: &'static str, check: Check) -> ConfigDef {
+    ConfigDef {
+        topic_name: None,
+        broker_name: Some(broker_name),
+        kind,
+        default,
+        check,
         read_only: true,
     }
 }
 
-/// Every config the broker understands. Defaults are Kafka's.
+const I64_MAX: &str = "9223372036854775807";
+
+/// Every config the broker understands: all of Kafka 3.x's topic configs (LogConfig, with their
+/// server synonyms from ServerTopicConfigSynonyms), then the broker's own keys. Defaults and
+/// checks are Kafka's. Which topic configs change what this broker does is said in the README
+/// ("Topic configs"); the others are stored and reported as Kafka does.
 pub const CONFIG_DEFS: &[ConfigDef] = &[
-    topic("cleanup.policy", "log.cleanup.policy", ConfigType::String, "delete"),
-    topic("max.message.bytes", "message.max.bytes", ConfigType::Int, "1048588"),
     topic(
-        "message.timestamp.type",
-        "log.message.timestamp.type",
-        ConfigType::String,
-        "CreateTime",
+        "cleanup.policy",
+        "log.cleanup.policy",
+        ConfigType::List,
+        "delete",
+        Check::ListOf(&["compact", "delete"]),
     ),
     topic(
-        "message.timestamp.before.max.ms",
-        "log.message.timestamp.before.max.ms",
+        "compression.type",
+        "compression.type",
+        ConfigType::String,
+        "producer",
+        Check::OneOf(&["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"]),
+    ),
+    topic(
+        "compression.gzip.level",
+        "compression.gzip.level",
+        ConfigType::Int,
+        "-1",
+        Check::BetweenOr(1, 9, -1),
+    ),
+    topic(
+        "compression.lz4.level",
+        "compression.lz4.level",
+        ConfigType::Int,
+        "9",
+        Check::Between(1, 17),
+    ),
+    topic(
+        "compression.zstd.level",
+        "compression.zstd.level",
+        ConfigType::Int,
+        "3",
+        Check::Between(-131072, 22),
+    ),
+    topic(
+        "delete.retention.ms",
+        "log.cleaner.delete.retention.ms",
         ConfigType::Long,
-        "9223372036854775807",
+        "86400000",
+        Check::AtLeast(0),
+    ),
+    topic(
+        "file.delete.delay.ms",
+        "log.segment.delete.delay.ms",
+        ConfigType::Long,
+        "60000",
+        Check::AtLeast(0),
+    ),
+    topic(
+        "flush.messages",
+        "log.flush.interval.messages",
+        ConfigType::Long,
+        I64_MAX,
+        Check::AtLeast(1),
+    ),
+    topic(
+        "flush.ms",
+        "log.flush.interval.ms",
+        ConfigType::Long,
+        I64_MAX,
+        Check::AtLeast(0),
+    ),
+    topic_only(
+        "follower.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        Check::ThrottledReplicas,
+    ),
+    topic(
+        "index.interval.bytes",
+        "log.index.interval.bytes",
+        ConfigType::Int,
+        "4096",
+        Check::AtLeast(0),
+    ),
+    topic_only(
+        "leader.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        Check::ThrottledReplicas,
+    ),
+    topic(
+        "local.retention.bytes",
+        "log.local.retention.bytes",
+        ConfigType::Long,
+        "-2",
+        Check::AtLeast(-2),
+    ),
+    topic(
+        "local.retention.ms",
+        "log.local.retention.ms",
+        ConfigType::Long,
+        "-2",
+        Check::AtLeast(-2),
+    ),
+    topic(
+        "max.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
+        ConfigType::Long,
+        I64_MAX,
+        Check::AtLeast(1),
+    ),
+    topic(
+        "max.message.bytes",
+        "message.max.bytes",
+        ConfigType::Int,
+        "1048588",
+        Check::AtLeast(0),
+    ),
+    topic(
+        "message.downconversion.enable",
+        "log.message.downconversion.enable",
+        ConfigType::Boolean,
+        "true",
+        Check::Any,
+    ),
+    topic(
+        "message.format.version",
+        "log.message.format.version",
+        ConfigType::String,
+        "3.0-IV1",
+        Check::MetadataVersion,
     ),
     topic(
         "message.timestamp.after.max.ms",
         "log.message.timestamp.after.max.ms",
         ConfigType::Long,
-        "9223372036854775807",
+        I64_MAX,
+        Check::AtLeast(0),
+    ),
+    topic(
+        "message.timestamp.before.max.ms",
+        "log.message.timestamp.before.max.ms",
+        ConfigType::Long,
+        I64_MAX,
+        Check::AtLeast(0),
     ),
     topic(
         "message.timestamp.difference.max.ms",
         "log.message.timestamp.difference.max.ms",
         ConfigType::Long,
-        "9223372036854775807",
+        I64_MAX,
+        Check::AtLeast(0),
     ),
-    topic("retention.bytes", "log.retention.bytes", ConfigType::Long, "-1"),
-    topic("retention.ms", "log.retention.ms", ConfigType::Long, "604800000"),
-    topic("segment.bytes", "log.segment.bytes", ConfigType::Int, "1073741824"),
-    topic("segment.ms", "log.roll.ms", ConfigType::Long, "604800000"),
-    broker("auto.create.topics.enable", ConfigType::Boolean, "true"),
-    broker("num.partitions", ConfigType::Int, "1"),
-    broker("log.retention.check.interval.ms", ConfigType::Long, "300000"),
-    broker("socket.request.max.bytes", ConfigType::Int, "104857600"),
-    broker("fetch.max.bytes", ConfigType::Int, "57671680"),
+    topic(
+        "message.timestamp.type",
+        "log.message.timestamp.type",
+        ConfigType::String,
+        "CreateTime",
+        Check::OneOf(&["CreateTime", "LogAppendTime"]),
+    ),
+    topic(
+        "min.cleanable.dirty.ratio",
+        "log.cleaner.min.cleanable.ratio",
+        ConfigType::Double,
+        "0.5",
+        Check::Between(0, 1),
+    ),
+    topic(
+        "min.compaction.lag.ms",
+        "log.cleaner.min.compaction.lag.ms",
+        ConfigType::Long,
+        "0",
+        Check::AtLeast(0),
+    ),
+    topic(
+        "min.insync.replicas",
+        "min.insync.replicas",
+        ConfigType::Int,
+        "1",
+        Check::AtLeast(1),
+    ),
+    topic(
+        "preallocate",
+        "log.preallocate",
+        ConfigType::Boolean,
+        "false",
+        Check::Any,
+    ),
+    topic_only("remote.log.copy.disable", ConfigType::Boolean, "false", Check::Any),
+    topic_only("remote.log.delete.on.disable", ConfigType::Boolean, "false", Check::Any),
+    topic_only("remote.storage.enable", ConfigType::Boolean, "false", Check::Any),
+    topic(
+        "retention.bytes",
+        "log.retention.bytes",
+        ConfigType::Long,
+        "-1",
+        Check::Any,
+    ),
+    topic(
+        "retention.ms",
+        "log.retention.ms",
+        ConfigType::Long,
+        "604800000",
+        Check::AtLeast(-1),
+    ),
+    topic(
+        "segment.bytes",
+        "log.segment.bytes",
+        ConfigType::Int,
+        "1073741824",
+        Check::AtLeast(14),
+    ),
+    topic(
+        "segment.index.bytes",
+        "log.index.size.max.bytes",
+        ConfigType::Int,
+        "10485760",
+        Check::AtLeast(4),
+    ),
+    topic(
+        "segment.jitter.ms",
+        "log.roll.jitter.ms",
+        ConfigType::Long,
+        "0",
+        Check::AtLeast(0),
+    ),
+    topic(
+        "segment.ms",
+        "log.roll.ms",
+        ConfigType::Long,
+        "604800000",
+        Check::AtLeast(1),
+    ),
+    topic(
+        "unclean.leader.election.enable",
+        "unclean.leader.election.enable",
+        ConfigType::Boolean,
+        "false",
+        Check::Any,
+    ),
+    broker("auto.create.topics.enable", ConfigType::Boolean, "true", Check::Any),
+    broker("num.partitions", ConfigType::Int, "1", Check::AtLeast(1)),
+    broker(
+        "log.retention.check.interval.ms",
+        ConfigType::Long,
+        "300000",
+        Check::AtLeast(1),
+    ),
+    broker(
+        "socket.request.max.bytes",
+        ConfigType::Int,
+        "104857600",
+        Check::AtLeast(1),
+    ),
+    broker("fetch.max.bytes", ConfigType::Int, "57671680", Check::AtLeast(1024)),
     // Kafka's default is unlimited; a shared host needs a bound (each connection is a file).
-    broker("max.connections", ConfigType::Int, "1000"),
-    broker("max.connections.per.ip", ConfigType::Int, "2147483647"),
-    broker("connections.max.idle.ms", ConfigType::Long, "600000"),
+    broker("max.connections", ConfigType::Int, "1000", Check::AtLeast(1)),
+    broker(
+        "max.connections.per.ip",
+        ConfigType::Int,
+        "2147483647",
+        Check::AtLeast(1),
+    ),
+    broker("connections.max.idle.ms", ConfigType::Long, "600000", Check::AtLeast(1)),
     // strom's own: replies a connection may owe before its requests are no longer read.
-    broker("strom.connection.max.in.flight.requests", ConfigType::Int, "64"),
+    broker(
+        "strom.connection.max.in.flight.requests",
+        ConfigType::Int,
+        "64",
+        Check::AtLeast(1),
+    ),
     // KIP-578's name; Kafka itself has no bound.
-    broker("max.broker.partitions", ConfigType::Int, "50000"),
+    broker("max.broker.partitions", ConfigType::Int, "50000", Check::AtLeast(1)),
     // strom's own: partitions one CreateTopics or CreatePartitions request may add.
-    broker("strom.max.partitions.per.request", ConfigType::Int, "10000"),
+    broker(
+        "strom.max.partitions.per.request",
+        ConfigType::Int,
+        "10000",
+        Check::AtLeast(1),
+    ),
     // strom's own: Kafka inflates compressed batches without a limit.
-    broker("strom.produce.max.uncompressed.bytes", ConfigType::Long, "134217728"),
-    broker("node.id", ConfigType::Int, "1"),
-    broker("advertised.host", ConfigType::String, ""),
+    broker(
+        "strom.produce.max.uncompressed.bytes",
+        ConfigType::Long,
+        "134217728",
+        Check::AtLeast(1024),
+    ),
+    broker("node.id", ConfigType::Int, "1", Check::Any),
+    broker("advertised.host", ConfigType::String, "", Check::Any),
     // Kafka's form, one entry per listener in --listen order: `[PROTOCOL://]HOST:PORT,...`.
-    broker("advertised.listeners", ConfigType::String, ""),
-    broker("group.initial.rebalance.delay.ms", ConfigType::Int, "3000"),
-    broker("group.min.session.timeout.ms", ConfigType::Int, "6000"),
-    broker("group.max.session.timeout.ms", ConfigType::Int, "1800000"),
-    broker("offsets.retention.minutes", ConfigType::Int, "10080"),
+    broker("advertised.listeners", ConfigType::String, "", Check::Own),
+    broker("group.initial.rebalance.delay.ms", ConfigType::Int, "3000", Check::Any),
+    broker("group.min.session.timeout.ms", ConfigType::Int, "6000", Check::Any),
+    broker("group.max.session.timeout.ms", ConfigType::Int, "1800000", Check::Any),
+    broker("offsets.retention.minutes", ConfigType::Int, "10080", Check::Any),
     broker(
         "sasl.enabled.mechanisms",
         ConfigType::String,
         "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+        Check::Own,
     ),
-    broker("connection.failed.authentication.delay.ms", ConfigType::Int, "100"),
+    broker(
+        "connection.failed.authentication.delay.ms",
+        ConfigType::Int,
+        "100",
+        Check::AtLeast(0),
+    ),
     // Not a Kafka key: failed SASL authentications allowed per client address and minute
     // (a burst of this many, refilled over a minute); 0 turns the limit off.
-    broker("sasl.failed.authentications.per.minute", ConfigType::Int, "10"),
+    broker(
+        "sasl.failed.authentications.per.minute",
+        ConfigType::Int,
+        "10",
+        Check::AtLeast(0),
+    ),
 ];
 
 pub fn def_by_topic_name(name: &str) -> Option<&'static ConfigDef> {
@@ -137,71 +431,211 @@ pub fn def_by_topic_name(name: &str) -> Option<&'static ConfigDef> {
 }
 
 pub fn def_by_broker_name(name: &str) -> Option<&'static ConfigDef> {
-    CONFIG_DEFS.iter().find(|d| d.broker_name == name)
+    CONFIG_DEFS.iter().find(|d| d.broker_name == Some(name))
 }
 
-/// Checks one value against its definition; the message says what would be accepted.
+/// The entries of a list value as Kafka's `ConfigDef` parses it: split at commas, each entry
+/// trimmed; an empty text is the empty list.
+pub fn list_entries(value: &str) -> Vec<&str> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Vec::new();
+    }
+    value.split(',').map(str::trim).collect()
+}
+
+/// Kafka's MetadataVersion releases, and the inter-broker protocol versions within them
+/// (`release-IVn`), as `message.format.version` accepts them.
+const RELEASES: &[(&str, u8)] = &[
+    ("0.8.0", 0),
+    ("0.8.1", 0),
+    ("0.8.2", 0),
+    ("0.9.0", 0),
+    ("0.10.0", 2),
+    ("0.10.1", 3),
+    ("0.10.2", 1),
+    ("0.11.0", 3),
+    ("1.0", 1),
+    ("1.1", 1),
+    ("2.0", 2),
+    ("2.1", 3),
+    ("2.2", 2),
+    ("2.3", 2),
+    ("2.4", 2),
+    ("2.5", 1),
+    ("2.6", 1),
+    ("2.7", 3),
+    ("2.8", 2),
+    ("3.0", 2),
+    ("3.1", 1),
+    ("3.2", 1),
+    ("3.3", 4),
+    ("3.4", 1),
+    ("3.5", 3),
+    ("3.6", 3),
+    ("3.7", 5),
+    ("3.8", 1),
+    ("3.9", 1),
+];
+
+/// Kafka's `MetadataVersion.fromVersionString`: a release (`3.6`, `0.10.2`), a release with an
+/// inter-broker protocol version (`3.6-IV2`), or a patch release of one (`3.6.1`).
+fn is_metadata_version(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('.').collect();
+    let keep = if value.starts_with("0.") { 3 } else { 2 };
+    let key = if parts.len() <= keep {
+        value.to_string()
+    } else {
+        parts[..keep].join(".")
+    };
+    let (release, iv) = match key.split_once('-') {
+        Some((r, iv)) => (r, Some(iv)),
+        None => (key.as_str(), None),
+    };
+    RELEASES.iter().any(|&(r, ivs)| {
+        r == release
+            && match iv {
+                None => true,
+                Some(iv) => (0..ivs).any(|n| iv == format!("IV{n}")),
+            }
+    })
+}
+
+/// Checks one value against its definition with Kafka's `ConfigException` text:
+/// "Invalid value V for configuration NAME: REASON".
 pub fn validate_value(def: &ConfigDef, value: &str) -> Result<(), String> {
-    let name = def.topic_name.unwrap_or(def.broker_name);
-    match def.kind {
-        ConfigType::Boolean => value
-            .parse::<bool>()
-            .map(|_| ())
-            .map_err(|_| format!("{name} must be true or false, not '{value}'")),
-        ConfigType::Int | ConfigType::Long => {
-            let v: i64 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("{name} must be an integer, not '{value}'"))?;
-            if def.kind == ConfigType::Int && i32::try_from(v).is_err() {
-                return Err(format!("{name} must fit in 32 bits, not {v}"));
-            }
-            let min = match name {
-                "retention.ms" | "retention.bytes" | "log.retention.ms" | "log.retention.bytes" => -1,
-                "segment.bytes" | "log.segment.bytes" => 14,
-                "segment.ms" | "log.roll.ms" | "log.retention.check.interval.ms" => 1,
-                "max.message.bytes" | "message.max.bytes" => 0,
-                "message.timestamp.before.max.ms"
-                | "message.timestamp.after.max.ms"
-                | "message.timestamp.difference.max.ms"
-                | "log.message.timestamp.before.max.ms"
-                | "log.message.timestamp.after.max.ms"
-                | "log.message.timestamp.difference.max.ms" => 0,
-                "strom.produce.max.uncompressed.bytes" => 1024,
-                "fetch.max.bytes" => 1024,
-                "max.connections"
-                | "max.connections.per.ip"
-                | "connections.max.idle.ms"
-                | "strom.connection.max.in.flight.requests"
-                | "max.broker.partitions"
-                | "strom.max.partitions.per.request" => 1,
-                "num.partitions" => 1,
-                "connection.failed.authentication.delay.ms" | "sasl.failed.authentications.per.minute" => 0,
-                _ => i64::MIN,
+    let name = def.name();
+    let invalid = |reason: String| format!("Invalid value {value} for configuration {name}: {reason}");
+    let trimmed = value.trim();
+    let number = match def.kind {
+        ConfigType::Boolean => {
+            return if trimmed.eq_ignore_ascii_case("true") || trimmed.eq_ignore_ascii_case("false") {
+                Ok(())
+            } else {
+                Err(invalid("Expected value to be either true or false".into()))
             };
-            if v < min {
-                return Err(format!("{name} must be at least {min}, not {v}"));
-            }
-            Ok(())
         }
-        ConfigType::String => match name {
-            "cleanup.policy" | "log.cleanup.policy" => match value {
-                "delete" => Ok(()),
-                "compact" | "compact,delete" | "delete,compact" => Err(format!(
-                    "{name}={value} is not supported: this broker does not compact logs; use 'delete'"
-                )),
-                _ => Err(format!("{name} must be 'delete', not '{value}'")),
-            },
+        ConfigType::Int => Some(
+            trimmed
+                .parse::<i32>()
+                .map(f64::from)
+                .map_err(|_| invalid("Not a number of type INT".into()))?,
+        ),
+        ConfigType::Long => Some(
+            trimmed
+                .parse::<i64>()
+                .map(|v| v as f64)
+                .map_err(|_| invalid("Not a number of type LONG".into()))?,
+        ),
+        ConfigType::Double => Some(
+            trimmed
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| invalid("Not a number of type DOUBLE".into()))?,
+        ),
+        ConfigType::String | ConfigType::List => None,
+    };
+    // Integers compared as i64 (exact), the one double as f64.
+    let int = || trimmed.parse::<i64>().unwrap_or_default();
+    let at_least = |min: i64| match def.kind {
+        ConfigType::Double => number.unwrap_or_default() >= min as f64,
+        _ => int() >= min,
+    };
+    let at_most = |max: i64| match def.kind {
+        ConfigType::Double => number.unwrap_or_default() <= max as f64,
+        _ => int() <= max,
+    };
+    match def.check {
+        Check::Any => Ok(()),
+        Check::AtLeast(min) if !at_least(min) => Err(invalid(format!("Value must be at least {min}"))),
+        Check::AtLeast(_) => Ok(()),
+        Check::Between(min, _) if !at_least(min) => Err(invalid(format!("Value must be at least {min}"))),
+        Check::Between(_, max) if !at_most(max) => Err(invalid(format!("Value must be no more than {max}"))),
+        Check::Between(..) => Ok(()),
+        Check::BetweenOr(min, max, or) => {
+            if int() == or || (at_least(min) && at_most(max)) {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "Value must be between {min} and {max} or equal to {or}"
+                )))
+            }
+        }
+        Check::OneOf(allowed) => {
+            if allowed.contains(&value) {
+                Ok(())
+            } else {
+                Err(invalid(format!("String must be one of: {}", allowed.join(", "))))
+            }
+        }
+        Check::ListOf(allowed) => match list_entries(value).into_iter().find(|e| !allowed.contains(e)) {
+            None => Ok(()),
+            Some(bad) => Err(format!(
+                "Invalid value {bad} for configuration {name}: String must be one of: {}",
+                allowed.join(", ")
+            )),
+        },
+        Check::ThrottledReplicas => {
+            let entries = list_entries(value);
+            let pair = |e: &str| {
+                e.is_empty()
+                    || e.split_once(':').is_some_and(|(p, b)| {
+                        !p.is_empty()
+                            && !b.is_empty()
+                            && p.bytes().all(|c| c.is_ascii_digit())
+                            && b.bytes().all(|c| c.is_ascii_digit())
+                    })
+            };
+            if entries.concat() == "*" || entries.iter().all(|e| pair(e)) {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "{name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
+                )))
+            }
+        }
+        Check::MetadataVersion => {
+            if is_metadata_version(value) {
+                Ok(())
+            } else {
+                Err(invalid(format!("Version {value} is not a valid version")))
+            }
+        }
+        Check::Own => match name {
             "sasl.enabled.mechanisms" => crate::broker::security::Mechanism::parse_list(value)
                 .map(|_| ())
                 .map_err(|e| format!("{name}: {e}")),
             "advertised.listeners" => parse_advertised_listeners(value).map(|_| ()),
-            "message.timestamp.type" | "log.message.timestamp.type" => match value {
-                "CreateTime" | "LogAppendTime" => Ok(()),
-                _ => Err(format!("{name} must be CreateTime or LogAppendTime, not '{value}'")),
-            },
             _ => Ok(()),
         },
+    }
+}
+
+/// What this broker refuses although Kafka accepts it, because honouring it would need what a
+/// single node without compaction or tiered storage does not have.
+fn unsupported(name: &str, value: &str) -> Option<String> {
+    match name {
+        "cleanup.policy" | "log.cleanup.policy" => {
+            let entries = list_entries(value);
+            if entries.contains(&"compact") {
+                Some(format!(
+                    "Invalid value {value} for configuration {name}: this broker does not compact logs; use 'delete'"
+                ))
+            } else if entries.is_empty() {
+                Some(format!(
+                    "Invalid value {value} for configuration {name}: this broker deletes by retention only; use 'delete'"
+                ))
+            } else {
+                None
+            }
+        }
+        // Kafka's answer when tiered storage is off, as it always is here.
+        "remote.storage.enable" if value.trim().eq_ignore_ascii_case("true") => Some(
+            "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage."
+                .to_string(),
+        ),
+        _ => None,
     }
 }
 
@@ -270,6 +704,9 @@ impl BrokerConfig {
                 }
             };
             validate_value(def, &text).map_err(|reason| (key.clone(), reason))?;
+            if let Some(reason) = unsupported(&key, &text) {
+                return Err((key, reason));
+            }
             values.insert(key, text);
         }
         Ok(Self { values })
@@ -279,6 +716,9 @@ impl BrokerConfig {
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let def = def_by_broker_name(key).ok_or_else(|| format!("unknown broker config {key}"))?;
         validate_value(def, value)?;
+        if let Some(reason) = unsupported(key, value) {
+            return Err(reason);
+        }
         self.values.insert(key.to_string(), value.to_string());
         Ok(())
     }
@@ -337,13 +777,20 @@ impl LogConfig {
             if let Some(v) = overrides.get(topic_name) {
                 return v.clone();
             }
-            let def = def_by_topic_name(topic_name).expect("config table has every topic config");
-            broker.get(def.broker_name).0
+            match def_by_topic_name(topic_name) {
+                Some(ConfigDef {
+                    broker_name: Some(b), ..
+                }) => broker.get(b).0,
+                Some(def) => def.default.to_string(),
+                None => String::new(),
+            }
         };
         let num = |name: &str| get(name).trim().parse::<i64>().unwrap_or_default();
         let set = |topic_name: &str| {
             overrides.contains_key(topic_name)
-                || def_by_topic_name(topic_name).is_some_and(|d| broker.is_set(d.broker_name))
+                || def_by_topic_name(topic_name)
+                    .and_then(|d| d.broker_name)
+                    .is_some_and(|b| broker.is_set(b))
         };
         let bound = |name: &str| {
             if set(name) || !set("message.timestamp.difference.max.ms") {
@@ -369,11 +816,33 @@ impl LogConfig {
     }
 }
 
-/// Validates a set of topic overrides (CreateTopics, AlterConfigs). The error names the key.
-pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<(), String> {
+/// Validates a topic's complete set of overrides (CreateTopics, AlterConfigs, the result of
+/// IncrementalAlterConfigs) as Kafka's LogConfig does: every name known ("Unknown topic config
+/// name"), every value of its type and range, and the checks across keys on the effective
+/// values. The error is Kafka's message; the caller answers INVALID_CONFIG with it.
+pub fn validate_topic_configs(broker: &BrokerConfig, configs: &BTreeMap<String, String>) -> Result<(), String> {
     for (key, value) in configs {
-        let def = def_by_topic_name(key).ok_or_else(|| format!("unknown topic config '{key}'"))?;
+        let def = def_by_topic_name(key).ok_or_else(|| format!("Unknown topic config name: {key}"))?;
         validate_value(def, value)?;
+        if let Some(reason) = unsupported(key, value) {
+            return Err(reason);
+        }
+    }
+    let effective = |name: &str| -> i64 {
+        let def = def_by_topic_name(name);
+        configs
+            .get(name)
+            .cloned()
+            .or_else(|| def.and_then(|d| d.broker_name).map(|b| broker.get(b).0))
+            .or_else(|| def.map(|d| d.default.to_string()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_default()
+    };
+    let (min_lag, max_lag) = (effective("min.compaction.lag.ms"), effective("max.compaction.lag.ms"));
+    if min_lag > max_lag {
+        return Err(format!(
+            "conflict topic config setting min.compaction.lag.ms ({min_lag}) > max.compaction.lag.ms ({max_lag})"
+        ));
     }
     Ok(())
 }
@@ -407,7 +876,10 @@ mod tests {
         assert!(reason.contains("unknown"));
         let (key, reason) = BrokerConfig::parse("\"num.partitions\" = \"many\"\n").unwrap_err();
         assert_eq!(key, "num.partitions");
-        assert!(reason.contains("integer"), "{reason}");
+        assert_eq!(
+            reason,
+            "Invalid value many for configuration num.partitions: Not a number of type INT"
+        );
         let (key, _) = BrokerConfig::parse("\"log.cleanup.policy\" = \"compact\"\n").unwrap_err();
         assert_eq!(key, "log.cleanup.policy");
     }
@@ -423,14 +895,192 @@ mod tests {
         assert_eq!(cfg.timestamp_type, TimestampType::CreateTime);
     }
 
+    fn one(key: &str, value: &str) -> Result<(), String> {
+        let mut c = BTreeMap::new();
+        c.insert(key.to_string(), value.to_string());
+        validate_topic_configs(&BrokerConfig::default(), &c)
+    }
+
     #[test]
     fn compaction_is_refused_until_it_exists() {
+        assert!(one("cleanup.policy", "compact")
+            .unwrap_err()
+            .contains("does not compact"));
+        assert!(one("cleanup.policy", "delete, compact")
+            .unwrap_err()
+            .contains("does not compact"));
+        assert!(one("cleanup.policy", "").unwrap_err().contains("use 'delete'"));
+        assert_eq!(one("cleanup.policy", " delete "), Ok(()));
+        assert_eq!(
+            one("segment.jiffies", "1").unwrap_err(),
+            "Unknown topic config name: segment.jiffies"
+        );
+    }
+
+    /// Kafka 3.9's topic configs (LogConfig.configNames()).
+    const KAFKA_TOPIC_CONFIGS: &[&str] = &[
+        "cleanup.policy",
+        "compression.gzip.level",
+        "compression.lz4.level",
+        "compression.type",
+        "compression.zstd.level",
+        "delete.retention.ms",
+        "file.delete.delay.ms",
+        "flush.messages",
+        "flush.ms",
+        "follower.replication.throttled.replicas",
+        "index.interval.bytes",
+        "leader.replication.throttled.replicas",
+        "local.retention.bytes",
+        "local.retention.ms",
+        "max.compaction.lag.ms",
+        "max.message.bytes",
+        "message.downconversion.enable",
+        "message.format.version",
+        "message.timestamp.after.max.ms",
+        "message.timestamp.before.max.ms",
+        "message.timestamp.difference.max.ms",
+        "message.timestamp.type",
+        "min.cleanable.dirty.ratio",
+        "min.compaction.lag.ms",
+        "min.insync.replicas",
+        "preallocate",
+        "remote.log.copy.disable",
+        "remote.log.delete.on.disable",
+        "remote.storage.enable",
+        "retention.bytes",
+        "retention.ms",
+        "segment.bytes",
+        "segment.index.bytes",
+        "segment.jitter.ms",
+        "segment.ms",
+        "unclean.leader.election.enable",
+    ];
+
+    #[test]
+    fn every_kafka_topic_config_is_known_and_its_default_valid() {
+        let mut ours: Vec<&str> = CONFIG_DEFS.iter().filter_map(|d| d.topic_name).collect();
+        ours.sort_unstable();
+        assert_eq!(ours, KAFKA_TOPIC_CONFIGS);
+        for def in CONFIG_DEFS {
+            assert_eq!(validate_value(def, def.default), Ok(()), "{}", def.name());
+        }
+        // The setup-script configs of the issue, with values Kafka accepts.
+        for (k, v) in [
+            ("min.insync.replicas", "2"),
+            ("compression.type", "zstd"),
+            ("unclean.leader.election.enable", "TRUE"),
+            ("delete.retention.ms", "0"),
+            ("segment.index.bytes", "4"),
+            ("segment.jitter.ms", "1000"),
+            ("preallocate", " false"),
+            ("min.cleanable.dirty.ratio", "0.25"),
+            ("message.format.version", "2.8"),
+            ("message.format.version", "3.6-IV2"),
+            ("message.format.version", "0.10.2.1"),
+            ("compression.gzip.level", "-1"),
+            ("compression.zstd.level", "-131072"),
+            ("leader.replication.throttled.replicas", "*"),
+            ("follower.replication.throttled.replicas", "0:1, 1:1"),
+            ("local.retention.ms", "-2"),
+            ("retention.bytes", "-5"),
+        ] {
+            assert_eq!(one(k, v), Ok(()), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn bad_values_get_kafkas_config_exception_text() {
+        for (k, v, msg) in [
+            ("retention.ms", "soon", "Invalid value soon for configuration retention.ms: Not a number of type LONG"),
+            ("retention.ms", "-2", "Invalid value -2 for configuration retention.ms: Value must be at least -1"),
+            ("segment.bytes", "2147483648", "Invalid value 2147483648 for configuration segment.bytes: Not a number of type INT"),
+            ("segment.bytes", "13", "Invalid value 13 for configuration segment.bytes: Value must be at least 14"),
+            ("min.insync.replicas", "0", "Invalid value 0 for configuration min.insync.replicas: Value must be at least 1"),
+            ("preallocate", "yes", "Invalid value yes for configuration preallocate: Expected value to be either true or false"),
+            ("min.cleanable.dirty.ratio", "1.5", "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1"),
+            ("min.cleanable.dirty.ratio", "half", "Invalid value half for configuration min.cleanable.dirty.ratio: Not a number of type DOUBLE"),
+            ("compression.type", "brotli", "Invalid value brotli for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer"),
+            ("compression.gzip.level", "0", "Invalid value 0 for configuration compression.gzip.level: Value must be between 1 and 9 or equal to -1"),
+            ("compression.lz4.level", "18", "Invalid value 18 for configuration compression.lz4.level: Value must be no more than 17"),
+            ("compression.zstd.level", "-131073", "Invalid value -131073 for configuration compression.zstd.level: Value must be at least -131072"),
+            ("message.timestamp.type", "createtime", "Invalid value createtime for configuration message.timestamp.type: String must be one of: CreateTime, LogAppendTime"),
+            ("cleanup.policy", "delete,purge", "Invalid value purge for configuration cleanup.policy: String must be one of: compact, delete"),
+            ("message.format.version", "3.10", "Invalid value 3.10 for configuration message.format.version: Version 3.10 is not a valid version"),
+            ("message.format.version", "3.0-IV2", "Invalid value 3.0-IV2 for configuration message.format.version: Version 3.0-IV2 is not a valid version"),
+            ("leader.replication.throttled.replicas", "0:x", "Invalid value 0:x for configuration leader.replication.throttled.replicas: leader.replication.throttled.replicas must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."),
+            ("remote.storage.enable", "true", "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage."),
+        ] {
+            assert_eq!(one(k, v), Err(msg.to_string()), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn compaction_lags_are_checked_against_each_other_on_effective_values() {
+        assert_eq!(
+            one("min.compaction.lag.ms", "10"),
+            Ok(()),
+            "max.compaction.lag.ms defaults to Long.MAX_VALUE"
+        );
         let mut c = BTreeMap::new();
-        c.insert("cleanup.policy".to_string(), "compact".to_string());
-        assert!(validate_topic_configs(&c).unwrap_err().contains("does not compact"));
-        c.insert("cleanup.policy".to_string(), "delete".to_string());
-        c.insert("segment.jiffies".to_string(), "1".to_string());
-        assert!(validate_topic_configs(&c).unwrap_err().contains("unknown topic config"));
+        c.insert("min.compaction.lag.ms".to_string(), "10".to_string());
+        c.insert("max.compaction.lag.ms".to_string(), "5".to_string());
+        assert_eq!(
+            validate_topic_configs(&BrokerConfig::default(), &c),
+            Err("conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (5)".to_string())
+        );
+        let broker = BrokerConfig::parse("\"log.cleaner.max.compaction.lag.ms\" = 5\n").unwrap();
+        assert!(validate_topic_configs(&broker, &map(&[("min.compaction.lag.ms", "6")])).is_err());
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn every_topic_config_is_described_with_its_source_and_synonyms() {
+        let broker = BrokerConfig::parse("\"compression.type\" = \"lz4\"\n\"log.retention.ms\" = 1000\n").unwrap();
+        let views = effective_topic_configs(&broker, &map(&[("retention.ms", "5"), ("preallocate", "true")]));
+        assert_eq!(views.len(), KAFKA_TOPIC_CONFIGS.len());
+        let find = |n: &str| views.iter().find(|v| v.name == n).unwrap();
+        let r = find("retention.ms");
+        assert_eq!((r.value.as_str(), r.source), ("5", ConfigSource::DynamicTopic));
+        assert_eq!(
+            r.synonyms,
+            vec![
+                ("retention.ms", "5".to_string(), ConfigSource::DynamicTopic),
+                ("log.retention.ms", "1000".to_string(), ConfigSource::StaticBroker),
+                ("log.retention.ms", "604800000".to_string(), ConfigSource::Default),
+            ]
+        );
+        let c = find("compression.type");
+        assert_eq!((c.value.as_str(), c.source), ("lz4", ConfigSource::StaticBroker));
+        let d = find("delete.retention.ms");
+        assert_eq!(
+            (d.value.as_str(), d.source, d.kind),
+            ("86400000", ConfigSource::Default, ConfigType::Long)
+        );
+        assert_eq!(
+            d.synonyms,
+            vec![(
+                "log.cleaner.delete.retention.ms",
+                "86400000".to_string(),
+                ConfigSource::Default
+            )]
+        );
+        let t = find("leader.replication.throttled.replicas");
+        assert_eq!((t.value.as_str(), t.kind), ("", ConfigType::List));
+        assert_eq!(find("cleanup.policy").kind, ConfigType::List);
+        assert_eq!(find("min.cleanable.dirty.ratio").kind, ConfigType::Double);
+        // Broker keys of topic configs are accepted in the broker file, compaction is not.
+        assert!(BrokerConfig::parse("\"min.insync.replicas\" = 2\n").is_ok());
+        assert!(BrokerConfig::parse("\"log.cleanup.policy\" = \"compact\"\n").is_err());
+        assert!(effective_broker_configs(&broker)
+            .iter()
+            .any(|v| v.name == "log.cleaner.delete.retention.ms"));
+        assert!(!effective_broker_configs(&broker)
+            .iter()
+            .any(|v| v.name == "remote.storage.enable"));
     }
 }
 
@@ -456,14 +1106,16 @@ pub fn effective_topic_configs(broker: &BrokerConfig, overrides: &BTreeMap<Strin
             if let Some(v) = overrides.get(name) {
                 synonyms.push((name, v.clone(), ConfigSource::DynamicTopic));
             }
-            if broker.is_set(def.broker_name) {
-                synonyms.push((
-                    def.broker_name,
-                    broker.get(def.broker_name).0,
-                    ConfigSource::StaticBroker,
-                ));
+            match def.broker_name {
+                Some(b) => {
+                    if broker.is_set(b) {
+                        synonyms.push((b, broker.get(b).0, ConfigSource::StaticBroker));
+                    }
+                    synonyms.push((b, def.default.to_string(), ConfigSource::Default));
+                }
+                // No broker synonym: Kafka lists the topic name itself with its default.
+                None => synonyms.push((name, def.default.to_string(), ConfigSource::Default)),
             }
-            synonyms.push((def.broker_name, def.default.to_string(), ConfigSource::Default));
             let (_, value, source) = synonyms[0].clone();
             Some(ConfigView {
                 name,
@@ -481,20 +1133,21 @@ pub fn effective_topic_configs(broker: &BrokerConfig, overrides: &BTreeMap<Strin
 pub fn effective_broker_configs(broker: &BrokerConfig) -> Vec<ConfigView> {
     CONFIG_DEFS
         .iter()
-        .map(|def| {
-            let (value, source) = broker.get(def.broker_name);
-            let mut synonyms = vec![(def.broker_name, value.clone(), source)];
+        .filter_map(|def| {
+            let name = def.broker_name?;
+            let (value, source) = broker.get(name);
+            let mut synonyms = vec![(name, value.clone(), source)];
             if source != ConfigSource::Default {
-                synonyms.push((def.broker_name, def.default.to_string(), ConfigSource::Default));
+                synonyms.push((name, def.default.to_string(), ConfigSource::Default));
             }
-            ConfigView {
-                name: def.broker_name,
+            Some(ConfigView {
+                name,
                 value,
                 source,
                 read_only: true,
                 kind: def.kind,
                 synonyms,
-            }
+            })
         })
         .collect()
 }

@@ -7,7 +7,9 @@ zero partitions fail with their Kafka errors), list_topics, describe_topics (top
 partitions, authorized operations), describe_cluster, create_partitions (grow; shrink refused),
 describe_configs (overrides and defaults with their sources, synonyms, the broker's own),
 alter_configs (replaces the overrides), incremental_alter_configs (SET, DELETE, APPEND of a refused
-policy, validate_only, a bad value and an unknown key refused), list_offsets (earliest, latest,
+policy, APPEND and SUBTRACT on a list config, APPEND on a scalar refused, validate_only, a bad value
+and an unknown key refused with Kafka's messages), every topic config Kafka defines accepted at
+creation and described, list_offsets (earliest, latest,
 max timestamp, by timestamp), delete_records (an offset and "to the end"), and on groups:
 list_consumer_groups (with state and type filters), describe_consumer_groups (members, assignments,
 assignor, coordinator), list_consumer_group_offsets, alter_consumer_group_offsets (refused while
@@ -182,7 +184,7 @@ def configs(admin):
     check_eq(got["retention.ms"], ("7200000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value), "retention.ms after alter")
     check_eq(got["cleanup.policy"], ("delete", ConfigSource.DEFAULT_CONFIG.value), "cleanup.policy after alter")
 
-    def incremental(ops, validate_only=False):
+    def incremental_error(ops, validate_only=False):
         entries = [ConfigEntry(name, value, incremental_operation=op) for name, value, op in ops]
         futures = admin.incremental_alter_configs(
             [ConfigResource(ResourceType.TOPIC, TOPIC, incremental_configs=entries)],
@@ -190,7 +192,11 @@ def configs(admin):
             request_timeout=T,
         )
         (value,) = results(futures).values()
-        return value.code() if isinstance(value, KafkaError) else 0
+        return value if isinstance(value, KafkaError) else None
+
+    def incremental(ops, validate_only=False):
+        err = incremental_error(ops, validate_only)
+        return err.code() if err else 0
 
     check_eq(
         incremental([("retention.bytes", "1000000", AlterConfigOpType.SET), ("retention.ms", None, AlterConfigOpType.DELETE)]),
@@ -212,6 +218,60 @@ def configs(admin):
         incremental([("no.such.config", "1", AlterConfigOpType.SET)]), KafkaError.INVALID_CONFIG, "SET an unknown config"
     )
     check_eq(topic_configs(admin, TOPIC)["retention.bytes"][0], "1000000", "retention.bytes kept after refusals")
+
+    # Kafka's ConfigException text for a bad value.
+    err = incremental_error([("retention.ms", "-2", AlterConfigOpType.SET)])
+    check(
+        err is not None and "Invalid value -2 for configuration retention.ms: Value must be at least -1" in err.str(),
+        "message for retention.ms=-2: %r" % (err and err.str()),
+    )
+    err = incremental_error([("no.such.config", "1", AlterConfigOpType.SET)])
+    check(err is not None and "Unknown topic config name: no.such.config" in err.str(), "unknown: %r" % (err and err.str()))
+
+    # APPEND and SUBTRACT edit list configs entry by entry; scalar configs refuse them.
+    throttled = "leader.replication.throttled.replicas"
+    check_eq(incremental([(throttled, "0:1", AlterConfigOpType.APPEND)]), 0, "APPEND to an empty list")
+    check_eq(incremental([(throttled, "1:1,0:1", AlterConfigOpType.APPEND)]), 0, "APPEND with a duplicate")
+    check_eq(topic_configs(admin, TOPIC)[throttled], ("0:1,1:1", ConfigSource.DYNAMIC_TOPIC_CONFIG.value), "after APPEND")
+    check_eq(incremental([(throttled, "0:1", AlterConfigOpType.SUBTRACT)]), 0, "SUBTRACT")
+    check_eq(topic_configs(admin, TOPIC)[throttled][0], "1:1", "after SUBTRACT")
+    check_eq(incremental([(throttled, "0:x", AlterConfigOpType.APPEND)]), KafkaError.INVALID_CONFIG, "APPEND a bad entry")
+    err = incremental_error([("compression.type", "gzip", AlterConfigOpType.APPEND)])
+    check(
+        err is not None and "Can't APPEND to key compression.type because its type is not LIST." in err.str(),
+        "APPEND to a scalar: %r" % (err and err.str()),
+    )
+    check_eq(
+        incremental([("cleanup.policy", "delete", AlterConfigOpType.SUBTRACT)]),
+        KafkaError.INVALID_CONFIG,
+        "SUBTRACT the only cleanup policy",
+    )
+    check_eq(topic_configs(admin, TOPIC)["cleanup.policy"][1], ConfigSource.DEFAULT_CONFIG.value, "cleanup.policy kept")
+
+    # The configs setup scripts pass are accepted at creation and reported as overrides, with
+    # every other topic config Kafka defines at its default.
+    setup = {
+        "min.insync.replicas": "2",
+        "compression.type": "zstd",
+        "unclean.leader.election.enable": "false",
+        "delete.retention.ms": "100",
+        "segment.index.bytes": "65536",
+        "segment.jitter.ms": "10",
+        "preallocate": "true",
+        "message.downconversion.enable": "false",
+        "min.cleanable.dirty.ratio": "0.1",
+    }
+    check_eq(
+        error_codes(admin.create_topics([NewTopic("cf-admin-setup", 1, 1, config=setup)], request_timeout=T)),
+        {"cf-admin-setup": 0},
+        "create with the setup-script configs",
+    )
+    got = topic_configs(admin, "cf-admin-setup")
+    for k, v in setup.items():
+        check_eq(got[k], (v, ConfigSource.DYNAMIC_TOPIC_CONFIG.value), k)
+    check_eq(len(got), 36, "topic configs described: %r" % sorted(got))
+    check_eq(got["flush.messages"], ("9223372036854775807", ConfigSource.DEFAULT_CONFIG.value), "flush.messages")
+    check_eq(got["remote.storage.enable"], ("false", ConfigSource.DEFAULT_CONFIG.value), "remote.storage.enable")
     log("configs described, altered and incrementally altered")
 
 

@@ -91,7 +91,7 @@ pub(super) async fn replace_topic_overrides(
     overrides: BTreeMap<String, String>,
     validate_only: bool,
 ) -> Result<(), ResourceError> {
-    validate_topic_configs(&overrides).map_err(|e| (code::INVALID_CONFIG, e))?;
+    validate_topic_configs(&broker.config, &overrides).map_err(|e| (code::INVALID_CONFIG, e))?;
     let Some(old) = broker.catalog.get(name) else {
         return Err((
             code::UNKNOWN_TOPIC_OR_PARTITION,

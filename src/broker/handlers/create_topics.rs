@@ -98,7 +98,7 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: CreateTopicsR
             Ok(partitions)
         };
         let check = check.and_then(|p| {
-            validate_topic_configs(&configs)
+            validate_topic_configs(&broker.config, &configs)
                 .map(|_| p)
                 .map_err(|e| (code::INVALID_CONFIG, e))
         });

@@ -1,7 +1,8 @@
-//! IncrementalAlterConfigs: changes single keys of a topic's overrides (SET, DELETE) and leaves
-//! the others alone. APPEND and SUBTRACT apply only to list-typed configs, and this broker has
-//! none, so they are INVALID_CONFIG as Kafka answers them for scalar keys. The resulting set is
-//! validated as a whole, exactly as the legacy AlterConfigs validates it.
+//! IncrementalAlterConfigs: changes single keys of a topic's overrides and leaves the others
+//! alone. SET and DELETE for any key; APPEND and SUBTRACT only for list-typed configs
+//! (`cleanup.policy`, the throttled-replica lists), INVALID_CONFIG for the others, as Kafka's
+//! controller answers. The resulting set is validated as a whole, exactly as the legacy
+//! AlterConfigs validates it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::alter_configs::{
 };
 use super::code;
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::broker::config::{def_by_topic_name, ConfigType};
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
 use crate::broker::Broker;
@@ -67,10 +69,28 @@ fn apply_ops(
                 } else {
                     "SUBTRACT"
                 };
-                return Err((
-                    code::INVALID_CONFIG,
-                    format!("Can't {verb} to key {key} because its type is not LIST."),
-                ));
+                let Some(def) = def_by_topic_name(&key).filter(|d| d.kind == ConfigType::List) else {
+                    return Err((
+                        code::INVALID_CONFIG,
+                        format!("Can't {verb} to key {key} because its type is not LIST."),
+                    ));
+                };
+                // Kafka's controller: the entries of the current override, else of the
+                // config's default; the operand's entries added when missing, or removed
+                // (the first equal one each).
+                let old = next.get(&key).map(String::as_str).unwrap_or(def.default);
+                let mut entries: Vec<String> = old.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect();
+                let operand = op.value.as_ref().map(|v| v.as_str()).unwrap_or_default();
+                for v in operand.split(',') {
+                    if op.config_operation == OP_APPEND {
+                        if !entries.iter().any(|e| e == v) {
+                            entries.push(v.to_string());
+                        }
+                    } else if let Some(i) = entries.iter().position(|e| e == v) {
+                        entries.remove(i);
+                    }
+                }
+                next.insert(key, entries.join(","));
             }
             other => return Err((code::INVALID_REQUEST, format!("Unknown operation type {other}"))),
         }
@@ -179,12 +199,47 @@ mod tests {
 
     #[test]
     fn append_and_subtract_are_refused_for_scalar_configs() {
-        let (c, msg) = apply_ops(&BTreeMap::new(), &[op("cleanup.policy", OP_APPEND, Some("compact"))]).unwrap_err();
-        assert_eq!(c, code::INVALID_CONFIG);
-        assert_eq!(msg, "Can't APPEND to key cleanup.policy because its type is not LIST.");
+        for key in ["retention.ms", "compression.type", "no.such.config"] {
+            let (c, msg) = apply_ops(&BTreeMap::new(), &[op(key, OP_APPEND, Some("1"))]).unwrap_err();
+            assert_eq!(c, code::INVALID_CONFIG);
+            assert_eq!(msg, format!("Can't APPEND to key {key} because its type is not LIST."));
+        }
         let (c, msg) = apply_ops(&BTreeMap::new(), &[op("retention.ms", OP_SUBTRACT, Some("1"))]).unwrap_err();
         assert_eq!(c, code::INVALID_CONFIG);
-        assert!(msg.starts_with("Can't SUBTRACT"), "{msg}");
+        assert_eq!(msg, "Can't SUBTRACT to key retention.ms because its type is not LIST.");
+    }
+
+    #[test]
+    fn append_and_subtract_edit_list_configs_from_the_override_or_the_default() {
+        // From the default ("delete"): appending an entry already there changes nothing.
+        let next = apply_ops(&BTreeMap::new(), &[op("cleanup.policy", OP_APPEND, Some("delete"))]).unwrap();
+        assert_eq!(next, map(&[("cleanup.policy", "delete")]));
+        let next = apply_ops(&BTreeMap::new(), &[op("cleanup.policy", OP_APPEND, Some("compact"))]).unwrap();
+        assert_eq!(next, map(&[("cleanup.policy", "delete,compact")]));
+        let current = map(&[("leader.replication.throttled.replicas", "0:1,1:1")]);
+        let next = apply_ops(
+            &current,
+            &[op("leader.replication.throttled.replicas", OP_APPEND, Some("2:1,0:1"))],
+        )
+        .unwrap();
+        assert_eq!(next, map(&[("leader.replication.throttled.replicas", "0:1,1:1,2:1")]));
+        let next = apply_ops(
+            &next,
+            &[op(
+                "leader.replication.throttled.replicas",
+                OP_SUBTRACT,
+                Some("0:1,9:1"),
+            )],
+        )
+        .unwrap();
+        assert_eq!(next, map(&[("leader.replication.throttled.replicas", "1:1,2:1")]));
+        // From an empty default, SUBTRACT leaves an empty list.
+        let next = apply_ops(
+            &BTreeMap::new(),
+            &[op("follower.replication.throttled.replicas", OP_SUBTRACT, Some("0:1"))],
+        )
+        .unwrap();
+        assert_eq!(next, map(&[("follower.replication.throttled.replicas", "")]));
     }
 
     #[test]

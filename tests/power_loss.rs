@@ -1014,16 +1014,18 @@ async fn create_topic(run: &mut Run, broker: &Arc<Broker>, disk: &SimDisk, topic
     let mut req = CreateTopicsRequest::default();
     req.topics = vec![ct];
     req.timeout_ms = 10_000;
-    let code = match call(broker, &req, 5).await {
-        Some(ResponseKind::CreateTopics(r)) => r.topics[0].error_code,
-        _ => -1,
+    let (code, message) = match call(broker, &req, 5).await {
+        Some(ResponseKind::CreateTopics(r)) => (r.topics[0].error_code, r.topics[0].error_message.clone()),
+        _ => (-1, None),
     };
     if code == 0 {
         run.stats.acked_topic_creations += 1;
         run.note(format!("acked create {topic} ({partitions} partitions)"));
         run.model.topics.get_mut(&topic).unwrap().exists = Some(true);
     } else if !disk.is_stopped() {
-        run.fail(format!("create {topic}: error {code} while the disk works"));
+        run.fail(format!(
+            "create {topic}: error {code} ({message:?}) while the disk works"
+        ));
     }
 }
 

@@ -80,12 +80,40 @@ fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
 /// Kafka's file that marks a directory as a partition (version and topic id). The start sweep
 /// removes only directories that hold it.
 const PARTITION_METADATA: &str = "partition.metadata";
+/// What a crash in the middle of writing it leaves (storage::write_atomically's temp file).
+const PARTITION_METADATA_TMP: &str = "partition.metadata.tmp";
 
-/// Removes a partition directory with `partition.metadata` last, so that a crash half way
-/// leaves a directory the next start still recognises as a partition and sweeps.
+#[derive(Debug, PartialEq, Eq)]
+enum DirKind {
+    /// Made by this broker: it holds partition.metadata, or nothing but the temp file of a
+    /// partition.metadata write that a crash interrupted (it is the first file written).
+    Partition,
+    Empty,
+    /// Anything else: not ours to delete.
+    Foreign,
+}
+
+fn dir_kind(disk: &dyn storage::Storage, path: &Path) -> std::io::Result<DirKind> {
+    let entries = disk.list(path)?;
+    Ok(if entries.iter().any(|e| e.name == PARTITION_METADATA) {
+        DirKind::Partition
+    } else if entries.is_empty() {
+        DirKind::Empty
+    } else if entries.iter().all(|e| e.name == PARTITION_METADATA_TMP) {
+        DirKind::Partition
+    } else {
+        DirKind::Foreign
+    })
+}
+
+/// Removes a partition directory with `partition.metadata` last, and only once the removal of
+/// everything else is durable, so that a crash half way leaves a directory the next start
+/// still recognises as a partition and sweeps (or an empty one).
 fn remove_partition_dir(disk: &dyn storage::Storage, path: &Path) -> std::io::Result<()> {
+    let mut marked = false;
     for entry in disk.list(path)? {
         if entry.name == PARTITION_METADATA {
+            marked = true;
             continue;
         }
         let p = path.join(&entry.name);
@@ -94,6 +122,9 @@ fn remove_partition_dir(disk: &dyn storage::Storage, path: &Path) -> std::io::Re
         } else {
             disk.remove_file(&p)?;
         }
+    }
+    if marked {
+        disk.sync_dir(path)?;
     }
     disk.remove_dir_all(path)
 }
@@ -184,7 +215,7 @@ impl Catalog {
                     .is_ok_and(|i| file.topics.get(topic).is_some_and(|t| (0..t.partitions).contains(&i)))
             });
             let path = dir.join(&name);
-            if known || !disk.exists(&path.join(PARTITION_METADATA)) {
+            if known || !matches!(dir_kind(disk, &path), Ok(DirKind::Partition)) {
                 continue;
             }
             tracing::info!(dir = %path.display(), "removing partition directory not in the catalog");
@@ -301,8 +332,7 @@ impl Catalog {
             // A leftover of an uncommitted creation (it holds partition.metadata, or nothing
             // yet) is ours to replace; anything else belongs to someone else.
             if self.disk.exists(&pdir)
-                && !self.disk.exists(&pdir.join(PARTITION_METADATA))
-                && !self.disk.list(&pdir).map_err(|e| LogError::io(&pdir, e))?.is_empty()
+                && dir_kind(&*self.disk, &pdir).map_err(|e| LogError::io(&pdir, e))? == DirKind::Foreign
             {
                 return Err(LogError::Foreign { path: pdir });
             }
@@ -499,6 +529,8 @@ mod tests {
         put("orders-5/partition.metadata", b"version: 0\n");
         put("orders-5/00000000000000000000.log", b"old");
         put("gone-0/partition.metadata", b"version: 0\n");
+        // A crash while partition.metadata, the first file of a new partition, was written.
+        put("half-0/partition.metadata.tmp", b"vers");
         put(
             "gone-1.0123456789abcdef0123456789abcdef-delete/partition.metadata",
             b"version: 0\n",
@@ -510,7 +542,12 @@ mod tests {
         put("notes/readme", b"keep");
         let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, true, 0).unwrap();
         assert_eq!(cat.get("orders").unwrap().partitions.len(), 1);
-        for gone in ["orders-5", "gone-0", "gone-1.0123456789abcdef0123456789abcdef-delete"] {
+        for gone in [
+            "orders-5",
+            "gone-0",
+            "gone-1.0123456789abcdef0123456789abcdef-delete",
+            "half-0",
+        ] {
             assert!(!dir.path().join(gone).exists(), "{gone} was swept");
         }
         for kept in [

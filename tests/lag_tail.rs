@@ -544,3 +544,159 @@ fn tail_prints_records_from_each_start_point_and_never_joins_a_group() {
     // None of this made a consumer group.
     assert_eq!(groups(&addr), Vec::<String>::new());
 }
+
+/// The console's tail pane, fed by the worker's tail session against a real broker: `o`
+/// earliest reads what is there (keys, headers, values as produced), new records arrive while
+/// following, Space pauses (nothing arrives) and resumes (it does), Esc closes the session,
+/// and no consumer group was ever made.
+#[test]
+fn console_tail_pane_reads_through_the_worker_pauses_and_never_joins_a_group() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use strom::app::keymap::Keymap;
+    use strom::app::run::Console;
+    use strom::app::state::AppState;
+    use strom::app::worker::WorkerConfig;
+    use strom::cluster::client::ClusterClient;
+    use strom::cluster::connect::ConnectionSpec;
+    use strom::cluster::tail::TailTarget;
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = BrokerProcess::start(&dir.path().join("data"), None);
+    let addr = broker.addr.clone();
+    produce_tail_records(&addr);
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &addr).create().unwrap();
+    let produce = |value: &str| {
+        producer
+            .send(BaseRecord::<(), _>::to("events").payload(value).partition(1))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        producer.flush(Duration::from_secs(10)).unwrap();
+    };
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+
+    runtime().block_on(async {
+        let spec = ConnectionSpec::bootstrap(&addr);
+        let client = ClusterClient::new(&spec).unwrap();
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(8);
+        let (upd_tx, mut upd_rx) = tokio::sync::mpsc::channel(256);
+        let (_sd_tx, sd_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(strom::app::worker::run(
+            Arc::new(client),
+            WorkerConfig::new(spec.timeout),
+            cmd_rx,
+            upd_tx,
+            sd_rx,
+        ));
+        let mut console = Console::new(AppState::new(spec, Instant::now()), Keymap::load(None).unwrap());
+        // Runs the loop (commands out, updates in) until `done` holds, for at most `secs`.
+        macro_rules! pump_until {
+            ($secs:expr, $what:expr, $done:expr) => {{
+                let deadline = Instant::now() + Duration::from_secs($secs);
+                loop {
+                    console.state.now = Instant::now();
+                    console.settle();
+                    while let Some(cmd) = console.outbox.pop() {
+                        cmd_tx.send(cmd).await.unwrap();
+                    }
+                    #[allow(clippy::redundant_closure_call)]
+                    if ($done)(&console) {
+                        break true;
+                    }
+                    if Instant::now() > deadline {
+                        break false;
+                    }
+                    if let Ok(Some(u)) = tokio::time::timeout(Duration::from_millis(100), upd_rx.recv()).await {
+                        console.apply(u);
+                    }
+                }
+            }};
+            ($secs:expr, $what:expr, $done:expr, must) => {{
+                let ok = pump_until!($secs, $what, $done);
+                let tail = console
+                    .state
+                    .tail
+                    .as_ref()
+                    .map(|t| (t.status.clone(), t.counts(), t.paused));
+                assert!(ok, "{}: {tail:?}", $what);
+            }};
+        }
+        let values = |c: &Console| -> Vec<(i32, i64, Vec<u8>)> {
+            c.state.tail.as_ref().map_or(Vec::new(), |t| {
+                t.buffer
+                    .iter()
+                    .map(|r| (r.partition, r.offset, r.value.clone().unwrap_or_default()))
+                    .collect()
+            })
+        };
+
+        console.open_tail(TailTarget {
+            topic: "events".into(),
+            partition: None,
+        });
+        pump_until!(
+            20,
+            "the tail started",
+            |c: &Console| c.state.tail.as_ref().is_some_and(|t| t.caught_up()),
+            must
+        );
+        assert!(values(&console).is_empty(), "from the end: nothing old");
+        // `o` earliest: everything there.
+        console.on_key(key(KeyCode::Char('o')));
+        for ch in "earliest".chars() {
+            console.on_key(key(KeyCode::Char(ch)));
+        }
+        console.on_key(key(KeyCode::Enter));
+        pump_until!(
+            20,
+            "the 8 records from the beginning",
+            |c: &Console| values(c).len() == 8,
+            must
+        );
+        let tail = console.state.tail.as_ref().unwrap();
+        let first = tail.buffer.iter().find(|r| r.partition == 0 && r.offset == 0).unwrap();
+        assert_eq!(first.key.as_deref(), Some(&b"user-1"[..]));
+        assert_eq!(first.headers.len(), 2);
+        assert_eq!(first.headers[0].key, "trace-id");
+        assert_eq!(first.headers[1].value, None);
+        let binary = tail.buffer.iter().find(|r| r.partition == 0 && r.offset == 2).unwrap();
+        assert_eq!(binary.value.as_deref(), Some(&[0xff, 0x00, 0x10, 0x80][..]));
+        assert!(binary.key.is_none());
+
+        // Live: a new record arrives and, following, is selected.
+        produce("live-1");
+        pump_until!(
+            20,
+            "the live record",
+            |c: &Console| c
+                .state
+                .tail
+                .as_ref()
+                .and_then(|t| t.selected_record())
+                .is_some_and(|r| r.value.as_deref() == Some(&b"live-1"[..])),
+            must
+        );
+        // Space pauses: a record produced now does not arrive until Space again.
+        console.on_key(key(KeyCode::Char(' ')));
+        pump_until!(
+            10,
+            "paused",
+            |c: &Console| c.state.tail.as_ref().is_some_and(|t| t.paused),
+            must
+        );
+        produce("while-paused");
+        let arrived = pump_until!(3, "", |c: &Console| values(c).iter().any(|v| v.2 == b"while-paused"));
+        assert!(!arrived, "a record arrived while paused");
+        console.on_key(key(KeyCode::Char(' ')));
+        pump_until!(
+            20,
+            "the record produced while paused, after resuming",
+            |c: &Console| values(c).iter().any(|v| v.2 == b"while-paused"),
+            must
+        );
+        // Esc closes the tail; the worker stops its session.
+        console.on_key(key(KeyCode::Esc));
+        assert!(console.state.tail.is_none());
+        pump_until!(1, "", |_: &Console| false);
+    });
+    assert_eq!(groups(&addr), Vec::<String>::new(), "the tail made a consumer group");
+}

@@ -13,7 +13,8 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 use strom::app::keymap::Keymap;
-use strom::app::modal::{Confirm, Effect, LineInput, Modal};
+use strom::app::modal::{Confirm, Effect, LineInput, Modal, RecordDetail};
+use strom::app::panes::tail::TailPane;
 use strom::app::panes::PaneId;
 use strom::app::state::{AppState, Connection, Failure, Fetched, Part};
 use strom::cluster::connect::ConnectionSpec;
@@ -21,6 +22,8 @@ use strom::cluster::model::{
     Broker, ConfigEntry, ConfigSource, GroupSummary, Metadata, PartitionMap, PartitionMeta, Retention, TopicMeta,
 };
 use strom::cluster::ops::PlanTable;
+use strom::cluster::record_view::{Header, Record, TimestampType, ValueView};
+use strom::cluster::tail::{PartitionStart, StartAt, TailItem, TailNotice, TailTarget};
 use strom::ui::theme::Theme;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -773,4 +776,288 @@ fn group_detail_shows_members_partitions_and_the_lag_chart() {
         .find(|l| l.starts_with("clicks 0 "))
         .unwrap_or_else(|| panic!("no row of clicks-0:\n{}", t.backend()));
     assert!(p0.starts_with("clicks 0 - 0 70 -"), "{p0}");
+}
+
+/// A record of the tail as a test describes it.
+fn tail_record(partition: i32, offset: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: usize) -> TailItem {
+    TailItem::Record(Record {
+        topic: std::sync::Arc::from("device-heartbeat"),
+        partition,
+        offset,
+        // 2024-05-01 12:03:04.123 UTC plus a second per offset.
+        timestamp: Some(1_714_564_984_123 + offset * 1000),
+        timestamp_type: if partition == 2 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        },
+        key: key.map(<[u8]>::to_vec),
+        value: value.map(<[u8]>::to_vec),
+        headers: (0..headers)
+            .map(|i| Header {
+                key: format!("h{i}"),
+                value: Some(format!("v{i}").into_bytes()),
+            })
+            .collect(),
+    })
+}
+
+/// The topics pane with the tail of device-heartbeat open: text, JSON, binary and hostile
+/// values, keys and headers, 40 records a second for the last 10 s.
+fn tail_state() -> AppState {
+    let mut state = live_state(PaneId::Topics);
+    let base = state.now - Duration::from_secs(120);
+    let target = TailTarget {
+        topic: "device-heartbeat".into(),
+        partition: None,
+    };
+    let mut tail = TailPane::new(1, target, StartAt::Latest, base + Duration::from_secs(100));
+    let started = TailNotice::Started {
+        at: StartAt::Latest,
+        partitions: (0..3)
+            .map(|p| PartitionStart {
+                partition: p,
+                offset: 1000,
+                log_start: 0,
+                high_watermark: 1000,
+            })
+            .collect(),
+    };
+    tail.apply(vec![TailItem::Notice(started)], base + Duration::from_secs(110));
+    let mut offset = 1000;
+    for second in 0..10u64 {
+        let mut batch = Vec::new();
+        for i in 0..40 {
+            let p = (i % 3) as i32;
+            let item = match i % 8 {
+                0 => tail_record(
+                    p,
+                    offset,
+                    Some(b"sensor-17"),
+                    Some(b"{\"temp\": 21.5, \"ok\": true}"),
+                    2,
+                ),
+                1 => tail_record(p, offset, None, Some(b"plain text reading"), 0),
+                2 => tail_record(
+                    p,
+                    offset,
+                    Some(b"\x00\x01bin"),
+                    Some(&[0xde, 0xad, 0xbe, 0xef, 0x00, 0x10]),
+                    1,
+                ),
+                3 => tail_record(
+                    p,
+                    offset,
+                    Some(b"evil"),
+                    Some(b"\x1b[2J\x1b]0;pwned\x07bell\r\nnext\xe2\x80\xaeRTL"),
+                    0,
+                ),
+                4 => tail_record(p, offset, Some(b"k"), None, 3),
+                _ => tail_record(
+                    p,
+                    offset,
+                    Some(b"sensor-18"),
+                    Some(format!("reading {offset}").as_bytes()),
+                    1,
+                ),
+            };
+            batch.push(item);
+            offset += 1;
+        }
+        tail.apply(batch, base + Duration::from_secs(110 + second + 1));
+    }
+    state.tail = Some(tail);
+    state
+}
+
+fn assert_no_raw_controls(terminal: &Terminal<TestBackend>) {
+    for line in screen_lines(terminal) {
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "a control character reached the screen: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn tail_pane_shows_records_and_the_status_line() {
+    let state = tail_state();
+    snap_both("tail", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    assert_no_raw_controls(&t);
+    let status = line_with(&t, "rec/s");
+    assert!(status.contains("40 rec/s"), "{status}");
+    assert!(status.contains("400 buffered"), "{status}");
+    assert!(status.contains("0 dropped"), "{status}");
+    line_with(&t, "● following");
+    line_with(&t, "Tail device-heartbeat (3 partitions) · new records");
+    // The newest record is at the bottom, selected: partition, offset, timestamp with its type.
+    let newest = line_with(&t, " 1399 ");
+    assert!(newest.starts_with("│> "), "{newest}");
+    assert_eq!(
+        words(&newest)[..5],
+        ["0", "1399", "2024-05-01", "12:26:23.123", "create"],
+        "{newest}"
+    );
+    // A value full of controls is binary to the auto view: hex. Binary values are hex,
+    // JSON is compacted, a null value and a null key say null.
+    line_with(&t, "1b 5b 32 4a 1b 5d 30 3b 70 77 6e 65 64 07");
+    line_with(&t, "de ad be ef 00 10");
+    line_with(&t, "{\"temp\":21.5,\"ok\":true}");
+    line_with(&t, "append");
+    // As text, the controls are escapes.
+    let mut text = tail_state();
+    text.tail.as_mut().unwrap().cycle_view();
+    let t = draw(&text, &Theme::default(), (160, 48));
+    assert_no_raw_controls(&t);
+    line_with(&t, "\\x1b[2J\\x1b]0;pwned\\x07bell\\r\\nnext\\u{202e}RTL");
+    line_with(&t, "view text");
+    let keys = draw(&state, &Theme::default(), (80, 24));
+    assert_no_raw_controls(&keys);
+    // The footer says the tail's keys.
+    line_with(&keys, "Space pause");
+}
+
+#[test]
+fn tail_pane_filtered_paused_with_dropped_records() {
+    let mut state = live_state(PaneId::Partitions);
+    let target = TailTarget {
+        topic: "device-heartbeat".into(),
+        partition: Some(0),
+    };
+    // A ring of 100: what the pane keeps is bounded, and the status says what it dropped.
+    let mut tail = TailPane::with_capacity(
+        2,
+        target,
+        StartAt::Earliest,
+        state.now - Duration::from_secs(5),
+        100,
+        usize::MAX,
+    );
+    let started = TailNotice::Started {
+        at: StartAt::Earliest,
+        partitions: vec![PartitionStart {
+            partition: 0,
+            offset: 0,
+            log_start: 0,
+            high_watermark: 250,
+        }],
+    };
+    let mut items = vec![TailItem::Notice(started)];
+    for o in 0..250 {
+        items.push(tail_record(
+            0,
+            o,
+            Some(b"k"),
+            Some(format!("reading {o}").as_bytes()),
+            0,
+        ));
+    }
+    items.push(TailItem::Notice(TailNotice::Eof {
+        partition: 0,
+        offset: 250,
+    }));
+    items.push(TailItem::Notice(TailNotice::Paused));
+    tail.apply(items, state.now);
+    tail.set_filter("value:/^reading 1[0-9]5$/");
+    tail.move_by(-1);
+    state.tail = Some(tail);
+    snap_both("tail_filtered_paused", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    let status = line_with(&t, "rec/s");
+    assert!(status.contains("5 of 100 shown"), "{status}");
+    assert!(status.contains("150 dropped"), "{status}");
+    assert!(status.contains("at the end"), "{status}");
+    line_with(&t, "‖ paused");
+    line_with(&t, "/value:/^reading 1[0-9]5$/");
+    line_with(&t, "Tail device-heartbeat partition 0 · from the beginning");
+    // The selection is one above the newest match, and the rows are the matches only.
+    let rows: Vec<String> = screen_lines(&t)
+        .into_iter()
+        .filter(|l| l.starts_with('│') && l.contains("reading 1"))
+        .collect();
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(rows[3].starts_with("│> "), "{}", rows[3]);
+    assert_eq!(words(&rows[3])[..2], ["0", "185"], "{}", rows[3]);
+}
+
+#[test]
+fn record_detail_shows_every_header_and_the_value_in_its_view() {
+    let mut state = tail_state();
+    let tail = state.tail.as_mut().unwrap();
+    // The last JSON record: offset 1392.
+    tail.move_by(-7);
+    let record = tail.selected_record().unwrap().clone();
+    assert_eq!(record.offset, 1392);
+    state.modals.push(Modal::Record(Box::new(RecordDetail {
+        record: record.clone(),
+        view: ValueView::Json,
+        scroll: 0,
+    })));
+    snap_both("tail_record_json", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    line_with(&t, "Record device-heartbeat-2 @ 1392");
+    line_with(&t, "Headers (2):");
+    line_with(&t, "h1 = v1");
+    line_with(&t, "\"temp\": 21.5,");
+    // Hex view of a hostile value: the bytes, not their effect.
+    let hostile = state
+        .tail
+        .as_ref()
+        .unwrap()
+        .buffer
+        .iter()
+        .find(|r| r.key.as_deref() == Some(b"evil"))
+        .unwrap()
+        .clone();
+    state.modals.pop();
+    state.modals.push(Modal::Record(Box::new(RecordDetail {
+        record: hostile,
+        view: ValueView::Hex,
+        scroll: 0,
+    })));
+    snap_both("tail_record_hex", &state);
+    let t = draw(&state, &Theme::default(), (160, 48));
+    assert_no_raw_controls(&t);
+    line_with(&t, "1b 5b 32 4a 1b 5d 30 3b");
+}
+
+#[test]
+fn tail_pane_before_any_record_and_after_a_failure() {
+    let mut state = live_state(PaneId::Partitions);
+    let target = TailTarget {
+        topic: "orders".into(),
+        partition: Some(3),
+    };
+    state.tail = Some(TailPane::new(4, target, StartAt::Latest, state.now));
+    let t = draw(&state, &Theme::default(), (80, 24));
+    line_with(&t, "starting the tail…");
+    line_with(&t, "Tail orders partition 3");
+    let tail = state.tail.as_mut().unwrap();
+    tail.apply(
+        vec![TailItem::Notice(TailNotice::Failed(
+            "topic 'orders' has no partition 3 (it has 2 partitions)".into(),
+        ))],
+        state.now,
+    );
+    snap_both("tail_failed", &state);
+    let t = draw(&state, &Theme::default(), (80, 24));
+    line_with(&t, "the tail stopped: topic 'orders' has no partition 3");
+    line_with(&t, "stopped");
+    // Tiny screens do not panic, with the detail open too.
+    let mut state = tail_state();
+    let r = state.tail.as_ref().unwrap().selected_record().unwrap().clone();
+    state.modals.push(Modal::Record(Box::new(RecordDetail {
+        record: r,
+        view: ValueView::Text,
+        scroll: 1000,
+    })));
+    for (w, h) in [(1, 1), (10, 3), (20, 6), (40, 10), (79, 23)] {
+        draw(&state, &Theme::default(), (w, h));
+    }
+    let screen = ratatui::layout::Rect::new(0, 0, 80, 24);
+    // 21 rows for the pane: borders, the column header and the status line take 4.
+    assert_eq!(strom::ui::page_height(screen, &state), 17);
 }

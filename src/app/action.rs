@@ -9,10 +9,11 @@ use std::time::Instant;
 use crate::app::lag_monitor::GroupLagReport;
 use crate::app::panes::PaneId;
 use crate::app::state::Dataset;
+use crate::app::worker::tail::TailBatch;
 use crate::cluster::error::ClusterError;
 use crate::cluster::ffi::{CommittedOffset, ListedOffset};
 use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
-use crate::cluster::tail::RecordTimestamp;
+use crate::cluster::tail::{RecordTimestamp, StartAt, TailControl, TailTarget};
 
 /// A user intent, loadable by name from the keymap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +48,17 @@ pub enum Action {
     // modal (a dialog or overlay)
     Close,
     Confirm,
+    /// Open the live tail of the selected topic or partition.
+    Tail,
+    // tail
+    /// Pause or resume reading.
+    PauseTail,
+    /// Jump to the newest record and follow.
+    Follow,
+    /// Next value view: auto, text, JSON, hex.
+    CycleView,
+    /// Read from another position: earliest, latest, an offset, a time, the last N.
+    TailFrom,
 }
 
 impl Action {
@@ -78,6 +90,11 @@ impl Action {
             "delete_back" => Action::DeleteBack,
             "close" => Action::Close,
             "confirm" => Action::Confirm,
+            "tail" => Action::Tail,
+            "pause" => Action::PauseTail,
+            "follow" => Action::Follow,
+            "value_view" => Action::CycleView,
+            "tail_from" => Action::TailFrom,
             _ => return None,
         })
     }
@@ -113,14 +130,39 @@ pub enum Command {
     /// Refresh every dataset on screen now; answered with [`Update::Refreshed`] once all of
     /// them answered.
     Refresh { id: CommandId },
+    /// About the console's live tail; its records come back as [`Update::Tail`].
+    Tail { id: CommandId, order: TailOrder },
 }
 
 impl Command {
     pub fn id(&self) -> CommandId {
         match self {
-            Command::View { id, .. } | Command::Refresh { id } => *id,
+            Command::View { id, .. } | Command::Refresh { id } | Command::Tail { id, .. } => *id,
         }
     }
+}
+
+/// The id of a tail session, unique within one console: batches of a session that was closed
+/// or replaced are recognised and dropped.
+pub type TailId = u64;
+
+/// What the worker does with the console's tail. One session at a time: opening one stops
+/// the previous.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TailOrder {
+    Open {
+        session: TailId,
+        target: TailTarget,
+        start: StartAt,
+    },
+    Control {
+        session: TailId,
+        control: TailControl,
+    },
+    /// Stop the session and close its consumer.
+    Close {
+        session: TailId,
+    },
 }
 
 /// One refresh job: a dataset, or one part of a dataset fetched in several requests.
@@ -202,4 +244,7 @@ pub enum Update {
     Refreshed { id: CommandId },
     /// A group's lag changed without a new fetch of its offsets (a record timestamp arrived).
     Lag(Box<GroupLagReport>),
+    /// Records and notices of a tail session, in order. Dropping the batch tells the worker it
+    /// was taken (see [`TailBatch`]).
+    Tail { session: TailId, batch: TailBatch },
 }

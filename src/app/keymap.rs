@@ -46,7 +46,9 @@ impl KeyContext {
             | Action::Back
             | Action::Filter
             | Action::SortNext
-            | Action::SortReverse => KeyContext::Table,
+            | Action::SortReverse
+            | Action::Tail => KeyContext::Table,
+            Action::PauseTail | Action::Follow | Action::CycleView | Action::TailFrom => KeyContext::Tail,
             Action::Submit | Action::Cancel | Action::DeleteBack => KeyContext::Input,
             Action::Close | Action::Confirm => KeyContext::Modal,
         }
@@ -165,6 +167,31 @@ desc = "reverse sort order"
 on = ["r"]
 run = "refresh"
 desc = "refresh now"
+
+[[bind]]
+on = ["t"]
+run = "tail"
+desc = "tail the selected topic or partition"
+
+[[bind]]
+on = ["space"]
+run = "pause"
+desc = "pause or resume the tail"
+
+[[bind]]
+on = ["f"]
+run = "follow"
+desc = "jump to the newest record and follow"
+
+[[bind]]
+on = ["v"]
+run = "value_view"
+desc = "value view: auto, text, JSON, hex"
+
+[[bind]]
+on = ["o"]
+run = "tail_from"
+desc = "read from: earliest, latest, offset, time, -N"
 
 [[bind]]
 on = ["enter"]
@@ -396,7 +423,7 @@ mod tests {
         let km = Keymap::load(None).unwrap();
         let help = km.help(&[KeyContext::Global, KeyContext::Table]);
         assert_eq!(help.first().map(|(k, _)| k.as_str()), Some("q ctrl-c"));
-        assert_eq!(help.len(), 22);
+        assert_eq!(help.len(), 23);
         assert!(
             help.iter().all(|(_, d)| d != "confirm"),
             "modal entries are not table help"

@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::app::action::{Action, Command};
 use crate::app::keymap::KeyContext;
 use crate::cluster::ops::PlanTable;
+use crate::cluster::record_view::{Record, ValueView};
 
 /// A line of text being typed, the cursor at its end.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,15 +68,50 @@ pub enum Modal {
     /// `:`: a command.
     Palette(LineInput),
     Confirm(Box<Confirm>),
+    /// The tail's `o`: where to read from.
+    TailFrom(LineInput),
+    /// One record of the tail, whole.
+    Record(Box<RecordDetail>),
 }
 
 impl Modal {
     /// The keymap context the modal reads keys in.
     pub fn context(&self) -> KeyContext {
         match self {
-            Modal::Filter(_) | Modal::Palette(_) => KeyContext::Input,
-            Modal::Help | Modal::Confirm(_) => KeyContext::Modal,
+            Modal::Filter(_) | Modal::Palette(_) | Modal::TailFrom(_) => KeyContext::Input,
+            Modal::Help | Modal::Confirm(_) | Modal::Record(_) => KeyContext::Modal,
         }
+    }
+}
+
+/// The record detail: every header, the whole key and the value in a view, scrolled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDetail {
+    pub record: Record,
+    pub view: ValueView,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+impl RecordDetail {
+    fn key(&mut self, key: &KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.scroll = self.scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = self.scroll.saturating_add(10),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
+            KeyCode::Char('v') => {
+                self.view = match self.view {
+                    ValueView::Text => ValueView::Json,
+                    ValueView::Json => ValueView::Hex,
+                    ValueView::Hex => ValueView::Text,
+                };
+                self.scroll = 0;
+            }
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -96,6 +132,8 @@ pub enum Outcome {
     Run(String),
     /// The confirm dialog closed confirmed.
     Confirmed(Effect),
+    /// The tail's "read from" prompt closed with this text.
+    TailFrom(String),
 }
 
 /// The open modals, bottom to top.
@@ -140,7 +178,7 @@ impl ModalStack {
     /// The line being typed in the top modal, if it is a line input.
     pub fn input(&self) -> Option<(&Modal, &str)> {
         match self.top()? {
-            m @ (Modal::Filter(i) | Modal::Palette(i)) => Some((m, i.text.as_str())),
+            m @ (Modal::Filter(i) | Modal::Palette(i) | Modal::TailFrom(i)) => Some((m, i.text.as_str())),
             _ => None,
         }
     }
@@ -188,10 +226,35 @@ impl ModalStack {
                 _ if key.code == KeyCode::Char('n') => Outcome::Closed,
                 _ => Outcome::Consumed,
             },
+            Modal::TailFrom(input) => match action {
+                Some(Action::Submit) => Outcome::TailFrom(input.text.trim().to_string()),
+                Some(Action::Cancel) => Outcome::Closed,
+                Some(Action::DeleteBack) => {
+                    input.text.pop();
+                    Outcome::Consumed
+                }
+                _ => {
+                    input.type_key(key);
+                    Outcome::Consumed
+                }
+            },
+            Modal::Record(detail) => match action {
+                Some(Action::Close) => Outcome::Closed,
+                _ if key.code == KeyCode::Char('q') => Outcome::Closed,
+                _ => {
+                    detail.key(key);
+                    Outcome::Consumed
+                }
+            },
         };
         if matches!(
             outcome,
-            Outcome::Closed | Outcome::ClosedPassOn | Outcome::FilterDone(_) | Outcome::Run(_) | Outcome::Confirmed(_)
+            Outcome::Closed
+                | Outcome::ClosedPassOn
+                | Outcome::FilterDone(_)
+                | Outcome::Run(_)
+                | Outcome::Confirmed(_)
+                | Outcome::TailFrom(_)
         ) {
             self.0.pop();
         }

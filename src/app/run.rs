@@ -18,11 +18,13 @@ use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
-use crate::app::action::{Action, Command, CommandId, Update, ViewWants};
+use crate::app::action::{Action, Command, CommandId, TailOrder, Update, ViewWants};
 use crate::app::keymap::{KeyContext, Keymap};
-use crate::app::modal::{Effect, LineInput, Modal, Outcome};
+use crate::app::modal::{Effect, LineInput, Modal, Outcome, RecordDetail};
+use crate::app::panes::tail::TailPane;
 use crate::app::panes::{Pane, PaneId};
 use crate::app::state::AppState;
+use crate::cluster::tail::{StartAt, TailControl, TailTarget};
 
 /// Commands waiting for room in the worker's channel.
 #[derive(Debug)]
@@ -56,6 +58,8 @@ impl Outbox {
                     return Ok(queued.id());
                 }
             }
+            // In order, each one.
+            Command::Tail { .. } => {}
         }
         if self.queue.len() >= self.capacity {
             return Err(cmd);
@@ -186,6 +190,15 @@ impl Console {
                 Some(outcome) => return self.after_modal(outcome),
             }
         }
+        if self.state.tail.is_some() {
+            let action = [KeyContext::Tail, KeyContext::Table, KeyContext::Global]
+                .into_iter()
+                .find_map(|ctx| self.keymap.action(ctx, &key));
+            if let Some(action) = action {
+                self.tail_act(action);
+            }
+            return;
+        }
         let action = self
             .keymap
             .action(KeyContext::Table, &key)
@@ -195,8 +208,152 @@ impl Console {
         }
     }
 
+    /// Opens the live tail of `target` from the end, replacing any open one.
+    pub fn open_tail(&mut self, target: TailTarget) {
+        self.close_tail();
+        let session = self.id();
+        let order = TailOrder::Open {
+            session,
+            target: target.clone(),
+            start: StartAt::Latest,
+        };
+        let id = self.id();
+        if self.send(Command::Tail { id, order }).is_some() {
+            self.state.tail = Some(TailPane::new(session, target, StartAt::Latest, self.state.now));
+        }
+    }
+
+    /// Closes the tail: the worker stops its session and closes the consumer.
+    pub fn close_tail(&mut self) {
+        if let Some(t) = self.state.tail.take() {
+            self.state
+                .modals
+                .close(|m| matches!(m, Modal::Record(_) | Modal::TailFrom(_)));
+            let id = self.id();
+            // A full outbox refuses with a message; the worker also stops a session when the
+            // next one opens or the console quits.
+            self.send(Command::Tail {
+                id,
+                order: TailOrder::Close { session: t.session },
+            });
+        }
+    }
+
+    fn tail_control(&mut self, control: TailControl) {
+        if let Some(session) = self.state.tail.as_ref().map(|t| t.session) {
+            let id = self.id();
+            self.send(Command::Tail {
+                id,
+                order: TailOrder::Control { session, control },
+            });
+        }
+    }
+
+    /// A key while the tail is open.
+    fn tail_act(&mut self, action: Action) {
+        let page = self.page as isize;
+        let Some(tail) = self.state.tail.as_mut() else {
+            return self.act(action);
+        };
+        match action {
+            Action::Up => tail.move_by(-1),
+            Action::Down => tail.move_by(1),
+            Action::PageUp => tail.move_by(-page),
+            Action::PageDown => tail.move_by(page),
+            Action::Home => tail.home(),
+            Action::End | Action::Follow => tail.follow_newest(),
+            Action::CycleView => tail.cycle_view(),
+            Action::PauseTail => {
+                let order = tail.pause_order();
+                self.tail_control(order);
+            }
+            Action::Open => {
+                if let Some(r) = tail.selected_record() {
+                    let view = tail.view.for_value(r.value.as_deref().unwrap_or_default());
+                    let detail = RecordDetail {
+                        record: r.clone(),
+                        view,
+                        scroll: 0,
+                    };
+                    self.state.modals.push(Modal::Record(Box::new(detail)));
+                }
+            }
+            Action::Filter => {
+                let text = tail.filter_text.clone();
+                self.state.modals.push(Modal::Filter(LineInput::new(text)));
+            }
+            Action::TailFrom => self.state.modals.push(Modal::TailFrom(LineInput::default())),
+            Action::Back => {
+                if tail.filter_text.is_empty() {
+                    self.close_tail();
+                } else {
+                    tail.set_filter("");
+                }
+            }
+            // Another pane: the tail closes first.
+            Action::NextPane | Action::PrevPane | Action::GoTo(_) => {
+                self.close_tail();
+                self.act(action);
+            }
+            Action::Quit | Action::Help | Action::Palette => self.act(action),
+            Action::Tail
+            | Action::Refresh
+            | Action::SortNext
+            | Action::SortReverse
+            | Action::Submit
+            | Action::Cancel
+            | Action::DeleteBack
+            | Action::Close
+            | Action::Confirm => {}
+        }
+    }
+
+    /// `o` in the tail: read again from what was typed.
+    fn tail_from(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match crate::headless::tail::parse_start(text, crate::app::worker::wall_ms()) {
+            Ok(at) => {
+                if let Some(t) = self.state.tail.as_mut() {
+                    // Reading from a position is looking at it: follow its newest records.
+                    t.follow_newest();
+                }
+                self.tail_control(TailControl::Seek(at));
+                self.state.flash(format!("reading from {at}"));
+            }
+            Err(e) => self.state.flash(e),
+        }
+    }
+
+    /// What `t` tails: the selected topic (topics pane), the selected partition (partitions
+    /// pane), else the open topic.
+    fn tail_target(&self) -> Option<TailTarget> {
+        match self.state.focus {
+            PaneId::Partitions => {
+                let topic = self.state.panes.partitions.topic.clone()?;
+                let partition = self.state.panes.partitions.table.selected().map(|p| p.id);
+                Some(TailTarget { topic, partition })
+            }
+            PaneId::Topics => {
+                Pane::opens_topic(&self.state.panes.topics).map(|topic| TailTarget { topic, partition: None })
+            }
+            _ => self
+                .state
+                .current_topic
+                .clone()
+                .map(|topic| TailTarget { topic, partition: None }),
+        }
+    }
+
     fn after_modal(&mut self, outcome: Outcome) {
         match outcome {
+            Outcome::FilterChanged(text) | Outcome::FilterDone(text) if self.state.tail.is_some() => {
+                if let Some(t) = self.state.tail.as_mut() {
+                    t.set_filter(&text);
+                }
+            }
+            Outcome::TailFrom(text) => self.tail_from(&text),
             Outcome::FilterChanged(text) | Outcome::FilterDone(text) => {
                 // The filter applies as it is typed.
                 let table = self.state.pane_mut().table_mut();
@@ -323,8 +480,20 @@ impl Console {
                 view.descending = !view.descending;
                 table.resort();
             }
+            Action::Tail => match self.tail_target() {
+                Some(target) => self.open_tail(target),
+                None => self.state.flash("no topic selected to tail"),
+            },
             // Keys of other contexts mean nothing outside them.
-            Action::Submit | Action::Cancel | Action::DeleteBack | Action::Close | Action::Confirm => {}
+            Action::Submit
+            | Action::Cancel
+            | Action::DeleteBack
+            | Action::Close
+            | Action::Confirm
+            | Action::PauseTail
+            | Action::Follow
+            | Action::CycleView
+            | Action::TailFrom => {}
         }
     }
 
@@ -363,8 +532,12 @@ pub async fn run<B: Backend>(
             terminal
                 .draw(|frame| {
                     page = view.page_height(frame.area(), &console.state);
-                    // The only state the draw step touches: the scroll position.
-                    console.state.pane_mut().table_mut().view_mut().scroll_into_view(page);
+                    // The only state the draw step touches: the scroll position (and the tail's
+                    // count of records that scrolled past unseen).
+                    match console.state.tail.as_mut() {
+                        Some(t) => t.frame(page),
+                        None => console.state.pane_mut().table_mut().view_mut().scroll_into_view(page),
+                    }
                     view.draw(frame, &console.state, &console.keymap);
                 })
                 .map_err(|e| format!("cannot draw: {e}"))?;
@@ -575,5 +748,124 @@ mod tests {
         c.settle();
         assert!(c.state.visible_flash().unwrap().starts_with("busy"));
         assert!(c.last_view.is_none(), "the view is sent again once there is room");
+    }
+
+    fn record(offset: i64, value: &str) -> crate::cluster::tail::TailItem {
+        crate::cluster::tail::TailItem::Record(crate::cluster::record_view::Record {
+            topic: std::sync::Arc::from("beta"),
+            partition: 0,
+            offset,
+            timestamp: Some(1_700_000_000_000),
+            timestamp_type: crate::cluster::record_view::TimestampType::CreateTime,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: Vec::new(),
+        })
+    }
+
+    fn tail_batch(session: crate::app::action::TailId, items: Vec<crate::cluster::tail::TailItem>) -> Update {
+        Update::Tail {
+            session,
+            batch: crate::app::worker::tail::TailBatch::detached(items),
+        }
+    }
+
+    #[test]
+    fn t_tails_the_selected_topic_and_the_tail_takes_the_keys_until_esc_closes_it() {
+        let mut c = console();
+        c.apply(metadata(&["alpha", "beta"]));
+        c.settle();
+        drain(&mut c);
+        c.on_key(key('j'));
+        c.on_key(key('t'));
+        let session = c.state.tail.as_ref().map(|t| t.session).expect("the tail opened");
+        let cmds = drain(&mut c);
+        assert!(
+            matches!(&cmds[..], [Command::Tail { order: TailOrder::Open { session: s, target, start: StartAt::Latest }, .. }]
+                if *s == session && target.topic == "beta" && target.partition.is_none()),
+            "{cmds:?}"
+        );
+        c.apply(tail_batch(session, vec![record(0, "hello"), record(1, "world")]));
+        // A batch of an older session is not this tail's.
+        c.apply(tail_batch(session + 100, vec![record(9, "stale")]));
+        assert_eq!(c.state.tail.as_ref().unwrap().buffer.len(), 2);
+        // Keys go to the tail: j/k move its selection, not the topics table's.
+        c.on_key(key('k'));
+        assert_eq!(c.state.tail.as_ref().unwrap().selected, 0);
+        assert!(!c.state.tail.as_ref().unwrap().follow);
+        assert_eq!(c.state.panes.topics.table.view.selected, 1);
+        c.on_key(key(' '));
+        assert!(matches!(
+            &drain(&mut c)[..],
+            [Command::Tail {
+                order: TailOrder::Control {
+                    control: TailControl::Pause,
+                    ..
+                },
+                ..
+            }]
+        ));
+        // The filter applies to the records while typed.
+        c.on_key(key('/'));
+        for ch in "wor".chars() {
+            c.on_key(key(ch));
+        }
+        assert_eq!(c.state.tail.as_ref().unwrap().buffer.len(), 1);
+        c.on_key(code(KeyCode::Enter));
+        // Enter opens the record; Esc closes it, then clears the filter, then the tail.
+        c.on_key(code(KeyCode::Enter));
+        assert!(
+            matches!(c.state.modals.top(), Some(Modal::Record(d)) if d.record.offset == 1),
+            "{:?}",
+            c.state.modals.top()
+        );
+        c.on_key(code(KeyCode::Esc));
+        assert!(c.state.modals.is_empty());
+        c.on_key(code(KeyCode::Esc));
+        assert_eq!(c.state.tail.as_ref().unwrap().buffer.len(), 2, "filter cleared");
+        c.on_key(key('v'));
+        assert_eq!(c.state.tail.as_ref().unwrap().view.label(), "text");
+        c.on_key(code(KeyCode::Esc));
+        assert!(c.state.tail.is_none());
+        assert!(matches!(
+            &drain(&mut c)[..],
+            [Command::Tail { order: TailOrder::Close { session: s }, .. }] if *s == session
+        ));
+        // Back in the topics pane, `j` is the table's again.
+        c.on_key(key('k'));
+        assert_eq!(c.state.panes.topics.table.view.selected, 0);
+    }
+
+    #[test]
+    fn o_reads_from_what_was_typed_and_refuses_what_is_not_a_start_point() {
+        let mut c = console();
+        c.apply(metadata(&["alpha"]));
+        c.settle();
+        c.on_key(key('t'));
+        drain(&mut c);
+        for ch in "o-5".chars() {
+            c.on_key(key(ch));
+        }
+        c.on_key(code(KeyCode::Enter));
+        assert!(matches!(
+            &drain(&mut c)[..],
+            [Command::Tail {
+                order: TailOrder::Control {
+                    control: TailControl::Seek(StartAt::LastN(5)),
+                    ..
+                },
+                ..
+            }]
+        ));
+        for ch in "onope".chars() {
+            c.on_key(key(ch));
+        }
+        c.on_key(code(KeyCode::Enter));
+        assert!(drain(&mut c).is_empty());
+        assert!(c.state.visible_flash().unwrap().contains("not a start point"));
+        // Another pane closes the tail.
+        c.on_key(key('3'));
+        assert!(c.state.tail.is_none());
+        assert_eq!(c.state.focus, PaneId::Brokers);
     }
 }

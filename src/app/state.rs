@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::app::action::{JobKey, Payload, Update};
 use crate::app::lag_monitor::GroupLagReport;
 use crate::app::modal::ModalStack;
+use crate::app::panes::tail::TailPane;
 use crate::app::panes::{Context, Pane, PaneId, Panes};
 use crate::cluster::connect::ConnectionSpec;
 use crate::cluster::error::ClusterError;
@@ -257,6 +258,8 @@ pub struct AppState {
     /// The topic whose partitions and configs are shown.
     pub current_topic: Option<String>,
     pub modals: ModalStack,
+    /// The live tail, while open: it covers the focused pane and takes its keys.
+    pub tail: Option<TailPane>,
     /// Things this cluster does not support, said once, e.g. "sizes unknown: ...".
     pub notes: Vec<String>,
     /// A transient message (result of an action, a bad command) and when it was shown.
@@ -277,6 +280,7 @@ impl AppState {
             focus: PaneId::Topics,
             current_topic: None,
             modals: ModalStack::default(),
+            tail: None,
             notes: Vec::new(),
             flash: None,
             should_quit: false,
@@ -347,6 +351,12 @@ impl AppState {
                 if let Some(f) = self.data.group_lag.get_mut(&report.lag.group) {
                     f.value = Some(Arc::from(report));
                     self.mark_changed(Dataset::GroupOffsets);
+                }
+            }
+            Update::Tail { session, batch } => {
+                // A batch of a tail that was closed or replaced is dropped (its receipt too).
+                if let Some(t) = self.tail.as_mut().filter(|t| t.session == session) {
+                    t.apply(batch.items, self.now);
                 }
             }
         }

@@ -150,8 +150,9 @@ impl TailInbox {
 
     /// Adds a batch, waiting while the inbox is full (the reader is behind) unless it is
     /// closed or `stop` says so. Returns whether the inbox was empty before (the reader may
-    /// need waking) and false for "closed, stop reading".
-    fn push(&self, batch: &mut Vec<TailItem>, stop: &dyn Fn() -> bool) -> Option<bool> {
+    /// need waking), None for "closed, stop reading". Public for sessions of other sources
+    /// (a test's fake cluster).
+    pub fn push(&self, batch: &mut Vec<TailItem>, stop: &dyn Fn() -> bool) -> Option<bool> {
         let mut s = self.lock();
         while s.records >= self.capacity && !s.closed {
             if stop() {

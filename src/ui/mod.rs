@@ -45,10 +45,11 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
     footer(frame, areas.footer, state, theme, keymap);
     for modal in state.modals.iter() {
         match modal {
-            Modal::Help => help(frame, area, theme, keymap),
+            Modal::Help => help(frame, area, theme, keymap, state.tail.is_some()),
             Modal::Confirm(c) => widgets::dialog::confirm(frame, area, theme, keymap, c),
+            Modal::Record(d) => panes::tail::record_detail(frame, area, theme, d),
             // Drawn as the footer line.
-            Modal::Filter(_) | Modal::Palette(_) => {}
+            Modal::Filter(_) | Modal::Palette(_) | Modal::TailFrom(_) => {}
         }
     }
 }
@@ -235,6 +236,10 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
         Some((modal, text)) => {
             let (prompt, hint) = match modal {
                 Modal::Filter(_) => ("/", "Enter keep · Esc clear"),
+                Modal::TailFrom(_) => (
+                    "read from: ",
+                    "earliest · latest · OFFSET · -N · 15m · 2024-05-01T12:00:00Z · Esc cancel",
+                ),
                 _ => (":", "Enter run · Esc cancel"),
             };
             let room = width.saturating_sub(hint.width() + 4);
@@ -261,9 +266,11 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
                 .map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")])
                 .unwrap_or_default();
             let right_w: usize = right.iter().map(|s| s.width()).sum();
-            let mut hints: Vec<(String, &str)> = state
-                .pane()
-                .hints()
+            let pane_hints = match &state.tail {
+                Some(_) => TAIL_HINTS,
+                None => state.pane().hints(),
+            };
+            let mut hints: Vec<(String, &str)> = pane_hints
                 .iter()
                 .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
                 .collect();
@@ -290,6 +297,17 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
     spans.extend(right);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+/// The footer's keys while the tail is open.
+const TAIL_HINTS: &[crate::app::panes::Hint] = &[
+    ("pause", "pause"),
+    ("follow", "follow"),
+    ("open", "record"),
+    ("filter", "filter"),
+    ("value_view", "view"),
+    ("tail_from", "from"),
+    ("back", "close"),
+];
 
 /// The last `width` display cells of `text`, with "…" in front when cut.
 fn tail(text: &str, width: usize) -> String {
@@ -339,10 +357,16 @@ pub fn key_label(key: &str) -> String {
 
 /// The `?` overlay: every keymap entry with its description. One column when the screen is
 /// tall enough, else several, with long descriptions wrapped rather than cut.
-fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap) {
-    // The keys of what is under the help: the pane's table and the global ones.
+fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap, tail: bool) {
+    // The keys of what is under the help: the pane's table (and the tail's, when open) and
+    // the global ones.
+    let contexts: &[KeyContext] = if tail {
+        &[KeyContext::Tail, KeyContext::Global, KeyContext::Table]
+    } else {
+        &[KeyContext::Global, KeyContext::Table]
+    };
     let entries: Vec<(String, String)> = keymap
-        .help(&[KeyContext::Global, KeyContext::Table])
+        .help(contexts)
         .into_iter()
         .map(|(keys, desc)| {
             (

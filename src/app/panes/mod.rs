@@ -10,6 +10,7 @@ pub mod configs;
 pub mod group_detail;
 pub mod groups;
 pub mod partitions;
+pub mod tail;
 pub mod topics;
 
 use crate::app::columns::TableModel;

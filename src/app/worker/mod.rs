@@ -14,6 +14,7 @@
 //! until it is dropped from the wanted set.
 
 pub mod scheduler;
+pub mod tail;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
-use crate::app::action::{Command, CommandId, JobKey, Payload, Update, ViewWants};
+use crate::app::action::{Command, CommandId, JobKey, Payload, TailOrder, Update, ViewWants};
 use crate::app::lag_monitor::LagMonitor;
 use crate::app::state::Dataset;
 use crate::cluster::client::{Queries, CONFIGS_CHUNK, OFFSETS_CHUNK};
@@ -136,6 +137,8 @@ struct Worker {
     /// The wall clock at `clock_base`: the lag monitor's times are wall-clock milliseconds
     /// (record timestamps are), advanced with the runtime's clock.
     clock_base: (Instant, Millis),
+    /// The console's live tail, while one is open.
+    tail: Option<tail::WorkerTail>,
 }
 
 /// Runs until `shutdown` turns true or the command channel closes.
@@ -161,6 +164,7 @@ pub async fn run(
         lag: LagMonitor::default(),
         group_names: Vec::new(),
         clock_base: (Instant::now(), wall_ms()),
+        tail: None,
     };
     w.lag = LagMonitor::new(w.cfg.lag.clone());
     w.replan(Instant::now()).await;
@@ -169,6 +173,7 @@ pub async fn run(
         w.expire(now).await;
         w.start(now).await;
         let wake = w.sched.next_wake();
+        let tail_flow = w.tail.as_ref().map(|t| Arc::clone(&t.flow));
         tokio::select! {
             _ = shutdown.changed() => break,
             cmd = commands.recv() => match cmd {
@@ -181,10 +186,21 @@ pub async fn run(
                     w.finished(done).await;
                 }
             }
+            _ = tail_ready(tail_flow) => w.drain_tail().await,
             _ = sleep_until(wake) => {}
         }
     }
     w.tasks.abort_all();
+    if let Some(mut t) = w.tail.take() {
+        t.stop();
+    }
+}
+
+async fn tail_ready(flow: Option<Arc<tail::TailFlow>>) {
+    match flow {
+        Some(f) => f.ready().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -227,6 +243,55 @@ impl Worker {
                     self.refreshes.push((id, keys));
                 }
             }
+            Command::Tail { order, .. } => self.tail_order(order).await,
+        }
+    }
+
+    /// Opens, steers or closes the console's tail. Orders about a session that is not the
+    /// current one are late (it was closed or replaced) and ignored.
+    async fn tail_order(&mut self, order: TailOrder) {
+        let current = self.tail.as_ref().map(|t| t.id);
+        match order {
+            TailOrder::Open { session, target, start } => {
+                if let Some(mut old) = self.tail.take() {
+                    old.stop();
+                }
+                let flow = Arc::new(tail::TailFlow::default());
+                match self.cluster.tail(target, start, tail::inbox(), tail::waker(&flow)) {
+                    Ok(s) => {
+                        self.tail = Some(tail::WorkerTail {
+                            id: session,
+                            session: Some(s),
+                            flow,
+                        })
+                    }
+                    Err(e) => self.send(tail::failed(session, e.to_string())).await,
+                }
+            }
+            TailOrder::Control { session, control } if current == Some(session) => {
+                if let Some(s) = self.tail.as_ref().and_then(|t| t.session.as_ref()) {
+                    s.control(control);
+                }
+            }
+            TailOrder::Close { session } if current == Some(session) => {
+                if let Some(mut t) = self.tail.take() {
+                    t.stop();
+                }
+            }
+            TailOrder::Control { .. } | TailOrder::Close { .. } => {}
+        }
+    }
+
+    /// Hands what the tail session queued to the UI (when it has room for another batch).
+    async fn drain_tail(&mut self) {
+        let Some(t) = self.tail.as_mut() else { return };
+        let (update, ended) = t.drain();
+        if let Some(u) = update {
+            self.send(u).await;
+        }
+        if ended {
+            // The session's thread is done (it failed, or stopped): nothing more will come.
+            self.tail = None;
         }
     }
 

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::app::action::TailOrder;
 use crate::app::state::Dataset;
 use crate::cluster::client::Answer;
 use crate::cluster::ffi::{CommittedOffset, ListedOffset};
 use crate::cluster::model::{Broker, ConfigEntry, GroupSummary, PartitionMap, PartitionMeta, Retention, TopicMeta};
-use crate::cluster::tail::{RecordTimestamp, StartAt, TailInbox, TailSession, TailTarget};
+use crate::cluster::record_view::{Record, TimestampType};
+use crate::cluster::tail::{RecordTimestamp, StartAt, TailControl, TailInbox, TailItem, TailSession, TailTarget};
 
 /// A cluster whose answers take `delay`, except the calls named in `hang`, which never answer.
 struct Fake {
@@ -22,6 +24,10 @@ struct Fake {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     calls: Mutex<Vec<&'static str>>,
+    /// Records a tail of this cluster delivers (offsets 0..n of partition 0), and whether
+    /// its session was told to stop.
+    tail_records: i64,
+    tail_stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Fake {
@@ -61,6 +67,8 @@ impl Fake {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
+            tail_records: 0,
+            tail_stopped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -129,14 +137,46 @@ impl Queries for Shared {
     }
     fn tail(
         &self,
-        _target: TailTarget,
+        target: TailTarget,
         _start: StartAt,
-        _inbox: Arc<TailInbox>,
-        _wake: Box<dyn FnMut() -> bool + Send>,
+        inbox: Arc<TailInbox>,
+        mut wake: Box<dyn FnMut() -> bool + Send>,
     ) -> Result<TailSession, ClusterError> {
-        Err(ClusterError::Client {
-            bootstrap: String::new(),
-            message: "the fake cluster has no records".into(),
+        if self.0.tail_records == 0 {
+            return Err(ClusterError::Client {
+                bootstrap: String::new(),
+                message: "the fake cluster has no records".into(),
+            });
+        }
+        let n = self.0.tail_records;
+        let stopped = Arc::clone(&self.0.tail_stopped);
+        TailSession::spawn("fake-tail", inbox, move |control, inbox| {
+            let topic: Arc<str> = Arc::from(target.topic.as_str());
+            let mut next = 0;
+            while next < n {
+                let mut batch: Vec<TailItem> = (next..(next + 500).min(n))
+                    .map(|offset| {
+                        TailItem::Record(Record {
+                            topic: Arc::clone(&topic),
+                            partition: 0,
+                            offset,
+                            timestamp: None,
+                            timestamp_type: TimestampType::NotAvailable,
+                            key: None,
+                            value: Some(offset.to_string().into_bytes()),
+                            headers: Vec::new(),
+                        })
+                    })
+                    .collect();
+                next += batch.len() as i64;
+                match inbox.push(&mut batch, &|| false) {
+                    None => break,
+                    Some(true) if !wake() => break,
+                    Some(_) => {}
+                }
+            }
+            while !matches!(control.recv(), Ok(TailControl::Stop) | Err(_)) {}
+            stopped.store(true, Ordering::SeqCst);
         })
     }
 }
@@ -364,4 +404,111 @@ async fn a_refresh_is_answered_once_everything_on_screen_answered() {
         assert!(done.contains(&d), "{d:?} answered before the refresh was: {done:?}");
     }
     assert!(fake.calls.lock().unwrap().len() > calls_before);
+}
+
+/// Real time: the fake tail's session is a thread.
+#[tokio::test]
+async fn a_tail_streams_its_records_with_at_most_two_batches_held_and_stops_on_close() {
+    let mut fake = Fake::new(1, 1);
+    fake.tail_records = 20_000;
+    let fake = Arc::new(fake);
+    let mut r = start(&fake);
+    let target = TailTarget {
+        topic: "t0000".into(),
+        partition: None,
+    };
+    let open = TailOrder::Open {
+        session: 7,
+        target,
+        start: StartAt::Latest,
+    };
+    r.commands.send(Command::Tail { id: 1, order: open }).await.unwrap();
+    // Hold the batches: the worker sends two, then waits for the UI to take them.
+    let mut held = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(500), r.updates.recv()).await {
+            Ok(Some(Update::Tail { session, batch })) => {
+                assert_eq!(session, 7);
+                held.push(batch);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the worker stopped"),
+            // Half a second without a batch: the worker is waiting.
+            Err(_) if !held.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    assert_eq!(held.len(), tail::BATCHES_IN_FLIGHT, "batches in flight are bounded");
+    let mut offsets: Vec<i64> = Vec::new();
+    let take = |b: tail::TailBatch, offsets: &mut Vec<i64>| {
+        for item in &b.items {
+            if let TailItem::Record(rec) = item {
+                offsets.push(rec.offset);
+            }
+        }
+    };
+    for b in held.drain(..) {
+        take(b, &mut offsets);
+    }
+    // Taken and dropped: the rest flows.
+    while offsets.len() < 20_000 && std::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(2), r.updates.recv()).await {
+            Ok(Some(Update::Tail { batch, .. })) => take(batch, &mut offsets),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    assert_eq!(
+        offsets,
+        (0..20_000).collect::<Vec<i64>>(),
+        "every record, in order, once"
+    );
+    assert!(!fake.tail_stopped.load(Ordering::SeqCst));
+    // Orders about another session are ignored; closing this one stops it.
+    let close = |session| Command::Tail {
+        id: 2,
+        order: TailOrder::Close { session },
+    };
+    r.commands.send(close(6)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!fake.tail_stopped.load(Ordering::SeqCst), "another session's close");
+    r.commands.send(close(7)).await.unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while !fake.tail_stopped.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fake.tail_stopped.load(Ordering::SeqCst), "the session stopped");
+}
+
+#[tokio::test]
+async fn a_tail_that_cannot_start_says_why() {
+    let fake = Arc::new(Fake::new(1, 1));
+    let mut r = start(&fake);
+    let open = TailOrder::Open {
+        session: 3,
+        target: TailTarget {
+            topic: "t0000".into(),
+            partition: Some(0),
+        },
+        start: StartAt::Earliest,
+    };
+    r.commands.send(Command::Tail { id: 1, order: open }).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no answer about the tail");
+        match tokio::time::timeout(Duration::from_secs(1), r.updates.recv()).await {
+            Ok(Some(Update::Tail { session, batch })) => {
+                assert_eq!(session, 3);
+                assert!(
+                    matches!(&batch.items[..], [TailItem::Notice(crate::cluster::tail::TailNotice::Failed(m))] if m.contains("no records")),
+                    "{:?}",
+                    batch.items
+                );
+                break;
+            }
+            Ok(Some(_)) | Err(_) => {}
+            Ok(None) => panic!("the worker stopped"),
+        }
+    }
 }

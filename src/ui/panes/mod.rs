@@ -7,6 +7,7 @@ pub mod brokers;
 pub mod configs;
 pub mod groups;
 pub mod partitions;
+pub mod tail;
 pub mod topics;
 
 use ratatui::layout::Rect;
@@ -22,6 +23,9 @@ use crate::ui::{connection_status, elapsed};
 
 /// Draws the focused pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    if let Some(t) = &state.tail {
+        return tail::render(frame, area, state, t, theme);
+    }
     match state.focus {
         PaneId::Topics => topics::render(frame, area, state, theme),
         PaneId::Partitions => partitions::render(frame, area, state, theme),
@@ -33,6 +37,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
 
 /// The area of the focused pane's table, for the page size.
 pub fn table_area(area: Rect, state: &AppState) -> Rect {
+    if state.tail.is_some() {
+        // The records and their header row, plus room for the borders `page_height` takes.
+        let (records, _) = tail::split(area);
+        return Rect {
+            y: records.y.saturating_sub(1),
+            height: records.height + 2,
+            ..records
+        };
+    }
     match state.focus {
         PaneId::Partitions => partitions::split(area, state).0,
         PaneId::Groups => groups::split(area, state).0,

@@ -377,6 +377,42 @@ fn console_starts_on_bundled_broker_with_demo_topics_and_quits_cleanly() {
         |screen| !screen.contains("this help") && lists_all(screen, &DEMO_GROUPS),
     );
 
+    // `t` on the selected topic tails it: the demo's heartbeats arrive, Space pauses, Enter
+    // opens a record, Esc closes the record and then the tail.
+    term.keys(s, &["1"]);
+    term.wait_for_text(s, "Topics (4)", Duration::from_secs(5));
+    term.keys(s, &["t"]);
+    term.wait_for(
+        s,
+        &format!("records arriving in the tail of {topic}"),
+        Duration::from_secs(20),
+        |screen| {
+            screen.contains(&format!("Tail {topic}"))
+                && screen.contains("● following")
+                && screen.lines().any(|l| l.starts_with("│> "))
+        },
+    );
+    term.keys(s, &["Space"]);
+    term.wait_for_text(s, "‖ paused", Duration::from_secs(10));
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, "the record detail", Duration::from_secs(5), |screen| {
+        screen.contains(&format!("Record {topic}-")) && screen.contains("Headers (") && screen.contains("Value")
+    });
+    term.keys(s, &["Escape"]);
+    term.wait_for(
+        s,
+        "the record closed, the tail still open",
+        Duration::from_secs(5),
+        |screen| !screen.contains(&format!("Record {topic}-")) && screen.contains(&format!("Tail {topic}")),
+    );
+    term.keys(s, &["Escape"]);
+    term.wait_for(
+        s,
+        "the tail closed, the topics back",
+        Duration::from_secs(5),
+        |screen| !screen.contains("Tail ") && lists_all(screen, &DEMO_TOPICS),
+    );
+
     term.quit(s);
     // The console stops the broker it started.
     term.wait_for_brokers(0, Duration::from_secs(15), s);

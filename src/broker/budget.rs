@@ -17,10 +17,25 @@ use crate::broker::config::BrokerConfig;
 /// segment rolls, index rebuilds, the lock file, fsyncs of directories).
 const FD_HEADROOM: u64 = 64;
 
-/// Serialises check-then-create, so two requests cannot both pass a check that only one fits.
+/// Partitions admitted but not yet in the catalog: a check counts them as held, so two
+/// requests cannot both pass a check that only one fits. The lock is held only for the check,
+/// never across the creation's file I/O.
 #[derive(Default)]
 pub struct PartitionBudget {
-    lock: Mutex<()>,
+    reserved: Mutex<usize>,
+}
+
+/// Gives back an admitted reservation once its creation has finished, failed or panicked.
+struct Reservation<'a> {
+    budget: &'a PartitionBudget,
+    count: usize,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut reserved = self.budget.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        *reserved = reserved.saturating_sub(self.count);
+    }
 }
 
 /// The soft RLIMIT_NOFILE and how many descriptors are open now; None where unknown.
@@ -84,6 +99,19 @@ impl PartitionBudget {
         to: usize,
         request_total: usize,
     ) -> Result<(), String> {
+        let reserved = *self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        Self::check_with(catalog, config, topic, from, to, request_total, reserved)
+    }
+
+    fn check_with(
+        catalog: &Catalog,
+        config: &BrokerConfig,
+        topic: &str,
+        from: usize,
+        to: usize,
+        request_total: usize,
+        reserved: usize,
+    ) -> Result<(), String> {
         let per_request = config.get_i64("strom.max.partitions.per.request").max(1) as usize;
         if request_total > per_request {
             return Err(format!(
@@ -92,7 +120,7 @@ impl PartitionBudget {
         }
         dir_names_fit(topic, to)?;
         let added = to.saturating_sub(from);
-        let held: usize = catalog.all().iter().map(|t| t.partitions.len()).sum();
+        let held: usize = catalog.all().iter().map(|t| t.partitions.len()).sum::<usize>() + reserved;
         let max = config.get_i64("max.broker.partitions").max(1) as usize;
         if held + added > max {
             return Err(format!(
@@ -101,7 +129,7 @@ impl PartitionBudget {
         }
         if let Some((limit, open)) = fd_usage() {
             files_fit(
-                added as u64,
+                (added + reserved) as u64,
                 limit,
                 open,
                 config.get_i64("max.connections").max(0) as u64,
@@ -110,7 +138,9 @@ impl PartitionBudget {
         Ok(())
     }
 
-    /// Runs `create` (blocking) if the check passes, with no other creation in between.
+    /// Runs `create` (blocking) if the check passes, counting its partitions as held until it
+    /// returns, so creations running at the same time are checked against each other.
+    #[allow(clippy::too_many_arguments)]
     pub fn admit<T>(
         &self,
         catalog: &Catalog,
@@ -121,8 +151,13 @@ impl PartitionBudget {
         request_total: usize,
         create: impl FnOnce() -> T,
     ) -> Result<T, String> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.check(catalog, config, topic, from, to, request_total)?;
+        let _reservation = {
+            let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+            Self::check_with(catalog, config, topic, from, to, request_total, *reserved)?;
+            let count = to.saturating_sub(from);
+            *reserved += count;
+            Reservation { budget: self, count }
+        };
         Ok(create())
     }
 }
@@ -151,6 +186,23 @@ mod tests {
         assert!(files_fit(800, 1024, 100, 10).is_ok());
         // A limit already exceeded leaves nothing, without underflow.
         assert!(files_fit(1, 100, 200, 0).is_err());
+    }
+
+    #[test]
+    fn admitted_partitions_count_as_held_until_their_creation_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig::parse("\"max.broker.partitions\" = 10\n").unwrap();
+        let catalog = Catalog::open(crate::broker::storage::OsDisk::shared(), dir.path(), &config, false, 0).unwrap();
+        let budget = PartitionBudget::default();
+        let inner = budget.admit(&catalog, &config, "a", 0, 6, 6, || {
+            // While "a" is being created, 6 of 10 are taken: 5 more do not fit, 4 do.
+            let refused = budget.check(&catalog, &config, "b", 0, 5, 5).unwrap_err();
+            assert!(refused.contains("holds 6 partitions"), "{refused}");
+            budget.check(&catalog, &config, "b", 0, 4, 4)
+        });
+        assert_eq!(inner, Ok(Ok(())));
+        // Returned (and "a" never entered the catalog here): the room is free again.
+        assert!(budget.check(&catalog, &config, "b", 0, 10, 10).is_ok());
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! an operator can tell which topic a directory belonged to.
 
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -68,9 +69,46 @@ pub struct Catalog {
     disk: Disk,
     /// The broker's leader epoch, for new partitions.
     leader_epoch: std::sync::atomic::AtomicI32,
+    /// What readers see: only what catalog.toml durably holds.
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
-    /// Serialises catalog changes (create, delete, alter) so file writes never interleave.
-    change: std::sync::Mutex<()>,
+    /// Where changes are made, in memory only (the lock is never held across file I/O).
+    staged: Mutex<Staged>,
+    /// Signalled when a topic name is released by the change that held it.
+    released: Condvar,
+    /// One writer of catalog.toml at a time, held across its write and fsync. Only catalog
+    /// writers (on blocking threads) take it: readers, partitions and the group coordinator
+    /// never wait for it.
+    file: Mutex<FileState>,
+}
+
+/// The catalog with every change made so far, durable or not.
+struct Staged {
+    version: u64,
+    topics: BTreeMap<String, Arc<Topic>>,
+    /// Names a change (create, delete, growth, configs) is working on, from its first file
+    /// operation until its result is published: one change per topic at a time.
+    busy: HashSet<String>,
+    /// Set for good when a catalog write fails: what was staged may or may not be on disk, so
+    /// no further change is accepted until a restart reads the file again.
+    failed: Option<String>,
+}
+
+struct FileState {
+    /// The staged version catalog.toml durably holds, which readers see.
+    written: u64,
+}
+
+/// A topic name held by a change; released (and waiters woken) on drop, whatever happened.
+struct Busy<'a> {
+    catalog: &'a Catalog,
+    name: String,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.catalog.staged().busy.remove(&self.name);
+        self.catalog.released.notify_all();
+    }
 }
 
 fn partition_dir(dir: &Path, topic: &str, index: i32) -> PathBuf {
@@ -197,8 +235,15 @@ impl Catalog {
             dir: dir.to_path_buf(),
             disk,
             leader_epoch: std::sync::atomic::AtomicI32::new(0),
-            topics: RwLock::new(topics),
-            change: std::sync::Mutex::new(()),
+            topics: RwLock::new(topics.clone()),
+            staged: Mutex::new(Staged {
+                version: 0,
+                topics,
+                busy: HashSet::new(),
+                failed: None,
+            }),
+            released: Condvar::new(),
+            file: Mutex::new(FileState { written: 0 }),
         })
     }
 
@@ -265,6 +310,69 @@ impl Catalog {
         self.read().values().cloned().collect()
     }
 
+    fn staged(&self) -> MutexGuard<'_, Staged> {
+        self.staged.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds `name` for one change, waiting (on a blocking thread) while another change holds it.
+    fn hold(&self, name: &str) -> Result<(Busy<'_>, Option<Arc<Topic>>), LogError> {
+        let mut staged = self.staged();
+        while staged.busy.contains(name) {
+            staged = self.released.wait(staged).unwrap_or_else(|p| p.into_inner());
+        }
+        self.check_failed(&staged)?;
+        staged.busy.insert(name.to_string());
+        let current = staged.topics.get(name).cloned();
+        drop(staged);
+        Ok((
+            Busy {
+                catalog: self,
+                name: name.to_string(),
+            },
+            current,
+        ))
+    }
+
+    fn check_failed(&self, staged: &Staged) -> Result<(), LogError> {
+        match &staged.failed {
+            Some(reason) => Err(LogError::Offline {
+                path: self.dir.join(CATALOG_FILE),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies `change` to the staged catalog and returns once catalog.toml durably holds it
+    /// and readers see it. Writers that arrive while a write is under way share the next one:
+    /// whoever gets the file writes everything staged so far.
+    fn commit(&self, change: impl FnOnce(&mut BTreeMap<String, Arc<Topic>>)) -> Result<(), LogError> {
+        let version = {
+            let mut staged = self.staged();
+            self.check_failed(&staged)?;
+            change(&mut staged.topics);
+            staged.version += 1;
+            staged.version
+        };
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if file.written >= version {
+            return Ok(());
+        }
+        let (latest, snapshot) = {
+            let staged = self.staged();
+            self.check_failed(&staged)?;
+            (staged.version, staged.topics.clone())
+        };
+        if let Err(e) = self.persist(&snapshot) {
+            tracing::error!(error = %e, "catalog write failed; no topic changes until the broker restarts");
+            self.staged().failed = Some(e.to_string());
+            return Err(e);
+        }
+        file.written = latest;
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        Ok(())
+    }
+
     fn persist(&self, topics: &BTreeMap<String, Arc<Topic>>) -> Result<(), LogError> {
         let file = CatalogFile {
             topics: topics
@@ -286,7 +394,8 @@ impl Catalog {
         storage::write_atomically(&*self.disk, &path, text.as_bytes()).map_err(|e| LogError::io(&path, e))
     }
 
-    /// Creates a topic with `partitions` empty logs. Callers validated name and configs.
+    /// Creates a topic with `partitions` empty logs. Callers validated name and configs. An
+    /// existing topic is returned as it is.
     pub fn create(
         &self,
         name: &str,
@@ -295,8 +404,8 @@ impl Catalog {
         broker: &BrokerConfig,
         now_ms: i64,
     ) -> Result<Arc<Topic>, LogError> {
-        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = self.get(name) {
+        let (_busy, current) = self.hold(name)?;
+        if let Some(t) = current {
             return Ok(t);
         }
         let id = Uuid::new_v4();
@@ -309,10 +418,10 @@ impl Catalog {
             log_config,
             partitions: parts,
         });
-        let mut next = self.read().clone();
-        next.insert(name.to_string(), Arc::clone(&topic));
-        self.persist(&next)?;
-        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        let t = Arc::clone(&topic);
+        self.commit(move |m| {
+            m.insert(t.name.clone(), t);
+        })?;
         Ok(topic)
     }
 
@@ -381,13 +490,13 @@ impl Catalog {
 
     /// Deletes a topic: the catalog first (so a crash cannot resurrect it), then its data.
     pub fn delete(&self, name: &str) -> Result<Option<Arc<Topic>>, LogError> {
-        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = self.read().clone();
-        let Some(topic) = next.remove(name) else {
+        let (_busy, current) = self.hold(name)?;
+        let Some(topic) = current else {
             return Ok(None);
         };
-        self.persist(&next)?;
-        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        self.commit(|m| {
+            m.remove(name);
+        })?;
         for p in &topic.partitions {
             let dir = partition_dir(&self.dir, name, p.index);
             let doomed = self.dir.join(delete_dir_name(name, p.index, topic.id));
@@ -406,8 +515,8 @@ impl Catalog {
 
     /// Grows a topic to `count` partitions.
     pub fn add_partitions(&self, name: &str, count: i32, now_ms: i64) -> Result<(), LogError> {
-        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(old) = self.get(name) else { return Ok(()) };
+        let (_busy, current) = self.hold(name)?;
+        let Some(old) = current else { return Ok(()) };
         let mut parts = old.partitions.clone();
         parts.extend(self.open_new_partitions(
             name,
@@ -423,38 +532,35 @@ impl Catalog {
             log_config: old.log_config.clone(),
             partitions: parts,
         });
-        let mut next = self.read().clone();
-        next.insert(name.to_string(), topic);
-        self.persist(&next)?;
-        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
-        Ok(())
+        self.commit(|m| {
+            m.insert(name.to_string(), topic);
+        })
     }
 
-    /// Replaces a topic's overrides (callers validated them) and pushes the new effective
-    /// settings into its logs.
+    /// Replaces a topic's overrides (callers validated them) and, once they are durable,
+    /// pushes the new effective settings into its logs.
     pub fn set_configs(
         &self,
         name: &str,
         configs: BTreeMap<String, String>,
         broker: &BrokerConfig,
     ) -> Result<(), LogError> {
-        let _guard = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(old) = self.get(name) else { return Ok(()) };
+        let (_busy, current) = self.hold(name)?;
+        let Some(old) = current else { return Ok(()) };
         let log_config = LogConfig::resolve(broker, &configs);
-        for p in &old.partitions {
-            p.log().config = log_config.clone();
-        }
         let topic = Arc::new(Topic {
             name: old.name.clone(),
             id: old.id,
             configs,
-            log_config,
+            log_config: log_config.clone(),
             partitions: old.partitions.clone(),
         });
-        let mut next = self.read().clone();
-        next.insert(name.to_string(), topic);
-        self.persist(&next)?;
-        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = next;
+        self.commit(|m| {
+            m.insert(name.to_string(), topic);
+        })?;
+        for p in &old.partitions {
+            p.log().config = log_config.clone();
+        }
         Ok(())
     }
 }
@@ -509,6 +615,49 @@ mod tests {
         assert!(cat.get("gone").is_none());
         assert!(!dir.path().join("gone-0").exists());
         assert!(dir.path().join("orders-3").join("partition.metadata").exists());
+    }
+
+    #[test]
+    fn concurrent_changes_of_different_topics_all_become_durable_and_visible() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerConfig::default();
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let (cat, broker) = (&cat, &broker);
+                s.spawn(move || {
+                    let name = format!("t{i}");
+                    cat.create(&name, 2, BTreeMap::new(), broker, 0).unwrap();
+                    let mut cfg = BTreeMap::new();
+                    cfg.insert("retention.ms".to_string(), i.to_string());
+                    cat.set_configs(&name, cfg, broker).unwrap();
+                    if i % 2 == 0 {
+                        cat.delete(&name).unwrap();
+                    }
+                });
+            }
+        });
+        let names = |c: &Catalog| c.all().iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&cat), ["t1", "t3", "t5", "t7"]);
+        drop(cat);
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
+        assert_eq!(names(&cat), ["t1", "t3", "t5", "t7"]);
+        assert_eq!(cat.get("t5").unwrap().log_config.retention_ms, 5);
+    }
+
+    #[test]
+    fn the_same_topic_is_created_once_by_concurrent_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerConfig::default();
+        let cat = Catalog::open(OsDisk::shared(), dir.path(), &broker, false, 0).unwrap();
+        let ids: Vec<Uuid> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| cat.create("same", 3, BTreeMap::new(), &broker, 0).unwrap().id))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_eq!(cat.get("same").unwrap().partitions.len(), 3);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::{code, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERA
 use crate::broker::catalog::{validate_topic_name, Topic};
 use crate::broker::dispatch::Reply;
 use crate::broker::server::RequestContext;
+use crate::broker::storage;
 use crate::broker::{now_ms, Broker};
 
 pub fn topic_entry(broker: &Broker, t: &Topic) -> MetadataResponseTopic {
@@ -103,18 +104,14 @@ pub async fn handle(broker: Arc<Broker>, ctx: RequestContext, req: MetadataReque
                         Ok(()) => {
                             let partitions = broker.config.get_i64("num.partitions").max(1) as i32;
                             let n = partitions as usize;
-                            let created =
-                                broker
-                                    .partition_budget
-                                    .admit(&broker.catalog, &broker.config, &name, 0, n, n, || {
-                                        broker.catalog.create(
-                                            &name,
-                                            partitions,
-                                            BTreeMap::new(),
-                                            &broker.config,
-                                            now_ms(),
-                                        )
-                                    });
+                            // Creating the logs and the catalog entry fsyncs: off the async workers.
+                            let (b, t) = (Arc::clone(&broker), name.clone());
+                            let created = storage::blocking(&broker.disk, move || {
+                                b.partition_budget.admit(&b.catalog, &b.config, &t, 0, n, n, || {
+                                    b.catalog.create(&t, partitions, BTreeMap::new(), &b.config, now_ms())
+                                })
+                            })
+                            .await;
                             match created {
                                 Err(why) => {
                                     tracing::warn!(topic = %name, client = %ctx.client_id, reason = %why, "auto-create refused");

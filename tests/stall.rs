@@ -262,7 +262,11 @@ fn long_polls_topic_creation_and_auto_creation_never_stall_the_workers_or_a_grou
     eprintln!(
         "witness over {window:?}: p50 {p50:?}, p99 {p99:?}, max {max:?}; {acked} acks=all produces; {answered_in_window} long polls answered"
     );
-    assert_eq!(big_result.0, 0, "the 1,000-partition topic was created: {:?}", big_result.1);
+    assert_eq!(
+        big_result.0, 0,
+        "the 1,000-partition topic was created: {:?}",
+        big_result.1
+    );
     assert_eq!(auto_created, AUTO_TOPICS, "every auto-created topic has its partition");
     assert!(
         poll_errors.lock().unwrap().is_empty(),

@@ -607,3 +607,169 @@ fn without_a_terminal_on_stdin_and_stdout_strom_exits_2_and_starts_no_broker() {
     assert!(term.brokers().is_empty(), "no bundled broker was started");
     assert!(!term.broker_dir().exists(), "not even its data dir");
 }
+
+/// The audit log lines of this test's console.
+fn audit_lines(term: &Term) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(term.dirs.path().join("state/strom/audit.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+        .collect()
+}
+
+/// `topic:partition=offset` pairs of an audit line's `before`/`after`.
+fn audit_offsets(text: &str) -> Vec<(String, i64)> {
+    text.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(-1)))
+        .collect()
+}
+
+/// Filters the focused table to `name` and waits for it to be the selected row.
+fn select(term: &Term, s: &str, name: &str) {
+    term.keys(s, &["/"]);
+    term.keys(s, &["-l", name]);
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, &format!("{name} selected"), Duration::from_secs(10), |screen| {
+        selected_row_name(screen).as_deref() == Some(name)
+    });
+}
+
+#[test]
+fn actions_from_the_keyboard_go_form_plan_confirm_result_and_read_only_refuses_them() {
+    let term = Term::new("actions");
+    let s = "main";
+    {
+        let _startup = startup_lock();
+        term.start(s, &[]);
+        term.wait_for(s, "the demo topics", Duration::from_secs(10), |screen| {
+            screen.contains("Topics (4)") && lists_all(screen, &DEMO_TOPICS)
+        });
+    }
+
+    // Reset inventory-sync (stopped, lagging) to latest: form, plan, confirm, result.
+    term.keys(s, &["4"]);
+    term.wait_for(s, "inventory-sync, Empty", Duration::from_secs(20), |screen| {
+        screen
+            .lines()
+            .any(|l| l.contains("inventory-sync") && l.contains("Empty"))
+    });
+    select(&term, s, "inventory-sync");
+    term.wait_for(
+        s,
+        "the group actions in the footer",
+        Duration::from_secs(10),
+        |screen| screen.contains("R reset offsets") && screen.contains("U undo reset"),
+    );
+    term.keys(s, &["R"]);
+    term.wait_for(s, "the reset form", Duration::from_secs(5), |screen| {
+        screen.contains("Reset offsets: inventory-sync")
+            && screen.contains("to: latest")
+            && screen.contains("Enter plan")
+    });
+    term.keys(s, &["Enter"]);
+    let plan = term.wait_for(s, "the reset plan", Duration::from_secs(15), |screen| {
+        screen.contains("lag after") && screen.contains("skips") && screen.contains("apply")
+    });
+    if !plan.contains("inventory") || !plan.contains("to the latest offsets: 3 partitions") {
+        term.fail("the plan names inventory's 3 partitions", &plan);
+    }
+    assert!(audit_lines(&term).is_empty(), "nothing applied before the confirmation");
+    term.keys(s, &["y"]);
+    let done = term.wait_for(s, "the result", Duration::from_secs(15), |screen| {
+        screen.contains("Done") && screen.contains("3 partitions committed")
+    });
+    if !done.contains("audit.log") {
+        term.fail("the result says where it was recorded", &done);
+    }
+    let audit = audit_lines(&term);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["action"], "reset offsets of group 'inventory-sync'");
+    assert_eq!(audit[0]["result"], "ok");
+    let (before, after) = (
+        audit_offsets(audit[0]["before"].as_str().unwrap()),
+        audit_offsets(audit[0]["after"].as_str().unwrap()),
+    );
+    assert_eq!(before.len(), 3);
+    for ((t, b), (t2, a)) in before.iter().zip(&after) {
+        assert_eq!(t, t2);
+        assert!(a > b, "{t}: the group moved from {b} to the log end {a}");
+    }
+    term.keys(s, &["Escape"]);
+    term.wait_for(s, "the result closed", Duration::from_secs(5), |screen| {
+        !screen.contains("any key closes")
+    });
+
+    // Add a partition to parties: the partitions pane shows 3.
+    term.keys(s, &["1"]);
+    term.wait_for_text(s, "Topics (4)", Duration::from_secs(5));
+    select(&term, s, "parties");
+    term.keys(s, &["+"]);
+    term.wait_for(s, "the add-partitions form", Duration::from_secs(5), |screen| {
+        screen.contains("Add partitions: parties") && screen.contains("partitions: 3")
+    });
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, "the add-partitions plan", Duration::from_secs(15), |screen| {
+        screen.contains("(2 -> 3)") && screen.contains("per-key ordering breaks")
+    });
+    term.keys(s, &["y"]);
+    term.wait_for_text(s, "Done", Duration::from_secs(15));
+    term.keys(s, &["Escape"]);
+    term.keys(s, &["2"]);
+    term.wait_for(s, "3 partitions of parties", Duration::from_secs(15), |screen| {
+        screen.contains("Partitions of parties (3)")
+    });
+
+    // Edit inventory's retention: the configs pane shows the override.
+    term.keys(s, &["1"]);
+    term.wait_for_text(s, "Topics (4)", Duration::from_secs(5));
+    term.keys(s, &["Escape"]);
+    select(&term, s, "inventory");
+    term.keys(s, &["E"]);
+    term.wait_for_text(s, "Edit topic configs: inventory", Duration::from_secs(5));
+    term.keys(s, &["-l", "2d"]);
+    term.keys(s, &["Enter"]);
+    term.wait_for(s, "the configs plan", Duration::from_secs(15), |screen| {
+        screen.contains("172800000 (2d)") && screen.contains("default")
+    });
+    term.keys(s, &["y"]);
+    term.wait_for_text(s, "Done", Duration::from_secs(15));
+    term.keys(s, &["Escape"]);
+    term.keys(s, &["5"]);
+    term.wait_for(
+        s,
+        "the retention override in the configs pane",
+        Duration::from_secs(20),
+        |screen| screen.lines().any(|l| l.contains("retention.ms") && l.contains("2d")),
+    );
+    assert_eq!(audit_lines(&term).len(), 3);
+
+    // A read-only console refuses the same keys, with the reason, and shows no action keys.
+    let ro = "ro";
+    term.start(ro, &["--read-only"]);
+    term.wait_for_text(ro, "Topics (4)", Duration::from_secs(15));
+    let screen = term.screen(ro);
+    if screen.contains("partitions+") {
+        term.fail("a read-only console lists no action keys", &screen);
+    }
+    for key in ["C", "E", "+", "P", "X", "D"] {
+        term.keys(ro, &[key]);
+        term.wait_for(ro, &format!("{key} refused"), Duration::from_secs(5), |screen| {
+            screen.contains("is read-only (--read-only)") && screen.contains("nothing was changed")
+        });
+        term.keys(ro, &["Escape"]);
+        term.wait_for(ro, "the notice closed", Duration::from_secs(5), |screen| {
+            !screen.contains("is read-only")
+        });
+    }
+    term.keys(ro, &["4"]);
+    for key in ["R", "U", "D"] {
+        term.keys(ro, &[key]);
+        term.wait_for_text(ro, "is read-only (--read-only)", Duration::from_secs(5));
+        term.keys(ro, &["Escape"]);
+    }
+    assert_eq!(audit_lines(&term).len(), 3, "the read-only console changed nothing");
+    term.quit(ro);
+    term.quit(s);
+    term.wait_for_brokers(0, Duration::from_secs(15), s);
+}

@@ -460,8 +460,47 @@ fn confirm_dialog_shows_the_plan_and_the_question() {
         warnings: vec!["retention.ms 7d keeps 6 days more data on disk".into()],
         confirm_label: "apply".into(),
         on_confirm: Effect::Quit,
+        typed: None,
     })));
     snap_both("confirm", &state);
+}
+
+#[test]
+fn reset_form_with_its_hint_and_a_refused_submit() {
+    let mut state = live_state(PaneId::Groups);
+    let mut form = strom::app::changes::reset_form("billing".into());
+    form.fields[0].input = strom::app::modal::LineInput::new("shift ten");
+    form.error = Some("'ten' is not a number of records".into());
+    state.modals.push(Modal::Form(Box::new(form)));
+    snap_both("reset_form", &state);
+}
+
+#[test]
+fn delete_topic_asks_for_the_name_and_the_result_notice_shows_kafkas_error() {
+    let mut state = live_state(PaneId::Topics);
+    state.modals.push(Modal::Confirm(Box::new(Confirm {
+        title: "Delete topic".into(),
+        summary: "delete topic 'device-heartbeat' and its 1,200 records".into(),
+        table: PlanTable {
+            headers: vec!["topic", "now"],
+            rows: vec![vec!["partitions".into(), "6".into()]],
+        },
+        warnings: vec!["type 'device-heartbeat' and press Enter to confirm".into()],
+        confirm_label: "apply".into(),
+        on_confirm: Effect::Quit,
+        typed: Some((
+            "device-heartbeat".into(),
+            strom::app::modal::LineInput::new("device-hea"),
+        )),
+    })));
+    snap_both("confirm_typed", &state);
+    state.modals.pop();
+    state.modals.push(Modal::Notice(Box::new(strom::app::modal::Notice {
+        title: "Cannot plan".into(),
+        lines: vec!["delete group 'billing' refused: group 'billing' has 2 active members (Stable); Kafka deletes only groups without members (NON_EMPTY_GROUP)".into()],
+        error: true,
+    })));
+    snap_both("notice_error", &state);
 }
 
 #[test]

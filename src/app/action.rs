@@ -4,6 +4,7 @@
 //! their [`JobKey`], so an answer nobody waits for any more is recognised and dropped.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::app::lag_monitor::GroupLagReport;
@@ -13,6 +14,7 @@ use crate::app::worker::tail::TailBatch;
 use crate::cluster::error::ClusterError;
 use crate::cluster::ffi::{CommittedOffset, ListedOffset};
 use crate::cluster::model::{ConfigEntry, GroupSummary, Metadata, PartitionMap, Retention};
+use crate::cluster::ops::{Applied, Op, Plan};
 use crate::cluster::tail::{RecordTimestamp, StartAt, TailControl, TailTarget};
 
 /// A user intent, loadable by name from the keymap.
@@ -59,6 +61,50 @@ pub enum Action {
     CycleView,
     /// Read from another position: earliest, latest, an offset, a time, the last N.
     TailFrom,
+    // table: a change to the cluster (a form, then a plan to confirm)
+    Act(ActionKind),
+}
+
+/// The changes the console makes from keys; each asks for what it needs in a form (or goes
+/// straight to its plan), shows the plan, and applies it only once confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    ResetOffsets,
+    UndoReset,
+    AddPartitions,
+    EditConfigs,
+    CreateTopic,
+    /// The selected topic (topics pane) or group (groups pane).
+    Delete,
+    DeleteRecords,
+    Produce,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 8] = [
+        ActionKind::ResetOffsets,
+        ActionKind::UndoReset,
+        ActionKind::AddPartitions,
+        ActionKind::EditConfigs,
+        ActionKind::CreateTopic,
+        ActionKind::Delete,
+        ActionKind::DeleteRecords,
+        ActionKind::Produce,
+    ];
+
+    /// The name in the keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::ResetOffsets => "reset_offsets",
+            ActionKind::UndoReset => "undo_reset",
+            ActionKind::AddPartitions => "add_partitions",
+            ActionKind::EditConfigs => "edit_configs",
+            ActionKind::CreateTopic => "create_topic",
+            ActionKind::Delete => "delete",
+            ActionKind::DeleteRecords => "delete_records",
+            ActionKind::Produce => "produce",
+        }
+    }
 }
 
 impl Action {
@@ -66,6 +112,9 @@ impl Action {
     pub fn from_name(name: &str) -> Option<Action> {
         if let Some(p) = PaneId::ALL.iter().find(|p| p.action_name() == name) {
             return Some(Action::GoTo(*p));
+        }
+        if let Some(k) = ActionKind::ALL.iter().find(|k| k.name() == name) {
+            return Some(Action::Act(*k));
         }
         Some(match name {
             "quit" => Action::Quit,
@@ -132,12 +181,20 @@ pub enum Command {
     Refresh { id: CommandId },
     /// About the console's live tail; its records come back as [`Update::Tail`].
     Tail { id: CommandId, order: TailOrder },
+    /// Plan a change against the cluster; answered with [`Update::Planned`].
+    Plan { id: CommandId, op: Box<Op> },
+    /// Apply a confirmed plan; answered with [`Update::Applied`].
+    Apply { id: CommandId, plan: Box<Plan> },
 }
 
 impl Command {
     pub fn id(&self) -> CommandId {
         match self {
-            Command::View { id, .. } | Command::Refresh { id } | Command::Tail { id, .. } => *id,
+            Command::View { id, .. }
+            | Command::Refresh { id }
+            | Command::Tail { id, .. }
+            | Command::Plan { id, .. }
+            | Command::Apply { id, .. } => *id,
         }
     }
 }
@@ -247,4 +304,16 @@ pub enum Update {
     /// Records and notices of a tail session, in order. Dropping the batch tells the worker it
     /// was taken (see [`TailBatch`]).
     Tail { session: TailId, batch: TailBatch },
+    /// The plan asked for by the [`Command::Plan`] with this id, or why there is none.
+    Planned {
+        id: CommandId,
+        result: Result<Box<Plan>, ClusterError>,
+    },
+    /// What applying the plan of the [`Command::Apply`] with this id did; `audit_log` is where
+    /// it was recorded.
+    Applied {
+        id: CommandId,
+        result: Result<Applied, ClusterError>,
+        audit_log: PathBuf,
+    },
 }

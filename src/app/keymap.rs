@@ -51,6 +51,7 @@ impl KeyContext {
             Action::PauseTail | Action::Follow | Action::CycleView | Action::TailFrom => KeyContext::Tail,
             Action::Submit | Action::Cancel | Action::DeleteBack => KeyContext::Input,
             Action::Close | Action::Confirm => KeyContext::Modal,
+            Action::Act(_) => KeyContext::Table,
         }
     }
 }
@@ -192,6 +193,46 @@ desc = "value view: auto, text, JSON, hex"
 on = ["o"]
 run = "tail_from"
 desc = "read from: earliest, latest, offset, time, -N"
+
+[[bind]]
+on = ["R"]
+run = "reset_offsets"
+desc = "reset the selected group's offsets (plan, then confirm)"
+
+[[bind]]
+on = ["U"]
+run = "undo_reset"
+desc = "undo strom's last offset reset of the selected group"
+
+[[bind]]
+on = ["+"]
+run = "add_partitions"
+desc = "add partitions to the selected topic"
+
+[[bind]]
+on = ["E"]
+run = "edit_configs"
+desc = "edit the selected topic's configs (retention.ms=7d...)"
+
+[[bind]]
+on = ["C"]
+run = "create_topic"
+desc = "create a topic"
+
+[[bind]]
+on = ["D"]
+run = "delete"
+desc = "delete the selected topic, or group (or its offsets)"
+
+[[bind]]
+on = ["X"]
+run = "delete_records"
+desc = "delete records of the selected topic up to an offset"
+
+[[bind]]
+on = ["P"]
+run = "produce"
+desc = "produce a record to the selected topic"
 
 [[bind]]
 on = ["enter"]
@@ -423,7 +464,7 @@ mod tests {
         let km = Keymap::load(None).unwrap();
         let help = km.help(&[KeyContext::Global, KeyContext::Table]);
         assert_eq!(help.first().map(|(k, _)| k.as_str()), Some("q ctrl-c"));
-        assert_eq!(help.len(), 23);
+        assert_eq!(help.len(), 31, "23 navigation and tail entries and 8 actions");
         assert!(
             help.iter().all(|(_, d)| d != "confirm"),
             "modal entries are not table help"

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod bundled;
+pub mod changes;
 pub mod columns;
 pub mod keymap;
 pub mod lag_monitor;

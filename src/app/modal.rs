@@ -3,15 +3,17 @@
 //! and then to the global bindings (see `run::Console::on_key`). The UI draws the stack bottom
 //! to top.
 //!
-//! Modals here: help, the filter line, the command palette, and the confirm dialog (a plan's
-//! table with a question, for every change the console makes). Forms and the record detail
-//! are further variants of [`Modal`] with their own key handling.
+//! Modals here: help, the filter line, the command palette, forms (text fields, checked when
+//! submitted, for what a change needs), the confirm dialog (a plan's table with a question,
+//! for every change the console makes; some ask for a name to be typed) and notices (a
+//! change's result or refusal, closed by any key). The record detail is a further variant of
+//! [`Modal`] with its own key handling.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::action::{Action, Command};
+use crate::app::action::{Action, ActionKind, Command};
 use crate::app::keymap::KeyContext;
-use crate::cluster::ops::PlanTable;
+use crate::cluster::ops::{Op, PlanTable};
 use crate::cluster::record_view::{Record, ValueView};
 
 /// A line of text being typed, the cursor at its end.
@@ -57,6 +59,87 @@ pub struct Confirm {
     /// The label of the confirming key ("apply", "delete").
     pub confirm_label: String,
     pub on_confirm: Effect,
+    /// Text that must be typed before the confirming key counts (a topic's name before it is
+    /// deleted), with what has been typed so far.
+    pub typed: Option<(String, LineInput)>,
+}
+
+impl Confirm {
+    /// Whether confirming is allowed now (the required text, if any, is typed exactly).
+    pub fn ready(&self) -> bool {
+        self.typed.as_ref().is_none_or(|(want, got)| *want == got.text)
+    }
+}
+
+/// One text field of a form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub label: &'static str,
+    pub input: LineInput,
+    /// What the field takes, shown under it.
+    pub hint: String,
+}
+
+impl Field {
+    pub fn new(label: &'static str, value: impl Into<String>, hint: impl Into<String>) -> Field {
+        Field {
+            label,
+            input: LineInput::new(value),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Fields to fill in for a change; submitting checks them (`build`) and, when they are
+/// valid, asks the cluster for the plan. An invalid form stays open with the reason.
+#[derive(Clone, Debug)]
+pub struct Form {
+    pub title: String,
+    pub kind: ActionKind,
+    /// The group or topic the change is about, when it is about one.
+    pub subject: Option<String>,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    pub error: Option<String>,
+    /// Checks the fields and turns them into the operation to plan.
+    pub build: fn(&Form) -> Result<Op, String>,
+}
+
+/// Forms are equal when they show the same (`build` follows from `kind`; function pointers
+/// do not compare reliably).
+impl PartialEq for Form {
+    fn eq(&self, o: &Form) -> bool {
+        (
+            &self.title,
+            self.kind,
+            &self.subject,
+            &self.fields,
+            self.focus,
+            &self.error,
+        ) == (&o.title, o.kind, &o.subject, &o.fields, o.focus, &o.error)
+    }
+}
+
+impl Eq for Form {}
+
+impl Form {
+    /// The text of the field labelled `label` (empty when there is none), trimmed.
+    pub fn value(&self, label: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|f| f.label == label)
+            .map_or("", |f| f.input.text.trim())
+    }
+}
+
+/// A message about a change (its result, a refusal, an error with Kafka's name), closed by
+/// any key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// An error or refusal (drawn as such).
+    pub error: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,14 +155,17 @@ pub enum Modal {
     TailFrom(LineInput),
     /// One record of the tail, whole.
     Record(Box<RecordDetail>),
+    Form(Box<Form>),
+    Notice(Box<Notice>),
 }
 
 impl Modal {
     /// The keymap context the modal reads keys in.
     pub fn context(&self) -> KeyContext {
         match self {
-            Modal::Filter(_) | Modal::Palette(_) | Modal::TailFrom(_) => KeyContext::Input,
-            Modal::Help | Modal::Confirm(_) | Modal::Record(_) => KeyContext::Modal,
+            Modal::Filter(_) | Modal::Palette(_) | Modal::TailFrom(_) | Modal::Form(_) => KeyContext::Input,
+            Modal::Confirm(c) if c.typed.is_some() => KeyContext::Input,
+            Modal::Help | Modal::Confirm(_) | Modal::Record(_) | Modal::Notice(_) => KeyContext::Modal,
         }
     }
 }
@@ -134,6 +220,8 @@ pub enum Outcome {
     Confirmed(Effect),
     /// The tail's "read from" prompt closed with this text.
     TailFrom(String),
+    /// A form closed with a valid operation to plan.
+    Plan(Box<Op>),
 }
 
 /// The open modals, bottom to top.
@@ -219,12 +307,24 @@ impl ModalStack {
                     Outcome::Consumed
                 }
             },
-            Modal::Confirm(c) => match action {
-                Some(Action::Confirm) => Outcome::Confirmed(c.on_confirm.clone()),
-                Some(Action::Close) | Some(Action::Cancel) => Outcome::Closed,
+            Modal::Confirm(c) => match (c.ready(), &mut c.typed, action) {
+                // The name to type: Enter confirms once it matches.
+                (true, Some(_), Some(Action::Submit)) => Outcome::Confirmed(c.on_confirm.clone()),
+                (false, Some(_), Some(Action::Submit)) => Outcome::Consumed,
+                (_, Some(_), Some(Action::Cancel)) => Outcome::Closed,
+                (_, Some((_, input)), Some(Action::DeleteBack)) => {
+                    input.text.pop();
+                    Outcome::Consumed
+                }
+                (_, Some((_, input)), _) => {
+                    input.type_key(key);
+                    Outcome::Consumed
+                }
+                (_, None, Some(Action::Confirm)) => Outcome::Confirmed(c.on_confirm.clone()),
+                (_, None, Some(Action::Close) | Some(Action::Cancel)) => Outcome::Closed,
                 // `n` answers the question too, whatever the keymap says.
-                _ if key.code == KeyCode::Char('n') => Outcome::Closed,
-                _ => Outcome::Consumed,
+                (_, None, _) if key.code == KeyCode::Char('n') => Outcome::Closed,
+                (_, None, _) => Outcome::Consumed,
             },
             Modal::TailFrom(input) => match action {
                 Some(Action::Submit) => Outcome::TailFrom(input.text.trim().to_string()),
@@ -246,6 +346,39 @@ impl ModalStack {
                     Outcome::Consumed
                 }
             },
+            Modal::Form(form) => match action {
+                Some(Action::Submit) => match (form.build)(form) {
+                    Ok(op) => Outcome::Plan(Box::new(op)),
+                    Err(e) => {
+                        form.error = Some(e);
+                        Outcome::Consumed
+                    }
+                },
+                Some(Action::Cancel) => Outcome::Closed,
+                Some(Action::DeleteBack) => {
+                    if let Some(f) = form.fields.get_mut(form.focus) {
+                        f.input.text.pop();
+                    }
+                    Outcome::Consumed
+                }
+                _ => {
+                    let n = form.fields.len().max(1);
+                    match key.code {
+                        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
+                        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
+                        _ => {
+                            if let Some(f) = form.fields.get_mut(form.focus) {
+                                if f.input.type_key(key) {
+                                    form.error = None;
+                                }
+                            }
+                        }
+                    }
+                    Outcome::Consumed
+                }
+            },
+            // Any key closes a notice.
+            Modal::Notice(_) => Outcome::Closed,
         };
         if matches!(
             outcome,
@@ -255,6 +388,7 @@ impl ModalStack {
                 | Outcome::Run(_)
                 | Outcome::Confirmed(_)
                 | Outcome::TailFrom(_)
+                | Outcome::Plan(_)
         ) {
             self.0.pop();
         }
@@ -348,6 +482,7 @@ mod tests {
             warnings: vec![],
             confirm_label: "apply".into(),
             on_confirm: Effect::Quit,
+            typed: None,
         };
         let mut s = ModalStack::default();
         s.push(Modal::Confirm(Box::new(dialog.clone())));
@@ -363,5 +498,94 @@ mod tests {
         s.push(Modal::Confirm(Box::new(dialog)));
         assert_eq!(press(&mut s, &km, code(KeyCode::Esc)), Some(Outcome::Closed));
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_typed_confirmation_needs_the_exact_name_and_y_is_just_a_letter() {
+        let km = Keymap::load(None).unwrap();
+        let mut s = ModalStack::default();
+        s.push(Modal::Confirm(Box::new(Confirm {
+            title: "Delete topic".into(),
+            summary: "delete topic 'yo'".into(),
+            table: PlanTable::default(),
+            warnings: vec![],
+            confirm_label: "delete".into(),
+            on_confirm: Effect::Quit,
+            typed: Some(("yo".into(), LineInput::default())),
+        })));
+        assert_eq!(press(&mut s, &km, k('y')), Some(Outcome::Consumed), "y types a y");
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::Consumed),
+            "'y' is not 'yo'"
+        );
+        assert_eq!(press(&mut s, &km, k('o')), Some(Outcome::Consumed));
+        assert_eq!(press(&mut s, &km, k('x')), Some(Outcome::Consumed));
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::Consumed),
+            "'yox'"
+        );
+        press(&mut s, &km, code(KeyCode::Backspace));
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::Confirmed(Effect::Quit))
+        );
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_form_moves_between_fields_keeps_an_invalid_submit_open_and_plans_a_valid_one() {
+        fn build(f: &Form) -> Result<Op, String> {
+            let count: i32 = f
+                .value("count")
+                .parse()
+                .map_err(|_| "count: not a number".to_string())?;
+            Ok(Op::AddPartitions {
+                topic: f.value("topic").to_string(),
+                count,
+            })
+        }
+        let km = Keymap::load(None).unwrap();
+        let mut s = ModalStack::default();
+        s.push(Modal::Form(Box::new(Form {
+            title: "Add partitions".into(),
+            kind: ActionKind::AddPartitions,
+            subject: None,
+            fields: vec![Field::new("topic", "", ""), Field::new("count", "", "")],
+            focus: 0,
+            error: None,
+            build,
+        })));
+        for c in "tq".chars() {
+            press(&mut s, &km, k(c));
+        }
+        press(&mut s, &km, code(KeyCode::Backspace));
+        press(&mut s, &km, code(KeyCode::Tab));
+        press(&mut s, &km, k('x'));
+        assert_eq!(press(&mut s, &km, code(KeyCode::Enter)), Some(Outcome::Consumed));
+        match s.top() {
+            Some(Modal::Form(f)) => assert_eq!(f.error.as_deref(), Some("count: not a number")),
+            other => panic!("{other:?}"),
+        }
+        press(&mut s, &km, code(KeyCode::Backspace));
+        press(&mut s, &km, k('4'));
+        // Back to the first field and on: focus wraps.
+        press(&mut s, &km, code(KeyCode::Up));
+        press(&mut s, &km, k('2'));
+        assert_eq!(
+            press(&mut s, &km, code(KeyCode::Enter)),
+            Some(Outcome::Plan(Box::new(Op::AddPartitions {
+                topic: "t2".into(),
+                count: 4
+            })))
+        );
+        assert!(s.is_empty());
+        s.push(Modal::Notice(Box::new(Notice {
+            title: "x".into(),
+            lines: vec![],
+            error: false,
+        })));
+        assert_eq!(press(&mut s, &km, k('j')), Some(Outcome::Closed));
     }
 }

@@ -19,8 +19,9 @@ use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
 use crate::app::action::{Action, Command, CommandId, TailOrder, Update, ViewWants};
+use crate::app::changes::{self, Start};
 use crate::app::keymap::{KeyContext, Keymap};
-use crate::app::modal::{Effect, LineInput, Modal, Outcome, RecordDetail};
+use crate::app::modal::{Effect, LineInput, Modal, Notice, Outcome, RecordDetail};
 use crate::app::panes::tail::TailPane;
 use crate::app::panes::{Pane, PaneId};
 use crate::app::state::AppState;
@@ -59,7 +60,7 @@ impl Outbox {
                 }
             }
             // In order, each one.
-            Command::Tail { .. } => {}
+            Command::Tail { .. } | Command::Plan { .. } | Command::Apply { .. } => {}
         }
         if self.queue.len() >= self.capacity {
             return Err(cmd);
@@ -94,6 +95,8 @@ pub struct Console {
     last_view: Option<ViewWants>,
     /// Rows per page, from the last drawn frame.
     page: usize,
+    /// The plan or apply whose answer is awaited (a newer one replaces it).
+    change_pending: Option<CommandId>,
 }
 
 impl Console {
@@ -106,6 +109,7 @@ impl Console {
             refresh_pending: None,
             last_view: None,
             page: 10,
+            change_pending: None,
         }
     }
 
@@ -166,6 +170,38 @@ impl Console {
                     self.state.flash("refreshed");
                 }
             }
+            Update::Planned { id, result } if self.change_pending == Some(id) => {
+                self.change_pending = None;
+                match result {
+                    Ok(plan) => {
+                        let id = self.id();
+                        self.state
+                            .modals
+                            .push(Modal::Confirm(Box::new(changes::confirm(*plan, id))));
+                    }
+                    Err(e) => self.notice("Cannot plan", vec![e.to_string()], true),
+                }
+            }
+            Update::Applied { id, result, audit_log } if self.change_pending == Some(id) => {
+                self.change_pending = None;
+                match result {
+                    Ok(applied) => {
+                        let mut lines = vec![applied.summary];
+                        lines.extend(applied.warnings.into_iter().map(|w| format!("! {w}")));
+                        lines.push(format!("recorded in {}", audit_log.display()));
+                        self.notice("Done", lines, false);
+                        // Show the change.
+                        self.act(Action::Refresh);
+                    }
+                    Err(e) => self.notice(
+                        "Failed",
+                        vec![e.to_string(), format!("recorded in {}", audit_log.display())],
+                        true,
+                    ),
+                }
+            }
+            // An answer nobody waits for any more.
+            Update::Planned { .. } | Update::Applied { .. } => {}
             other => self.state.apply(other),
         }
     }
@@ -362,10 +398,35 @@ impl Console {
             }
             Outcome::Run(cmd) => self.run_command(&cmd),
             Outcome::Confirmed(Effect::Send(cmd)) => {
-                self.send(cmd);
+                let applies = matches!(cmd, Command::Apply { .. });
+                if let Some(id) = self.send(cmd) {
+                    if applies {
+                        self.change_pending = Some(id);
+                        self.state.flash("applying…");
+                    }
+                }
             }
+            Outcome::Plan(op) => self.plan(*op),
             Outcome::Confirmed(Effect::Quit) => self.state.should_quit = true,
             Outcome::Consumed | Outcome::Closed | Outcome::ClosedPassOn => {}
+        }
+    }
+
+    fn notice(&mut self, title: &str, lines: Vec<String>, error: bool) {
+        self.state.modals.push(Modal::Notice(Box::new(Notice {
+            title: title.into(),
+            lines,
+            error,
+        })));
+    }
+
+    /// Asks the worker for the plan of `op`; its answer opens the confirm dialog.
+    fn plan(&mut self, op: crate::cluster::ops::Op) {
+        let id = self.id();
+        let what = op.describe();
+        if let Some(id) = self.send(Command::Plan { id, op: Box::new(op) }) {
+            self.change_pending = Some(id);
+            self.state.flash(format!("planning: {what}…"));
         }
     }
 
@@ -483,6 +544,11 @@ impl Console {
             Action::Tail => match self.tail_target() {
                 Some(target) => self.open_tail(target),
                 None => self.state.flash("no topic selected to tail"),
+            },
+            Action::Act(kind) => match changes::start(kind, &self.state) {
+                Start::Form(form) => self.state.modals.push(Modal::Form(form)),
+                Start::Plan(op) => self.plan(*op),
+                Start::Refuse { title, reason } => self.notice(&title, vec![reason], true),
             },
             // Keys of other contexts mean nothing outside them.
             Action::Submit
@@ -770,6 +836,45 @@ mod tests {
         }
     }
 
+    fn groups(names: &[&str]) -> Update {
+        Update::Finished {
+            job: JobKey::Groups,
+            at: Instant::now(),
+            result: Ok(Payload::Groups(
+                names
+                    .iter()
+                    .map(|n| crate::cluster::model::GroupSummary {
+                        name: n.to_string(),
+                        state: "Empty".into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            )),
+        }
+    }
+
+    fn the_plan(c: &mut Console) -> (CommandId, crate::cluster::ops::Op) {
+        match &drain(c)[..] {
+            [Command::Plan { id, op }] => (*id, (**op).clone()),
+            other => panic!("expected one plan request: {other:?}"),
+        }
+    }
+
+    fn a_plan(op: crate::cluster::ops::Op) -> crate::cluster::ops::Plan {
+        crate::cluster::ops::Plan {
+            summary: op.describe(),
+            op,
+            table: Default::default(),
+            warnings: vec![],
+            changes_anything: true,
+            change: crate::cluster::ops::Change::Nothing,
+            before: String::new(),
+            after: String::new(),
+            confirm_text: None,
+            csv: None,
+        }
+    }
+
     #[test]
     fn t_tails_the_selected_topic_and_the_tail_takes_the_keys_until_esc_closes_it() {
         let mut c = console();
@@ -868,4 +973,122 @@ mod tests {
         assert!(c.state.tail.is_none());
         assert_eq!(c.state.focus, PaneId::Brokers);
     }
+
+    #[test]
+    fn reset_offsets_goes_form_plan_confirm_apply_result_and_refresh() {
+        use crate::cluster::ops::{Applied, Op, ResetScope, ResetTarget};
+        let mut c = console();
+        c.apply(groups(&["billing"]));
+        c.on_key(key('4'));
+        c.settle();
+        drain(&mut c);
+        c.on_key(key('R'));
+        assert!(matches!(c.state.modals.top(), Some(Modal::Form(f)) if f.subject.as_deref() == Some("billing")));
+        assert!(drain(&mut c).is_empty(), "nothing asked before the form is submitted");
+        // `q` is text in the form: "latest" becomes "latestq", which is refused, form kept.
+        c.on_key(key('q'));
+        c.on_key(code(KeyCode::Enter));
+        assert!(matches!(c.state.modals.top(), Some(Modal::Form(f)) if f.error.is_some()));
+        assert!(!c.state.should_quit);
+        c.on_key(code(KeyCode::Backspace));
+        c.on_key(code(KeyCode::Enter));
+        let (id, op) = the_plan(&mut c);
+        assert_eq!(
+            op,
+            Op::ResetOffsets {
+                group: "billing".into(),
+                scope: ResetScope::AllTopics,
+                target: ResetTarget::Latest
+            }
+        );
+        assert!(c.state.modals.is_empty());
+        // A stale answer is dropped; the awaited one opens the confirm dialog.
+        c.apply(Update::Planned {
+            id: id + 50,
+            result: Ok(Box::new(a_plan(op.clone()))),
+        });
+        assert!(c.state.modals.is_empty());
+        c.apply(Update::Planned {
+            id,
+            result: Ok(Box::new(a_plan(op.clone()))),
+        });
+        assert!(matches!(c.state.modals.top(), Some(Modal::Confirm(_))));
+        c.on_key(key('y'));
+        let apply_id = match &drain(&mut c)[..] {
+            [Command::Apply { id, plan }] if plan.op == op => *id,
+            other => panic!("expected the apply: {other:?}"),
+        };
+        c.apply(Update::Applied {
+            id: apply_id,
+            result: Ok(Applied {
+                summary: "3 partitions committed".into(),
+                warnings: vec![],
+            }),
+            audit_log: "/state/audit.log".into(),
+        });
+        match c.state.modals.top() {
+            Some(Modal::Notice(n)) => {
+                assert!(!n.error);
+                assert_eq!(n.lines, ["3 partitions committed", "recorded in /state/audit.log"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&drain(&mut c)[..], [Command::Refresh { .. }]), "the panes show the change");
+        c.on_key(key('x'));
+        assert!(c.state.modals.is_empty(), "any key closes the result");
+    }
+
+    #[test]
+    fn plan_errors_show_kafkas_name_and_read_only_refuses_every_action_key() {
+        use crate::cluster::error::ClusterError;
+        let mut c = console();
+        c.apply(metadata(&["orders"]));
+        c.settle();
+        drain(&mut c);
+        c.on_key(key('D'));
+        let (id, _) = the_plan(&mut c);
+        c.apply(Update::Planned {
+            id,
+            result: Err(ClusterError::Kafka {
+                what: "delete topic 'orders'".into(),
+                name: "TOPIC_AUTHORIZATION_FAILED".into(),
+                message: "denied".into(),
+            }),
+        });
+        assert!(
+            matches!(c.state.modals.top(), Some(Modal::Notice(n)) if n.error && n.lines[0].contains("TOPIC_AUTHORIZATION_FAILED: denied"))
+        );
+        c.on_key(code(KeyCode::Esc));
+
+        let state = AppState::new(
+            ConnectionSpec::bootstrap("k:9092").with_read_only("profile 'prod' has read_only = true"),
+            Instant::now(),
+        );
+        let mut c = Console::new(state, Keymap::load(None).unwrap());
+        c.apply(metadata(&["orders"]));
+        c.apply(groups(&["billing"]));
+        c.settle();
+        drain(&mut c);
+        for (pane, keys) in [('1', "CEXPD+"), ('4', "RUD")] {
+            c.on_key(key(pane));
+            for k in keys.chars() {
+                c.on_key(key(k));
+                match c.state.modals.top() {
+                    Some(Modal::Notice(n)) => assert!(
+                        n.error && n.lines[0].contains("read-only (profile 'prod' has read_only = true)"),
+                        "{k}: {n:?}"
+                    ),
+                    other => panic!("{k}: {other:?}"),
+                }
+                c.on_key(code(KeyCode::Esc));
+                assert!(c.state.modals.is_empty());
+            }
+        }
+        c.settle();
+        assert!(
+            drain(&mut c).iter().all(|cmd| matches!(cmd, Command::View { .. })),
+            "no plan or apply asked"
+        );
+    }
+
 }

@@ -345,7 +345,7 @@ impl AppState {
                 }
                 self.mark_changed(job.dataset());
             }
-            Update::Refreshed { .. } => {}
+            Update::Refreshed { .. } | Update::Planned { .. } | Update::Applied { .. } => {}
             Update::Lag(report) => {
                 // Only for a group whose offsets are still wanted (a dropped job took it away).
                 if let Some(f) = self.data.group_lag.get_mut(&report.lag.group) {

@@ -95,6 +95,11 @@ pub trait Queries: Send + Sync + 'static {
         inbox: Arc<TailInbox>,
         wake: Box<dyn FnMut() -> bool + Send>,
     ) -> Result<TailSession, ClusterError>;
+    /// The client behind these queries, for the changes `cluster::ops` plans and applies;
+    /// None for a cluster that only answers queries.
+    fn changes(&self) -> Option<ClusterClient> {
+        None
+    }
 }
 
 /// Remembers the last authentication or TLS failure librdkafka reports for a client, so that
@@ -518,6 +523,10 @@ impl ClusterClient {
 }
 
 impl Queries for ClusterClient {
+    fn changes(&self) -> Option<ClusterClient> {
+        Some(self.clone())
+    }
+
     fn metadata(&self) -> Answer<Metadata> {
         self.blocking("metadata", |c| {
             let mut md = c.metadata_blocking()?;

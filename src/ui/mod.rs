@@ -48,6 +48,8 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
             Modal::Help => help(frame, area, theme, keymap, state.tail.is_some()),
             Modal::Confirm(c) => widgets::dialog::confirm(frame, area, theme, keymap, c),
             Modal::Record(d) => panes::tail::record_detail(frame, area, theme, d),
+            Modal::Form(f) => widgets::dialog::form(frame, area, theme, f),
+            Modal::Notice(n) => widgets::dialog::notice(frame, area, theme, n),
             // Drawn as the footer line.
             Modal::Filter(_) | Modal::Palette(_) | Modal::TailFrom(_) => {}
         }
@@ -266,12 +268,21 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
                 .map(|f| vec![Span::styled(f, theme.flash), Span::raw(" ")])
                 .unwrap_or_default();
             let right_w: usize = right.iter().map(|s| s.width()).sum();
+            // The pane's own keys, then its actions (none on a read-only connection).
+            let actions: &[(&str, &str)] = if state.cluster.read_only || state.tail.is_some() {
+                &[]
+            } else {
+                crate::app::changes::hints(state.focus)
+            };
             let pane_hints = match &state.tail {
                 Some(_) => TAIL_HINTS,
                 None => state.pane().hints(),
             };
             let mut hints: Vec<(String, &str)> = pane_hints
                 .iter()
+                .take(3)
+                .chain(actions)
+                .chain(pane_hints.iter().skip(3))
                 .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
                 .collect();
             let keep: Vec<(String, &str)> = [("help", "help"), ("quit", "quit")]
@@ -310,7 +321,7 @@ const TAIL_HINTS: &[crate::app::panes::Hint] = &[
 ];
 
 /// The last `width` display cells of `text`, with "…" in front when cut.
-fn tail(text: &str, width: usize) -> String {
+pub(crate) fn tail(text: &str, width: usize) -> String {
     if text.width() <= width {
         return text.to_string();
     }
@@ -458,7 +469,7 @@ fn split_balanced<T>(blocks: Vec<Vec<T>>, n: usize) -> Vec<Vec<T>> {
 }
 
 /// Greedy word wrap to `width` cells; a word longer than a line is cut with "…".
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
         let word = fit(word, width as u16);

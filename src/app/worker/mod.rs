@@ -17,6 +17,7 @@ pub mod scheduler;
 pub mod tail;
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::ffi::OffsetSpec;
 use crate::cluster::lag::{LagConfig, Millis};
 use crate::cluster::model::{Metadata, TopicPartition};
+use crate::cluster::ops;
 pub use scheduler::{Every, JobSpec, RunId, Scheduler};
 
 /// Intervals, timeouts and the budget.
@@ -62,6 +64,8 @@ pub struct WorkerConfig {
     /// Panic in the worker at its first answer: how the end-to-end tests prove that a panic
     /// anywhere restores the terminal.
     pub panic_for_test: bool,
+    /// Where applied changes are journaled (audit log, offsets saved for undo).
+    pub state_dir: PathBuf,
 }
 
 const fn every(visible: u64, background: Option<u64>) -> Every {
@@ -93,6 +97,7 @@ impl WorkerConfig {
             timestamps_per_run: 32,
             lag: LagConfig::default(),
             panic_for_test: false,
+            state_dir: crate::cli::state_dir(),
         }
     }
 
@@ -116,6 +121,11 @@ impl WorkerConfig {
 }
 
 type Done = (JobKey, RunId, Result<Payload, ClusterError>);
+
+enum Change {
+    Plan(Box<ops::Op>),
+    Apply(Box<ops::Plan>),
+}
 
 struct Worker {
     cluster: Arc<dyn Queries>,
@@ -244,6 +254,8 @@ impl Worker {
                 }
             }
             Command::Tail { order, .. } => self.tail_order(order).await,
+            Command::Plan { id, op } => self.change(id, Change::Plan(op)),
+            Command::Apply { id, plan } => self.change(id, Change::Apply(plan)),
         }
     }
 
@@ -293,6 +305,39 @@ impl Worker {
             // The session's thread is done (it failed, or stopped): nothing more will come.
             self.tail = None;
         }
+    }
+
+    /// Plans or applies a change on a task of its own (outside the refresh budget: a person
+    /// is waiting for it), through `cluster::ops`, which enforces read-only and journals.
+    fn change(&self, id: CommandId, change: Change) {
+        let updates = self.updates.clone();
+        let client = self.cluster.changes();
+        let dir = self.cfg.state_dir.clone();
+        tokio::spawn(async move {
+            let env = ops::Env::now(&dir);
+            let unsupported = || ClusterError::Unsupported {
+                what: "changes".into(),
+                detail: "this cluster connection only answers queries".into(),
+            };
+            let update = match change {
+                Change::Plan(op) => Update::Planned {
+                    id,
+                    result: match &client {
+                        Some(c) => ops::plan(c, *op, &env).await.map(Box::new),
+                        None => Err(unsupported()),
+                    },
+                },
+                Change::Apply(plan) => Update::Applied {
+                    id,
+                    result: match &client {
+                        Some(c) => ops::apply(c, &plan, &env).await,
+                        None => Err(unsupported()),
+                    },
+                    audit_log: env.journal.audit_path(),
+                },
+            };
+            let _ = updates.send(update).await;
+        });
     }
 
     /// Derives the jobs from the metadata, the group list and what is on screen: adds the

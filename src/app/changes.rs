@@ -70,9 +70,9 @@ pub fn hints(pane: PaneId) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The group selected in the groups pane.
+/// The group an action is about: the open group's detail, else the selected row.
 fn selected_group(state: &AppState) -> Option<String> {
-    state.panes.groups.table.selected().map(|g| g.name.clone())
+    state.panes.groups.current_group().map(str::to_string)
 }
 
 /// The topic an action on the focused pane is about: the selected row of the topics pane, or

@@ -197,22 +197,22 @@ desc = "read from: earliest, latest, offset, time, -N"
 [[bind]]
 on = ["R"]
 run = "reset_offsets"
-desc = "reset the selected group's offsets (plan, then confirm)"
+desc = "reset a group's offsets"
 
 [[bind]]
 on = ["U"]
 run = "undo_reset"
-desc = "undo strom's last offset reset of the selected group"
+desc = "undo the last offset reset"
 
 [[bind]]
 on = ["+"]
 run = "add_partitions"
-desc = "add partitions to the selected topic"
+desc = "add partitions to a topic"
 
 [[bind]]
 on = ["E"]
 run = "edit_configs"
-desc = "edit the selected topic's configs (retention.ms=7d...)"
+desc = "edit topic configs (retention)"
 
 [[bind]]
 on = ["C"]
@@ -222,17 +222,17 @@ desc = "create a topic"
 [[bind]]
 on = ["D"]
 run = "delete"
-desc = "delete the selected topic, or group (or its offsets)"
+desc = "delete a topic or a group"
 
 [[bind]]
 on = ["X"]
 run = "delete_records"
-desc = "delete records of the selected topic up to an offset"
+desc = "delete records up to an offset"
 
 [[bind]]
 on = ["P"]
 run = "produce"
-desc = "produce a record to the selected topic"
+desc = "produce a record"
 
 [[bind]]
 on = ["enter"]

@@ -1033,7 +1033,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&drain(&mut c)[..], [Command::Refresh { .. }]), "the panes show the change");
+        assert!(
+            matches!(&drain(&mut c)[..], [Command::Refresh { .. }]),
+            "the panes show the change"
+        );
         c.on_key(key('x'));
         assert!(c.state.modals.is_empty(), "any key closes the result");
     }
@@ -1090,5 +1093,4 @@ mod tests {
             "no plan or apply asked"
         );
     }
-
 }

@@ -289,8 +289,9 @@ fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap
                 .iter()
                 .filter_map(|(action, label)| keymap.key_for(action).map(|k| (key_label(k), *label)))
                 .collect();
-            let hint_w = |h: &[(String, &str)]| h.iter().map(|(k, l)| k.width() + l.width() + 3).sum::<usize>();
-            while !hints.is_empty() && 1 + hint_w(&hints) + hint_w(&keep) + right_w > width {
+            // Each hint is drawn as "key label   "; the last one's trailing spaces may be cut.
+            let hint_w = |h: &[(String, &str)]| h.iter().map(|(k, l)| k.width() + l.width() + 4).sum::<usize>();
+            while !hints.is_empty() && 1 + hint_w(&hints) + hint_w(&keep) - 3 + right_w > width {
                 hints.pop();
             }
             let mut left = vec![Span::raw(" ")];
@@ -398,7 +399,9 @@ fn help(frame: &mut Frame, screen: Rect, theme: &Theme, keymap: &Keymap, tail: b
     let entry_w = 1 + key_w + 2 + desc_w + 1;
 
     let mut columns: Vec<Vec<Line>> = Vec::new();
-    for n in 1..=4 {
+    // Several columns only while each keeps room for a readable description.
+    let max_columns = (1..=4).rev().find(|n| max_inner / n >= key_w + 4 + 22).unwrap_or(1);
+    for n in 1..=max_columns {
         let col_w = entry_w.min(max_inner / n);
         let desc_room = col_w.saturating_sub(key_w + 4).max(1);
         let blocks: Vec<Vec<Line>> = entries

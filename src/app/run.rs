@@ -18,7 +18,7 @@ use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
-use crate::app::action::{Action, Command, CommandId, TailOrder, Update, ViewWants};
+use crate::app::action::{Action, ActionKind, Command, CommandId, TailOrder, Update, ViewWants};
 use crate::app::changes::{self, Start};
 use crate::app::keymap::{KeyContext, Keymap};
 use crate::app::modal::{Effect, LineInput, Modal, Notice, Outcome, RecordDetail};
@@ -331,8 +331,11 @@ impl Console {
                 self.close_tail();
                 self.act(action);
             }
-            Action::Quit | Action::Help | Action::Palette => self.act(action),
-            Action::Tail
+            // Producing to the tailed topic shows the record arrive; other changes wait until
+            // the tail is closed.
+            Action::Quit | Action::Help | Action::Palette | Action::Act(ActionKind::Produce) => self.act(action),
+            Action::Act(_)
+            | Action::Tail
             | Action::Refresh
             | Action::SortNext
             | Action::SortReverse

@@ -34,8 +34,10 @@ use crate::broker::Broker;
 
 /// How long in-flight requests may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// A frame buffer starts this large and doubles as the frame's bytes arrive.
-const FRAME_START_CAPACITY: usize = 64 * 1024;
+/// A frame buffer starts this large (or the frame's size, if smaller) and doubles as the
+/// frame's bytes arrive. A produce request of librdkafka's default 1 MB fits at once: growing
+/// it by doubling from 64 KiB copied it four times.
+const FRAME_START_CAPACITY: usize = 1024 * 1024 + 64 * 1024;
 /// A TLS handshake must finish within this.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A SASL client must authenticate within this of connecting (clients take milliseconds).
@@ -390,8 +392,9 @@ async fn queue(tx: &mpsc::Sender<Out>, pending: &AtomicUsize, out: Out) -> Resul
 }
 
 /// Reads one length-prefixed frame. The size is checked against `max` before anything is
-/// allocated, and the buffer grows (doubling, from 64 KiB) as the bytes arrive, so a client
-/// claiming 100 MB and sending 10 bytes costs 64 KiB. Bytes are read into uninitialised
+/// allocated, and the buffer grows (doubling, from [`FRAME_START_CAPACITY`]) as the bytes
+/// arrive, so a client claiming 100 MB and sending 10 bytes holds about 1 MiB, not 100 MB
+/// (uninitialised: only the pages written to are touched). Bytes are read into uninitialised
 /// capacity: zeroing a fresh megabyte per produce request costs more than the CRC check.
 async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, max: usize) -> Result<Bytes, ConnectionError> {
     let size = match rd.read_i32().await {

@@ -379,13 +379,17 @@ fn append(partition: &Partition, records: &[u8], rules: &BatchRules) -> Outcome 
         }
     };
     let mut header = validated.header;
-    let mut owned = records.to_vec();
     // Kafka keeps the header's max timestamp true to the records it holds; retention and time
-    // lookups rely on it.
+    // lookups rely on it. Only then is the batch copied: otherwise the log writes the request's
+    // own bytes.
+    let mut rewritten = None;
     if rules.timestamp_type == TimestampType::CreateTime && header.max_timestamp != validated.max_timestamp {
+        let mut owned = records.to_vec();
         batch::set_max_timestamp(&mut owned, validated.max_timestamp);
         header.max_timestamp = validated.max_timestamp;
+        rewritten = Some(owned);
     }
+    let records = rewritten.as_deref().unwrap_or(records);
     // Check and append under one guard, so no other request's batch lands in between.
     let mut log = partition.log();
     match log.check_producer(&header) {
@@ -418,7 +422,7 @@ fn append(partition: &Partition, records: &[u8], rules: &BatchRules) -> Outcome 
         }
         Err(code) => return Outcome::error(code, producer_error(&log, partition, &header, code)),
     }
-    match log.append(&mut owned, &header, now) {
+    match log.append(records, &header, now) {
         Ok(a) => Outcome {
             error: code::NONE,
             message: None,

@@ -149,6 +149,10 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, String> {
     Ok(h)
 }
 
+/// The head of a batch that holds the fields the broker stamps (base offset, batch length,
+/// partition leader epoch), none of them covered by the CRC.
+pub const STAMPED_LEN: usize = 16;
+
 /// Stamps the broker-assigned base offset and leader epoch; both lie outside the CRC.
 pub fn stamp_offset(batch: &mut [u8], base_offset: i64, leader_epoch: i32) {
     batch[0..8].copy_from_slice(&base_offset.to_be_bytes());

@@ -499,15 +499,18 @@ impl PartitionLog {
     }
 
     /// Appends one validated batch: rolls if needed, stamps offset and epoch (and the time for
-    /// LogAppendTime), writes it. `batch` is modified in place. A failed write takes the
-    /// partition offline.
-    pub fn append(&mut self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
+    /// LogAppendTime), writes it. The stored batch is the client's bytes but for the base
+    /// offset and partition leader epoch, which lie outside the CRC: those 16 bytes are
+    /// stamped in a copy of the head and written with the rest in one `pwritev`, so the batch
+    /// is not copied. Only LogAppendTime, which rewrites CRC-covered fields, copies it. A
+    /// failed write takes the partition offline.
+    pub fn append(&mut self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
         self.check_online()?;
         let r = self.append_unchecked(batch, header, now_ms);
         self.guard(r)
     }
 
-    fn append_unchecked(&mut self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
+    fn append_unchecked(&mut self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, LogError> {
         let base_offset = self.log_end_offset();
         let last_offset = base_offset + header.last_offset_delta as i64;
         let len = batch.len() as u64;
@@ -520,19 +523,24 @@ impl PartitionLog {
         if full {
             self.roll_unchecked(now_ms)?;
         }
-        batch::stamp_offset(batch, base_offset, self.leader_epoch);
-        let mut log_append_time = -1;
-        if self.config.timestamp_type == TimestampType::LogAppendTime {
-            batch::set_log_append_time(batch, now_ms);
-            log_append_time = now_ms;
-        }
         let mut stamped = *header;
         stamped.base_offset = base_offset;
-        if log_append_time >= 0 {
-            stamped.max_timestamp = now_ms;
-        }
         stamped.leader_epoch = self.leader_epoch;
-        self.active().append(batch, &stamped, now_ms)?;
+        let mut log_append_time = -1;
+        if self.config.timestamp_type == TimestampType::LogAppendTime {
+            let mut owned = batch.to_vec();
+            batch::stamp_offset(&mut owned, base_offset, self.leader_epoch);
+            batch::set_log_append_time(&mut owned, now_ms);
+            log_append_time = now_ms;
+            stamped.max_timestamp = now_ms;
+            self.active().append(&[&owned], &stamped, now_ms)?;
+        } else {
+            let mut head = [0u8; batch::STAMPED_LEN];
+            head.copy_from_slice(&batch[..batch::STAMPED_LEN]);
+            batch::stamp_offset(&mut head, base_offset, self.leader_epoch);
+            self.active()
+                .append(&[&head, &batch[batch::STAMPED_LEN..]], &stamped, now_ms)?;
+        }
         self.epochs.assign(self.leader_epoch, base_offset);
         // Recorded only once written, exactly as the rebuild on open replays it.
         self.producers.record(

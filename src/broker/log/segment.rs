@@ -266,17 +266,19 @@ impl Segment {
         self.next_offset = h.last_offset() + 1;
     }
 
-    /// Appends one stamped, validated batch. On a failed write the file is cut back so no
-    /// partial batch stays behind.
-    pub fn append(&mut self, batch_bytes: &[u8], h: &BatchHeader, now_ms: i64) -> Result<(), LogError> {
+    /// Appends one stamped, validated batch, given as pieces written back to back (the
+    /// stamped head, then the rest as the client sent it). On a failed write the file is cut
+    /// back so no partial batch stays behind.
+    pub fn append(&mut self, pieces: &[&[u8]], h: &BatchHeader, now_ms: i64) -> Result<(), LogError> {
         let pos = self.size;
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
         // Positional writes: the file cursor is never relied on, so a failed write leaves
         // nothing that a later append could land behind.
-        if let Err(e) = self.file.write_all_at(batch_bytes, pos) {
+        if let Err(e) = self.file.write_all_vectored_at(pieces, pos) {
             let _ = self.file.set_len(pos);
             return Err(LogError::io(&self.log_path, e));
         }
-        self.note_appended(h, pos, batch_bytes.len() as u64);
+        self.note_appended(h, pos, len as u64);
         self.last_append_ms = now_ms;
         Ok(())
     }
@@ -410,9 +412,11 @@ impl SegmentReader {
     /// so a consumer can make progress past a large batch). Never a partial batch.
     pub fn read_batches(&self, pos: u64, max_bytes: usize, min_one: bool) -> Result<Vec<u8>, LogError> {
         let avail = (self.end - pos) as usize;
-        let mut want = avail.min(max_bytes.max(HEADER_LEN));
-        let mut buf = vec![0u8; want];
-        storage::read_exact_at(&*self.file, &mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
+        let want = avail.min(max_bytes.max(HEADER_LEN));
+        let mut buf = Vec::with_capacity(want);
+        self.file
+            .read_exact_into(&mut buf, want, pos)
+            .map_err(|e| LogError::io(&self.path, e))?;
         let mut cut = 0usize;
         loop {
             if cut + LOG_OVERHEAD > buf.len() {
@@ -423,9 +427,10 @@ impl SegmentReader {
             if cut + total > buf.len() {
                 if cut == 0 && min_one && total <= avail {
                     // The first batch is larger than max_bytes: return it whole.
-                    want = total;
-                    buf.resize(want, 0);
-                    storage::read_exact_at(&*self.file, &mut buf, pos).map_err(|e| LogError::io(&self.path, e))?;
+                    let have = buf.len();
+                    self.file
+                        .read_exact_into(&mut buf, total - have, pos + have as u64)
+                        .map_err(|e| LogError::io(&self.path, e))?;
                     cut = total;
                 }
                 break;

@@ -70,6 +70,23 @@ pub trait StorageFile: Send + Sync {
     /// Reads at `pos`; fewer bytes than asked only at the end of the file.
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
     fn write_all_at(&self, buf: &[u8], pos: u64) -> io::Result<()>;
+    /// Writes the pieces back to back from `pos`, as one `pwritev` where the platform allows
+    /// (a batch whose stamped header is a separate piece from the bytes the client sent).
+    fn write_all_vectored_at(&self, bufs: &[&[u8]], mut pos: u64) -> io::Result<()> {
+        for b in bufs {
+            self.write_all_at(b, pos)?;
+            pos += b.len() as u64;
+        }
+        Ok(())
+    }
+    /// Appends exactly `len` bytes read at `pos` to `buf`. The real file system reads into
+    /// `buf`'s uninitialised capacity: zeroing a fetch's megabyte first costs as much as the
+    /// read.
+    fn read_exact_into(&self, buf: &mut Vec<u8>, len: usize, pos: u64) -> io::Result<()> {
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        read_exact_at(self, &mut buf[start..], pos)
+    }
     fn len(&self) -> io::Result<u64>;
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// `fdatasync`: the file's data and size are durable once this returns Ok.
@@ -79,7 +96,7 @@ pub trait StorageFile: Send + Sync {
 }
 
 /// Reads exactly `buf.len()` bytes at `pos`.
-pub fn read_exact_at(file: &dyn StorageFile, mut buf: &mut [u8], mut pos: u64) -> io::Result<()> {
+pub fn read_exact_at<F: StorageFile + ?Sized>(file: &F, mut buf: &mut [u8], mut pos: u64) -> io::Result<()> {
     while !buf.is_empty() {
         match file.read_at(buf, pos)? {
             0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ends early")),
@@ -193,6 +210,54 @@ impl StorageFile for OsFile {
     }
     fn write_all_at(&self, buf: &[u8], pos: u64) -> io::Result<()> {
         self.0.write_all_at(buf, pos)
+    }
+    fn write_all_vectored_at(&self, bufs: &[&[u8]], mut pos: u64) -> io::Result<()> {
+        let mut left: Vec<&[u8]> = bufs.iter().copied().filter(|b| !b.is_empty()).collect();
+        let mut first = 0;
+        while first < left.len() {
+            let slices: Vec<io::IoSlice<'_>> = left[first..].iter().map(|b| io::IoSlice::new(b)).collect();
+            let mut n = match rustix::io::pwritev(&self.0, &slices, pos) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            pos += n as u64;
+            // A short write: skip what went out, resume inside the piece it stopped in.
+            while n > 0 {
+                if n >= left[first].len() {
+                    n -= left[first].len();
+                    first += 1;
+                } else {
+                    left[first] = &left[first][n..];
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn read_exact_into(&self, buf: &mut Vec<u8>, len: usize, mut pos: u64) -> io::Result<()> {
+        let end = buf.len() + len;
+        buf.reserve_exact(len);
+        while buf.len() < end {
+            // `spare_capacity` lets the kernel fill the uninitialised tail and sets the length
+            // to what it wrote. The capacity may exceed what was asked; the excess is cut below.
+            let before = buf.len();
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(buf), pos) {
+                Ok(0) => {
+                    buf.truncate(before);
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ends early"));
+                }
+                Ok(n) => pos += n as u64,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    buf.truncate(before);
+                    return Err(e.into());
+                }
+            }
+        }
+        buf.truncate(end);
+        Ok(())
     }
     fn len(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())

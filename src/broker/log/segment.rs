@@ -76,8 +76,10 @@ pub struct OpenReport {
 pub enum Verify {
     /// Trust the indexes and the data (after a clean shutdown).
     Nothing,
-    /// Check every batch if the indexes are missing or unusable (a closed segment after an
-    /// unclean shutdown: it was fsynced with its indexes when it was rolled).
+    /// A closed segment after an unclean shutdown: check the batches after the last index
+    /// entry, or every batch if the indexes are missing or unusable. A roll fsyncs a segment
+    /// before writing its indexes, but indexes written at a clean stop may be older than
+    /// batches appended after the next start.
     WithoutIndex,
     /// Check every batch (the active segment after an unclean shutdown).
     All,
@@ -150,7 +152,10 @@ impl Segment {
         let mut verify = verify == Verify::All;
         if !verify {
             let indexes = seg.load_indexes(disk, dir, file_len);
-            verify = indexes.is_none() && verify_without_index;
+            // After an unclean stop an index may be older than its segment: written at a clean
+            // stop, after which the segment took more batches that were never fsynced. So the
+            // tail after its last entry is checked (and then fsynced by the caller) as well.
+            verify = verify_without_index;
             if let Some((index, time_index)) = indexes {
                 if let Some(&(_, pos)) = index.last() {
                     start_pos = pos as u64;

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::buf::ByteBufMut;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::broker::error::ConnectionError;
@@ -134,10 +135,10 @@ pub async fn handle_frame(
 }
 
 /// Encodes header and body of a response (without the length prefix).
-pub fn encode_response(
+pub fn encode_response<B: ByteBufMut>(
     ctx: &RequestContext,
     response: &ResponseKind,
-    buf: &mut BytesMut,
+    buf: &mut B,
 ) -> Result<(), ConnectionError> {
     let key = ApiKey::try_from(ctx.api_key).map_err(|_| ConnectionError::UnknownApiKey(ctx.api_key))?;
     let version = codec_version(key, ctx.api_version);
@@ -155,6 +156,56 @@ pub fn encode_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::protocol::StrBytes;
+
+    /// A fetch response encoded with its record batches kept by reference is byte for byte the
+    /// plain encoding, at every Fetch version the broker speaks (compact and non-compact byte
+    /// strings), and the large batches really are not copied.
+    #[test]
+    fn spliced_fetch_encoding_matches_the_plain_one() {
+        use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+        use kafka_protocol::messages::FetchResponse;
+        use kafka_protocol::protocol::buf::SplicedBuf;
+        let spec = spec(ApiKey::Fetch).expect("fetch is implemented");
+        let big = Bytes::from((0..100_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let small = Bytes::from_static(b"small batch bytes");
+        for version in spec.min..=spec.max {
+            let mut resp = FetchResponse::default();
+            let mut topic = FetchableTopicResponse::default();
+            if version < 13 {
+                topic.topic = kafka_protocol::messages::TopicName(StrBytes::from_static_str("t"));
+            }
+            for (i, records) in [big.clone(), small.clone(), big.slice(10..50_000)]
+                .into_iter()
+                .enumerate()
+            {
+                let mut pd = PartitionData::default();
+                pd.partition_index = i as i32;
+                pd.high_watermark = 7;
+                pd.records = Some(records);
+                topic.partitions.push(pd);
+            }
+            resp.responses.push(topic);
+            let ctx = RequestContext {
+                api_key: ApiKey::Fetch as i16,
+                api_version: version,
+                correlation_id: 42,
+                client_id: String::new(),
+                client_host: String::new(),
+                listener: 0,
+            };
+            let response = ResponseKind::Fetch(resp);
+            let mut plain = BytesMut::new();
+            encode_response(&ctx, &response, &mut plain).unwrap();
+            let mut spliced = SplicedBuf::new(BytesMut::new());
+            encode_response(&ctx, &response, &mut spliced).unwrap();
+            assert_eq!(spliced.total_len(), plain.len(), "v{version}");
+            assert_eq!(spliced.parts().concat(), &plain[..], "v{version}");
+            let kept = spliced.parts().iter().filter(|p| p.as_ptr() == big.as_ptr()).count();
+            assert_eq!(kept, 1, "v{version}: the large batch goes out from its own buffer");
+        }
+    }
 
     /// Bodies whose every count and length field claims far more than the frame holds: the
     /// non-flexible pattern reads as Int32/Int16 counts of 0x7fffffff/0x7fff, the flexible one

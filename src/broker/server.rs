@@ -20,6 +20,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::protocol::buf::SplicedBuf;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -449,6 +450,25 @@ enum Out {
     Token(Bytes),
 }
 
+/// Writes the pieces in order, several per call where the writer takes vectored writes.
+async fn write_all_parts<W: AsyncWrite + Unpin>(wr: &mut W, parts: &[&[u8]]) -> std::io::Result<()> {
+    if let [one] = parts {
+        return wr.write_all(one).await;
+    }
+    let mut slices: Vec<std::io::IoSlice<'_>> = parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+    let mut left = &mut slices[..];
+    while !left.is_empty() {
+        // Bounded per call: the kernel takes at most IOV_MAX (1024) slices.
+        let take = left.len().min(64);
+        let n = wr.write_vectored(&left[..take]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        std::io::IoSlice::advance_slices(&mut left, n);
+    }
+    Ok(())
+}
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     wr: W,
     mut rx: mpsc::Receiver<Out>,
@@ -485,18 +505,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             }
             Reply::None | Reply::Close(_) => continue,
         };
+        // The record batches of a fetch are not copied into the encoding: they go out from
+        // the buffers they were read into, between the encoded parts, in vectored writes.
+        let mut out = SplicedBuf::new(std::mem::take(&mut buf));
+        out.put_i32(0);
+        dispatch::encode_response(&ctx, &response, &mut out)?;
         // Sizes are capped upstream (fetch.max.bytes, deduplicated partitions); should a
         // response still outgrow the i32 length prefix, close rather than send a wrapped length.
-        buf.clear();
-        buf.put_i32(0);
-        dispatch::encode_response(&ctx, &response, &mut buf)?;
-        let len = i32::try_from(buf.len() - 4).map_err(|_| {
-            ConnectionError::Encode(format!("a {}-byte response does not fit a Kafka frame", buf.len() - 4))
-        })?;
-        buf[0..4].copy_from_slice(&len.to_be_bytes());
-        if let Err(e) = wr.write_all(&buf).await {
+        let body = out.total_len() - 4;
+        let len = i32::try_from(body)
+            .map_err(|_| ConnectionError::Encode(format!("a {body}-byte response does not fit a Kafka frame")))?;
+        out.copied_mut()[0..4].copy_from_slice(&len.to_be_bytes());
+        if let Err(e) = write_all_parts(&mut wr, &out.parts()).await {
             return if is_reset(&e) { Ok(()) } else { Err(e.into()) };
         }
+        buf = out.into_buf();
         drop(done);
         if rx.is_empty() {
             if let Err(e) = wr.flush().await {

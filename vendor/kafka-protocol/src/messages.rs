@@ -2798,7 +2798,12 @@ fn decode<T: Decodable>(bytes: &mut bytes::Bytes, version: i16) -> Result<T> {
 
 #[cfg(feature = "messages_enums")]
 #[cfg(any(feature = "client", feature = "broker"))]
-fn encode<T: Encodable>(encodable: &T, bytes: &mut bytes::BytesMut, version: i16) -> Result<()> {
+// strom patch: any `ByteBufMut`, so a response can be encoded into a `SplicedBuf`.
+fn encode<T: Encodable, B: crate::protocol::buf::ByteBufMut>(
+    encodable: &T,
+    bytes: &mut B,
+    version: i16,
+) -> Result<()> {
     encodable.encode(bytes, version).with_context(|| {
         format!(
             "Failed to encode {} v{} body",
@@ -2993,7 +2998,11 @@ pub enum ResponseKind {
 impl ResponseKind {
     /// Encode the message into the target buffer
     #[cfg(feature = "broker")]
-    pub fn encode(&self, bytes: &mut bytes::BytesMut, version: i16) -> anyhow::Result<()> {
+    pub fn encode<B: crate::protocol::buf::ByteBufMut>(
+        &self,
+        bytes: &mut B,
+        version: i16,
+    ) -> anyhow::Result<()> {
         match self {
             ResponseKind::Produce(x) => encode(x, bytes, version),
             ResponseKind::Fetch(x) => encode(x, bytes, version),

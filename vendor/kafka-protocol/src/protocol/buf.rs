@@ -208,6 +208,112 @@ pub trait ByteBufMut: BufMut {
     fn fill_typed_gap<T: GapType>(&mut self, gap: TypedGap<T>, value: T::Value) {
         gap.type_.put(self.gap_buf(gap.gap), value);
     }
+
+    /// strom patch: put a shared byte string (a fetch's record batches). A buffer that can
+    /// hold references, [`SplicedBuf`], keeps it instead of copying it.
+    fn put_shared(&mut self, bytes: &Bytes) {
+        self.put_slice(bytes)
+    }
+}
+
+/// strom patch: an encode buffer that keeps large shared byte strings (record batches read for
+/// a fetch response) by reference instead of copying them, so the response goes out as its
+/// encoded parts interleaved with the batches, in one vectored write.
+///
+/// Offsets and gaps ([`ByteBufMut::offset`]) are positions in the copied bytes only. Message
+/// encoding never takes an offset across a byte string, so that is enough for it; record batch
+/// encoding (which does) writes to its own buffer.
+#[derive(Debug, Default)]
+pub struct SplicedBuf {
+    buf: BytesMut,
+    /// (position in `buf` where it goes, the bytes)
+    spliced: Vec<(usize, Bytes)>,
+    spliced_len: usize,
+}
+
+impl SplicedBuf {
+    /// Byte strings shorter than this are copied: a reference costs a vectored-write slot.
+    pub const MIN_SPLICE: usize = 4096;
+
+    /// Encodes into `buf` (cleared first), which keeps its capacity across responses.
+    pub fn new(mut buf: BytesMut) -> Self {
+        buf.clear();
+        SplicedBuf {
+            buf,
+            spliced: Vec::new(),
+            spliced_len: 0,
+        }
+    }
+
+    /// Bytes of the whole encoding, copied and kept.
+    pub fn total_len(&self) -> usize {
+        self.buf.len() + self.spliced_len
+    }
+
+    /// The copied bytes, e.g. to fill in a length prefix reserved at the start.
+    pub fn copied_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// The encoding in order: copied runs and kept byte strings, empty runs left out.
+    pub fn parts(&self) -> Vec<&[u8]> {
+        let mut out = Vec::with_capacity(2 * self.spliced.len() + 1);
+        let mut at = 0;
+        for (pos, bytes) in &self.spliced {
+            if *pos > at {
+                out.push(&self.buf[at..*pos]);
+            }
+            out.push(&bytes[..]);
+            at = *pos;
+        }
+        if self.buf.len() > at {
+            out.push(&self.buf[at..]);
+        }
+        out
+    }
+
+    /// Gives the copy buffer back (for reuse) and drops the references.
+    pub fn into_buf(self) -> BytesMut {
+        self.buf
+    }
+}
+
+// SAFETY: every method delegates to the inner `BytesMut`, whose implementation upholds
+// `BufMut`'s contract; the kept byte strings are not part of the writable area.
+unsafe impl BufMut for SplicedBuf {
+    fn remaining_mut(&self) -> usize {
+        self.buf.remaining_mut()
+    }
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        // SAFETY: the caller's promise about `cnt` is the one `BytesMut::advance_mut` needs.
+        unsafe { self.buf.advance_mut(cnt) }
+    }
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        self.buf.chunk_mut()
+    }
+    fn put_slice(&mut self, src: &[u8]) {
+        self.buf.put_slice(src)
+    }
+}
+
+impl ByteBufMut for SplicedBuf {
+    fn offset(&self) -> usize {
+        self.buf.len()
+    }
+    fn seek(&mut self, offset: usize) {
+        self.buf.resize(offset, 0);
+    }
+    fn range(&mut self, r: Range<usize>) -> &mut [u8] {
+        &mut self.buf[r]
+    }
+    fn put_shared(&mut self, bytes: &Bytes) {
+        if bytes.len() < Self::MIN_SPLICE {
+            self.buf.put_slice(bytes);
+        } else {
+            self.spliced.push((self.buf.len(), bytes.clone()));
+            self.spliced_len += bytes.len();
+        }
+    }
 }
 
 impl ByteBufMut for BytesMut {
@@ -243,5 +349,8 @@ impl<T: ByteBufMut> ByteBufMut for &mut T {
     }
     fn range(&mut self, r: Range<usize>) -> &mut [u8] {
         (**self).range(r)
+    }
+    fn put_shared(&mut self, bytes: &Bytes) {
+        (**self).put_shared(bytes)
     }
 }

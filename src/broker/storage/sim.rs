@@ -545,22 +545,10 @@ impl StorageFile for SimHandle {
         Ok(())
     }
 
-    /// One call, as `pwritev` is one system call (a crash point falls before or after it), but
-    /// a write per piece in what a power loss may keep or lose, as a multi-sector write tears.
-    fn write_all_vectored_at(&self, bufs: &[&[u8]], mut pos: u64) -> io::Result<()> {
-        let mut st = self.disk.mutate()?;
-        let f = st.file_mut(self.ino)?;
-        for b in bufs {
-            let op = FileOp::Write {
-                pos,
-                data: Arc::from(*b),
-            };
-            apply_file_op(&mut f.current, &op);
-            f.pending.push(op);
-            pos += b.len() as u64;
-        }
-        f.mtime_ms = crate::broker::now_ms();
-        Ok(())
+    /// One call and one write, as `pwritev` is one system call: a crash point falls before or
+    /// after it, and a power loss may tear it at a sector like any other write.
+    fn write_all_vectored_at(&self, bufs: &[&[u8]], pos: u64) -> io::Result<()> {
+        self.write_all_at(&bufs.concat(), pos)
     }
 
     fn len(&self) -> io::Result<u64> {

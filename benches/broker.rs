@@ -133,6 +133,16 @@ fn run() -> Result<ExitCode> {
             if (round + i) % 2 == 1 {
                 order.reverse();
             }
+            // The disk's own sequential write + fdatasync bandwidth, next to the case that is
+            // bound by it, once per round.
+            if case.label() == DISK_BOUND_CASE {
+                if let Some(strom) = &strom {
+                    let m = disk_write(&strom.dir.path().join("dd.bench"), settings.dd_mib)
+                        .context("measuring the disk's sequential write bandwidth")?;
+                    report_progress(round, DISK_CASE, "dd", &m);
+                    table.record(DISK_CASE, "dd", m);
+                }
+            }
             for target in order {
                 let topic = format!("bench-r{round}-{}", case.slug());
                 target.create_topic(&topic, case.partitions)?;
@@ -147,9 +157,9 @@ fn run() -> Result<ExitCode> {
                 // Consumption reads back what the 1-partition acks=1 run just wrote, while it
                 // is still in the page cache, as a consumer close behind producers would.
                 if case.feeds_consume() {
-                    let label = format!("consume {} 1p", size_label(case.size));
+                    let label = format!("consume {} {}p", size_label(case.size), case.partitions);
                     let cpu = CpuSnapshot::take(strom_pid);
-                    let mut m = consume(&bootstrap, &topic, case.records)
+                    let mut m = consume(&bootstrap, &topic, case.partitions, case.records)
                         .with_context(|| format!("{label} against {}", target.name()))?;
                     m.cpu = cpu.elapsed(strom_pid);
                     report_progress(round, &label, target.name(), &m);
@@ -165,8 +175,16 @@ fn run() -> Result<ExitCode> {
         load_average()
     );
 
+    // Idle cost, and a start with 10,000 partitions after a clean stop: a broker of its own,
+    // once the throughput runs are over.
+    let idle = match (&strom, settings.only.is_none()) {
+        (Some(_), true) => Some(idle_and_startup(&settings).context("idle and start-up measurements")?),
+        _ => None,
+    };
+
     table.print();
-    let missed = print_verdicts(&table);
+    let mut missed = print_verdicts(&table);
+    missed |= print_issue12_verdicts(&table, idle.as_ref());
     Ok(if missed && settings.strict {
         ExitCode::FAILURE
     } else {
@@ -188,6 +206,10 @@ struct Settings {
     run_mock: bool,
     only: Option<String>,
     strict: bool,
+    /// MiB written by the dd-style disk measurement.
+    dd_mib: usize,
+    /// Partitions of the idle and start-up measurement.
+    idle_partitions: usize,
 }
 
 impl Settings {
@@ -223,6 +245,8 @@ impl Settings {
             run_mock,
             only: std::env::var("STROM_BENCH_ONLY").ok().filter(|s| !s.is_empty()),
             strict: env_flag("STROM_BENCH_STRICT"),
+            dd_mib: if quick { 256 } else { 1024 },
+            idle_partitions: 10_000,
         })
     }
 
@@ -356,7 +380,7 @@ impl ProduceCase {
     }
 
     fn feeds_consume(&self) -> bool {
-        self.partitions == 1 && self.acks == Acks::One && self.paced.is_none()
+        self.acks == Acks::One && self.paced.is_none()
     }
 
     fn linger_ms(&self) -> &'static str {
@@ -369,6 +393,9 @@ impl ProduceCase {
 
 const HEADLINE_PRODUCE: &str = "produce 100 B 1p acks=1";
 const HEADLINE_CONSUME: &str = "consume 100 B 1p";
+/// The case whose limit is the disk (issue 12), and the disk measurement beside it.
+const DISK_BOUND_CASE: &str = "produce 1 KiB 1p acks=all";
+const DISK_CASE: &str = "disk: write 1 MiB blocks + fdatasync";
 
 fn size_label(size: usize) -> String {
     match size {
@@ -466,6 +493,8 @@ impl Target<'_> {
 struct StromBroker {
     addr: String,
     pid: u32,
+    /// From spawning the process to its `listening on` line (logs recovered, port bound).
+    startup: Duration,
     admin: AdminClient<DefaultClientContext>,
     runtime: tokio::runtime::Runtime,
     // Fields drop in declaration order: the clients above go before the broker, and the
@@ -476,10 +505,30 @@ struct StromBroker {
 
 impl StromBroker {
     fn start() -> Result<StromBroker> {
-        let dir = tempfile::Builder::new().prefix("strom-bench-").tempdir()?;
+        StromBroker::start_in(tempfile::Builder::new().prefix("strom-bench-").tempdir()?)
+    }
+
+    /// Stops the broker cleanly (SIGTERM, waiting for it to exit) and starts a new one on the
+    /// same data directory.
+    fn restart(self) -> Result<StromBroker> {
+        let StromBroker {
+            admin,
+            runtime,
+            _process,
+            dir,
+            ..
+        } = self;
+        drop(admin);
+        drop(runtime);
+        drop(_process);
+        StromBroker::start_in(dir)
+    }
+
+    fn start_in(dir: tempfile::TempDir) -> Result<StromBroker> {
         let data_dir = dir.path().join("data");
         let log_path = dir.path().join("broker.log");
-        let log = File::create(&log_path)?;
+        let log = File::options().create(true).append(true).open(&log_path)?;
+        let spawned = Instant::now();
         // Guarded from the moment it exists, so every failure below still stops it.
         let mut child = ChildGuard(
             Command::new(env!("CARGO_BIN_EXE_strom"))
@@ -507,6 +556,7 @@ impl StromBroker {
             Ok(first) => first.context("reading the broker's stdout")?,
             Err(_) => String::new(),
         };
+        let startup = spawned.elapsed();
         let addr = first.trim().strip_prefix("listening on ").map(str::to_string);
         let Some(addr) = addr else {
             let status = match child.0.try_wait() {
@@ -530,6 +580,7 @@ impl StromBroker {
             runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
             _process: child,
             addr,
+            startup,
             dir,
         })
     }
@@ -987,14 +1038,16 @@ fn percentile_ms(values: &mut [u64], q: f64) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // Consume
 
-/// Reads `n` records from partition 0 of `topic` with one assigned consumer.
+/// Reads `n` records from the `partitions` partitions of `topic` with one assigned consumer.
 ///
 /// The mock keeps only the newest ~5 MiB of each partition (librdkafka's
 /// `rd_kafka_mock_partition_init`: max_size 5 MiB), so it cannot serve a whole run from offset
-/// 0. For it the consumer reads the retained window from its start to the end, seeks back and
-/// reads it again until it has `n` records; the time from each seek to the next record is
-/// left out (the note column says how much). strom must serve all `n` from offset 0.
-fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
+/// 0. For it the consumer reads each partition's retained window from its start to the end,
+/// seeks back and reads it again until it has `n` records in all; with one partition the time
+/// from each seek to the next record is left out (the note column says how much), with several
+/// the others keep delivering meanwhile and nothing is left out. strom must serve all `n` from
+/// offset 0.
+fn consume(bootstrap: &str, topic: &str, partitions: i32, n: usize) -> Result<Measurement> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         // rdkafka requires a group id for a consumer; it is never used: assign only, no
@@ -1016,20 +1069,28 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
         .set("auto.offset.reset", "error")
         .create()
         .context("creating the consumer")?;
-    let (low, high) = consumer
-        .fetch_watermarks(topic, 0, CALL_TIMEOUT)
-        .with_context(|| format!("watermarks of {topic}"))?;
+    // Per partition: (low, high, next expected offset).
+    let mut marks = Vec::new();
+    for p in 0..partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, CALL_TIMEOUT)
+            .with_context(|| format!("watermarks of {topic}-{p}"))?;
+        ensure!(high > low, "{topic}-{p} is empty (low {low}, high {high})");
+        marks.push((low, high, low));
+    }
     // The topic is fresh and the produce run was told every record landed: exactly n.
+    let highs: i64 = marks.iter().map(|m| m.1).sum();
     ensure!(
-        usize::try_from(high).ok() == Some(n),
-        "{topic}: high watermark {high} after {n} acknowledged records"
+        usize::try_from(highs).ok() == Some(n),
+        "{topic}: high watermarks add up to {highs} after {n} acknowledged records"
     );
-    let available = usize::try_from(high - low).unwrap_or(0);
-    ensure!(available > 0, "{topic} partition 0 is empty (low {low}, high {high})");
+    let available: usize = marks.iter().map(|m| usize::try_from(m.1 - m.0).unwrap_or(0)).sum();
     let rereads = available < n;
 
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, 0, Offset::Offset(low))?;
+    for (p, &(low, _, _)) in marks.iter().enumerate() {
+        assignment.add_partition_offset(topic, p as i32, Offset::Offset(low))?;
+    }
     let start = Instant::now();
     let deadline = start + RUN_TIMEOUT;
     consumer.assign(&assignment)?;
@@ -1041,30 +1102,35 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
     // nothing about how fast the mock serves a partition, so it is left out of its time.
     let mut seek_gaps = Duration::ZERO;
     let mut seeked_at: Option<Instant> = None;
-    let mut expected = low;
     while count < n {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(msg)) => {
+                let p = msg.partition();
+                let Some((low, high, expected)) = usize::try_from(p).ok().and_then(|i| marks.get_mut(i)) else {
+                    bail!("{topic}: a record from partition {p}, which was not assigned");
+                };
                 // Cheap insurance that what is counted is the log, in order, without gaps.
                 ensure!(
-                    msg.offset() == expected,
-                    "{topic}: got offset {} where {expected} was next",
+                    msg.offset() == *expected,
+                    "{topic}-{p}: got offset {} where {expected} was next",
                     msg.offset()
                 );
                 if let Some(seeked) = seeked_at.take() {
                     seek_gaps += seeked.elapsed();
                 }
-                expected += 1;
+                *expected += 1;
                 count += 1;
                 bytes += msg.payload_len();
                 // Seek back on the last record of the window rather than on end-of-partition,
                 // which arrives only after an empty fetch.
-                if rereads && expected == high && count < n {
+                if rereads && *expected == *high && count < n {
                     consumer
-                        .seek(topic, 0, Offset::Offset(low), CALL_TIMEOUT)
+                        .seek(topic, p, Offset::Offset(*low), CALL_TIMEOUT)
                         .context("seeking back to the start of the mock's window")?;
-                    seeked_at = Some(Instant::now());
-                    expected = low;
+                    if partitions == 1 {
+                        seeked_at = Some(Instant::now());
+                    }
+                    *expected = *low;
                     passes += 1;
                 }
                 if count % 65_536 == 0 {
@@ -1073,8 +1139,16 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
             }
             // A stale end-of-partition from before a seek back.
             Some(Err(KafkaError::PartitionEOF(_))) if rereads => {}
-            Some(Err(KafkaError::PartitionEOF(_))) => {
-                bail!("{topic}: end of partition after {count} of {n} records (high {high})")
+            // With several partitions, one may be read to its end before the others.
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                let done = usize::try_from(p)
+                    .ok()
+                    .and_then(|i| marks.get(i))
+                    .is_some_and(|m| m.2 >= m.1);
+                ensure!(
+                    done,
+                    "{topic}-{p}: end of partition after {count} of {n} records (highs {highs})"
+                );
             }
             Some(Err(err)) => bail!("{topic}: {err}"),
             None => ensure!(Instant::now() < deadline, "consumed only {count} of {n} records"),
@@ -1083,7 +1157,7 @@ fn consume(bootstrap: &str, topic: &str, n: usize) -> Result<Measurement> {
     let secs = (start.elapsed() - seek_gaps).as_secs_f64();
     let note = rereads.then(|| {
         format!(
-            "window of {} records read {passes}x, {:.0} ms of seeks left out",
+            "window of {} records, {passes} passes over partitions, {:.0} ms of seeks left out",
             thousands(available as f64),
             seek_gaps.as_secs_f64() * 1e3
         )
@@ -1313,4 +1387,237 @@ fn thousands(x: f64) -> String {
         out.push(c);
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: the disk's bandwidth, the idle broker, start-up with many partitions
+
+/// What `dd if=/dev/zero of=PATH bs=1M count=MIB conv=fdatasync` measures: sequential 1 MiB
+/// writes and one fdatasync at the end, timed together. The file sits in the broker's data
+/// directory's file system and is removed afterwards.
+fn disk_write(path: &std::path::Path, mib: usize) -> Result<Measurement> {
+    use std::io::Write as _;
+    let block = vec![0u8; 1 << 20];
+    let start = Instant::now();
+    let mut f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    for _ in 0..mib {
+        f.write_all(&block)?;
+    }
+    f.sync_data()?;
+    let secs = start.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(path)?;
+    Ok(Measurement {
+        records: mib,
+        bytes: mib << 20,
+        secs,
+        p50_ms: None,
+        p99_ms: None,
+        note: Some(format!("{mib} MiB, like dd bs=1M count={mib} conv=fdatasync")),
+        cpu: None,
+    })
+}
+
+/// CPU share of one core and resident memory of an idle broker.
+struct Idle {
+    cpu_share: f64,
+    rss_mb: f64,
+}
+
+struct IdleReport {
+    empty: Idle,
+    many: Idle,
+    partitions: usize,
+    startup: Duration,
+}
+
+/// Resident memory of a process in MB (10^6 bytes), from `/proc/PID/status`.
+fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024.0 / 1e6)
+}
+
+fn measure_idle(pid: u32, window: Duration) -> Result<Idle> {
+    let pid_s = pid.to_string();
+    let before = process_cpu_secs(&pid_s).ok_or_else(|| anyhow!("no CPU figures for pid {pid}"))?;
+    let start = Instant::now();
+    std::thread::sleep(window);
+    let after = process_cpu_secs(&pid_s).ok_or_else(|| anyhow!("no CPU figures for pid {pid}"))?;
+    Ok(Idle {
+        cpu_share: (after - before) / start.elapsed().as_secs_f64(),
+        rss_mb: rss_mb(pid).ok_or_else(|| anyhow!("no resident memory figure for pid {pid}"))?,
+    })
+}
+
+/// A fresh broker idle; then with `settings.idle_partitions` partitions (100 per topic),
+/// idle; then stopped cleanly and started again on the same data, timed to `listening on`,
+/// and checked to serve every partition.
+fn idle_and_startup(settings: &Settings) -> Result<IdleReport> {
+    const PER_TOPIC: usize = 100;
+    let window = if settings.quick {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(5)
+    };
+    println!("\nidle and start-up (a broker of its own):");
+    let broker = StromBroker::start()?;
+    // Let start-up work (the first retention pass and the like) pass before measuring.
+    std::thread::sleep(Duration::from_secs(1));
+    let empty = measure_idle(broker.pid, window)?;
+    println!(
+        "  idle, no topics: {:.2}% of a core, {:.1} MB resident",
+        empty.cpu_share * 100.0,
+        empty.rss_mb
+    );
+    let topics = settings.idle_partitions.div_ceil(PER_TOPIC);
+    let created = Instant::now();
+    for chunk in (0..topics).collect::<Vec<_>>().chunks(10) {
+        let names: Vec<String> = chunk.iter().map(|t| format!("idle-{t:03}")).collect();
+        let news: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|name| NewTopic::new(name, PER_TOPIC as i32, TopicReplication::Fixed(1)))
+            .collect();
+        let results = broker
+            .runtime
+            .block_on(broker.admin.create_topics(&news, &StromBroker::admin_options()))
+            .context("strom: CreateTopics for the idle measurement")?;
+        for result in results {
+            result.map_err(|(name, code)| anyhow!("strom: CreateTopics {name}: {code}"))?;
+        }
+    }
+    let partitions = topics * PER_TOPIC;
+    println!(
+        "  created {partitions} partitions in {:.1} s",
+        created.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let many = measure_idle(broker.pid, window)?;
+    println!(
+        "  idle, {partitions} partitions: {:.2}% of a core, {:.1} MB resident",
+        many.cpu_share * 100.0,
+        many.rss_mb
+    );
+    let broker = broker.restart()?;
+    let startup = broker.startup;
+    let metadata = broker
+        .admin
+        .inner()
+        .fetch_metadata(None, CALL_TIMEOUT)
+        .context("metadata after the restart")?;
+    let served: usize = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name().starts_with("idle-"))
+        .map(|t| t.partitions().len())
+        .sum();
+    ensure!(
+        served == partitions,
+        "after the restart the broker serves {served} of the {partitions} partitions"
+    );
+    println!(
+        "  start after a clean stop with {partitions} partitions: {:.0} ms to `listening on`",
+        startup.as_secs_f64() * 1e3
+    );
+    Ok(IdleReport {
+        empty,
+        many,
+        partitions,
+        startup,
+    })
+}
+
+/// The targets of issue 12; returns whether one was missed.
+fn print_issue12_verdicts(table: &Table, idle: Option<&IdleReport>) -> bool {
+    println!("\nissue 12 targets:");
+    let mut missed = false;
+    let mut ratio_check =
+        |case: &str, target: f64, what: &str| match (table.median(case, "strom"), table.median(case, "mock")) {
+            (Some((strom, _)), Some((mock, _))) => {
+                let ratio = strom.per_sec() / mock.per_sec();
+                let pass = ratio >= target;
+                missed |= !pass;
+                println!(
+                    "  {} {case}{what}: strom {} rec/s vs mock {} rec/s, ratio {ratio:.2} (target >= {target:.2})",
+                    verdict(pass),
+                    thousands(strom.per_sec()),
+                    thousands(mock.per_sec())
+                );
+            }
+            _ => println!("  SKIP {case}: needs both strom and mock in the run"),
+        };
+    ratio_check("produce 1 KiB 1p acks=1", 0.9, ", one producer");
+    for case in [
+        "produce 100 B 1p acks=1",
+        "produce 100 B 1p acks=all",
+        "produce 100 B 6p acks=1",
+        "produce 100 B 6p acks=all",
+    ] {
+        ratio_check(case, 0.95, "");
+    }
+    for case in [
+        "consume 100 B 1p",
+        "consume 100 B 6p",
+        "consume 1 KiB 1p",
+        "consume 1 KiB 6p",
+    ] {
+        ratio_check(case, 1.0, "");
+    }
+    match (table.median(DISK_BOUND_CASE, "strom"), table.median(DISK_CASE, "dd")) {
+        (Some((strom, _)), Some((disk, _))) => {
+            let ratio = strom.mb_per_sec() / disk.mb_per_sec();
+            let pass = ratio >= 0.9;
+            missed |= !pass;
+            println!(
+                "  {} {DISK_BOUND_CASE}: strom {:.0} MB/s vs the disk's sequential write + fdatasync \
+                 {:.0} MB/s, ratio {ratio:.2} (target >= 0.90)",
+                verdict(pass),
+                strom.mb_per_sec(),
+                disk.mb_per_sec()
+            );
+        }
+        _ => println!("  SKIP {DISK_BOUND_CASE} vs the disk: needs strom and that case in the run"),
+    }
+    match idle {
+        Some(r) => {
+            let mut check = |pass: bool, text: String| {
+                missed |= !pass;
+                println!("  {} {text}", verdict(pass));
+            };
+            check(
+                r.empty.cpu_share < 0.005 && r.empty.rss_mb < 30.0,
+                format!(
+                    "idle broker: {:.2}% of a core, {:.1} MB resident (targets < 0.5%, < 30 MB)",
+                    r.empty.cpu_share * 100.0,
+                    r.empty.rss_mb
+                ),
+            );
+            check(
+                r.many.cpu_share < 0.01 && r.many.rss_mb < 200.0,
+                format!(
+                    "idle broker with {} partitions: {:.2}% of a core, {:.1} MB resident (targets < 1%, < 200 MB)",
+                    r.partitions,
+                    r.many.cpu_share * 100.0,
+                    r.many.rss_mb
+                ),
+            );
+            check(
+                r.startup < Duration::from_secs(1),
+                format!(
+                    "start after a clean stop with {} partitions: {:.0} ms (target < 1 s)",
+                    r.partitions,
+                    r.startup.as_secs_f64() * 1e3
+                ),
+            );
+        }
+        None => println!("  SKIP idle and start-up: needs strom, and not limited by STROM_BENCH_ONLY"),
+    }
+    println!("  NOT MEASURED many clients (8 producer and 8 consumer processes): not in this bench yet");
+    missed
 }

@@ -1487,7 +1487,16 @@ fn idle_and_startup(settings: &Settings) -> Result<IdleReport> {
             .collect();
         let results = broker
             .runtime
-            .block_on(broker.admin.create_topics(&news, &StromBroker::admin_options()))
+            // Every partition is created durably (directories and files fsynced): a thousand
+            // take far longer than the usual call timeout on a slow disk.
+            .block_on(
+                broker.admin.create_topics(
+                    &news,
+                    &AdminOptions::new()
+                        .request_timeout(Some(Duration::from_secs(300)))
+                        .operation_timeout(Some(Duration::from_secs(300))),
+                ),
+            )
             .context("strom: CreateTopics for the idle measurement")?;
         for result in results {
             result.map_err(|(name, code)| anyhow!("strom: CreateTopics {name}: {code}"))?;
